@@ -1,0 +1,48 @@
+//! Generates `include/dlview.h` from the `extern "C"` items in `src/ffi/`.
+//!
+//! The header is always written to `$OUT_DIR/dlview.h`; a test compares it
+//! with the committed `include/dlview.h` so the two cannot drift. Set
+//! `DLVIEW_WRITE_HEADER=1` (as `make header` does) to update the committed copy.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=cbindgen/dlpack_prelude.h");
+    println!("cargo:rerun-if-env-changed=DLVIEW_WRITE_HEADER");
+
+    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let prelude = fs::read_to_string(root.join("cbindgen/dlpack_prelude.h")).expect("dlpack prelude");
+    let version = env::var("CARGO_PKG_VERSION").unwrap();
+    let [major, minor, patch] = ["MAJOR", "MINOR", "PATCH"].map(|p| env::var(format!("CARGO_PKG_VERSION_{p}")).unwrap());
+    config.after_includes = Some(format!(
+        "\n#define DLVIEW_VERSION_MAJOR {major}\n#define DLVIEW_VERSION_MINOR {minor}\n#define DLVIEW_VERSION_PATCH {patch}\n\
+         #define DLVIEW_VERSION_STRING \"{version}\"\n\n{prelude}"
+    ));
+
+    let header = match cbindgen::Builder::new().with_crate(&root).with_config(config).generate() {
+        Ok(bindings) => {
+            let mut buf = Vec::new();
+            bindings.write(&mut buf);
+            buf
+        }
+        Err(e) => {
+            // A half-edited source tree should still produce cargo's own
+            // error messages rather than a cbindgen one.
+            println!("cargo:warning=cbindgen failed: {e}");
+            return;
+        }
+    };
+    fs::write(out_dir.join("dlview.h"), &header).unwrap();
+    if env::var_os("DLVIEW_WRITE_HEADER").is_some_and(|v| v == "1") {
+        let target = root.join("include/dlview.h");
+        if fs::read(&target).ok().as_deref() != Some(&header[..]) {
+            fs::write(target, &header).unwrap();
+        }
+    }
+}

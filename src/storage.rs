@@ -1,0 +1,214 @@
+//! Reference-counted owners of tensor memory.
+//!
+//! A [`Storage`] is shared (`Arc`) by every view and every exported DLPack
+//! tensor of it; the memory is released exactly once, when the last
+//! reference drops, on whatever thread drops it. Storage knows where its
+//! memory starts, how many bytes it owns when that is known, the device, and
+//! whether it may be written at all. It knows nothing about shapes.
+//!
+//! New kinds of memory (foreign DLPack tensors, file mappings, device
+//! allocations) are new [`Owner`]s: `Tensor` never changes for them.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use std::alloc::{self, Layout as AllocLayout};
+use std::any::Any;
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Alignment of every buffer dlview allocates (a cache line; enough for AVX-512).
+pub const ALLOC_ALIGN: usize = 64;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many storages are alive right now, across all threads. Tests use it to
+/// prove that every exchange released what it took.
+pub fn live_count() -> usize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// A C release callback with its context: called exactly once.
+pub type ReleaseFn = unsafe extern "C" fn(ctx: *mut c_void);
+
+/// Who frees the memory, and how.
+pub enum Owner {
+    /// A buffer from dlview's allocator (`layout.size() == 0`: nothing allocated).
+    Allocated(AllocLayout),
+    /// Caller memory; `release(ctx)` runs when the storage dies (if not NULL).
+    Callback { release: Option<ReleaseFn>, ctx: *mut c_void },
+    /// Anything whose `Drop` gives the memory back: a foreign DLPack tensor,
+    /// a file mapping, a device allocation.
+    Foreign(Box<dyn Any + Send + Sync>),
+}
+
+/// Reference-counted memory. See the module docs.
+pub struct Storage {
+    base: *mut u8,
+    /// Bytes from `base` known to belong to this storage; `None` for foreign
+    /// memory whose extent nobody told us.
+    known_len: Option<usize>,
+    device: Device,
+    read_only: bool,
+    /// The memory is ours alone (a fresh copy, or DLPack `IS_COPIED`).
+    exclusive: bool,
+    owner: Owner,
+}
+
+// SAFETY: the raw pointers are owned exclusively by the storage (or handed to
+// it with that promise by `from_foreign`), release callbacks are required to
+// be callable from any thread (documented in the C API), and `Foreign`
+// owners are `Send + Sync` by their bound.
+unsafe impl Send for Storage {}
+// SAFETY: see `Send`; `Storage` has no interior mutability.
+unsafe impl Sync for Storage {}
+
+impl Storage {
+    /// Allocates `nbytes` (64-byte aligned), zero-filled if asked. Zero bytes
+    /// allocate nothing and leave the base pointer NULL.
+    pub fn allocate(nbytes: usize, zeroed: bool, device: Device) -> Result<Storage> {
+        device.require_host("allocating memory")?;
+        let layout = AllocLayout::from_size_align(nbytes, ALLOC_ALIGN)
+            .map_err(|_| Error::OutOfMemory(format!("{nbytes} bytes is too large to allocate")))?;
+        let base = if nbytes == 0 {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { if zeroed { alloc::alloc_zeroed(layout) } else { alloc::alloc(layout) } };
+            if p.is_null() {
+                return Err(Error::OutOfMemory(format!("could not allocate {nbytes} bytes")));
+            }
+            p
+        };
+        Ok(Storage::with_owner(base, Some(nbytes), device, false, true, Owner::Allocated(layout)))
+    }
+
+    /// Wraps memory someone else owns.
+    ///
+    /// # Safety
+    /// `base` (when `known_len` is `Some(n)`, the `n` bytes from it) must stay
+    /// valid until `owner` is dropped or called, which happens exactly once,
+    /// possibly on another thread. If `read_only` is false the memory must be
+    /// writable.
+    pub unsafe fn from_foreign(
+        base: *mut u8,
+        known_len: Option<usize>,
+        device: Device,
+        read_only: bool,
+        exclusive: bool,
+        owner: Owner,
+    ) -> Storage {
+        Storage::with_owner(base, known_len, device, read_only, exclusive, owner)
+    }
+
+    fn with_owner(
+        base: *mut u8,
+        known_len: Option<usize>,
+        device: Device,
+        read_only: bool,
+        exclusive: bool,
+        owner: Owner,
+    ) -> Storage {
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        Storage { base, known_len, device, read_only, exclusive, owner }
+    }
+
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    pub fn known_len(&self) -> Option<usize> {
+        self.known_len
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive
+    }
+
+    /// The foreign owner, for callers that need to recognise their own kind
+    /// (e.g. a mapping asked to flush).
+    pub fn foreign_owner(&self) -> Option<&(dyn Any + Send + Sync)> {
+        match &self.owner {
+            Owner::Foreign(b) => Some(b.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        match &mut self.owner {
+            Owner::Allocated(layout) => {
+                if let Some(p) = NonNull::new(self.base) {
+                    // SAFETY: allocated in `allocate` with exactly this layout.
+                    unsafe { alloc::dealloc(p.as_ptr(), *layout) };
+                }
+            }
+            Owner::Callback { release, ctx } => {
+                if let Some(release) = release.take() {
+                    // SAFETY: the caller of `from_foreign` promised the
+                    // callback may run once, on any thread; `take` makes
+                    // a second call impossible.
+                    unsafe { release(*ctx) };
+                }
+            }
+            // Dropping the box releases.
+            Owner::Foreign(_) => {}
+        }
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    static RELEASED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn count_release(ctx: *mut c_void) {
+        assert_eq!(ctx as usize, 0xbeef);
+        RELEASED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn allocation_is_aligned_and_zeroed() {
+        let s = Storage::allocate(1000, true, Device::CPU).unwrap();
+        assert_eq!(s.base() as usize % ALLOC_ALIGN, 0);
+        // SAFETY: 1000 bytes were allocated and zeroed.
+        let bytes = unsafe { std::slice::from_raw_parts(s.base(), 1000) };
+        assert!(bytes.iter().all(|&b| b == 0));
+        assert!(Storage::allocate(0, false, Device::CPU).unwrap().base().is_null());
+        assert!(matches!(Storage::allocate(usize::MAX - 10, false, Device::CPU), Err(Error::OutOfMemory(_))));
+    }
+
+    #[test]
+    fn release_runs_once_when_last_reference_drops() {
+        let mut buf = [0u8; 16];
+        // SAFETY: `buf` outlives the storage; the callback only counts.
+        let s = Arc::new(unsafe {
+            Storage::from_foreign(
+                buf.as_mut_ptr(),
+                Some(16),
+                Device::CPU,
+                false,
+                false,
+                Owner::Callback { release: Some(count_release), ctx: 0xbeef as *mut c_void },
+            )
+        });
+        let other = Arc::clone(&s);
+        let before = RELEASED.load(Ordering::SeqCst);
+        drop(s);
+        assert_eq!(RELEASED.load(Ordering::SeqCst), before);
+        std::thread::spawn(move || drop(other)).join().unwrap();
+        assert_eq!(RELEASED.load(Ordering::SeqCst), before + 1);
+    }
+}
