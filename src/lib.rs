@@ -4,17 +4,25 @@
 //!
 //! Layers, bottom to top: [`layout`] (pure shape/stride math), [`dtype`],
 //! [`device`], [`storage`] (reference-counted memory), [`tensor`] (views and
-//! flags), [`copy`] (element kernels), and the C ABI in `ffi`.
+//! flags), [`copy`] (element kernels), and the C ABI in `ffi`. Only `ffi`
+//! is visible to cbindgen; the other modules carry `cbindgen:ignore`.
 
+/// cbindgen:ignore
 pub mod copy;
+/// cbindgen:ignore
 pub mod device;
+/// cbindgen:ignore
 pub mod dtype;
+/// cbindgen:ignore
 pub mod error;
+/// cbindgen:ignore
 pub mod layout;
+/// cbindgen:ignore
 pub mod storage;
+/// cbindgen:ignore
 pub mod tensor;
 
-mod ffi;
+pub mod ffi;
 
 pub use device::Device;
 pub use dtype::DType;

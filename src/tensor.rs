@@ -108,16 +108,7 @@ impl Tensor {
         dtype: DType,
         writeable: bool,
     ) -> Result<Tensor> {
-        let (start, end) = if dtype.is_sub_byte() {
-            if !layout.is_c_contiguous() {
-                return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} tensors must be compact and packed (C order)"
-                )));
-            }
-            (0, packed_nbytes(layout.size(), dtype)? as isize)
-        } else {
-            layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0))
-        };
+        let (start, end) = Tensor::check_layout(&layout, dtype)?;
         if let Some(len) = storage.known_len()
             && start < end
         {
@@ -136,6 +127,22 @@ impl Tensor {
         let writeable = writeable && !storage.is_read_only() && !layout.may_overlap();
         let flags = compute_flags(&layout, data, dtype, writeable, true);
         Ok(Tensor { storage, data, layout, dtype, flags, base: None })
+    }
+
+    /// The checks `from_storage` makes that do not depend on the storage:
+    /// the byte extent fits `isize`, and packed sub-byte types are compact.
+    /// Returns the byte range `[start, end)` relative to element 0.
+    pub fn check_layout(layout: &Layout, dtype: DType) -> Result<(isize, isize)> {
+        if dtype.is_sub_byte() {
+            if !layout.is_c_contiguous() {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} tensors must be compact and packed (C order)"
+                )));
+            }
+            Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
+        } else {
+            Ok(layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0)))
+        }
     }
 
     /// A new view of this tensor's storage (never a root).
@@ -475,6 +482,11 @@ impl Tensor {
     /// A new writeable buffer with the same elements, in `order`.
     pub fn copy(&self, order: Order) -> Result<Tensor> {
         copy::copy_to_new(self, self.dtype, order)
+    }
+
+    /// A new writeable buffer with the elements cast to `dtype`.
+    pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
+        copy::copy_to_new(self, dtype, order)
     }
 }
 

@@ -1,1 +1,13 @@
-//! C ABI (filled in next).
+//! The C ABI. The only module with `extern "C"` functions (besides DLPack
+//! deleters, which live with the exporter). It converts arguments, calls the
+//! safe core, and converts results: it makes no decisions of its own.
+//!
+//! Every export runs inside [`boundary::ffi_call`] (or `ffi_value`), so a
+//! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
+
+pub(crate) mod boundary;
+pub mod tensor;
+pub mod types;
+
+pub use tensor::*;
+pub use types::*;

@@ -1,0 +1,131 @@
+//! The panic boundary, the thread-local error message, and the typed casts
+//! from raw C arguments to Rust references. All `unsafe` needed to trust a C
+//! pointer is here, once.
+
+use super::types::{dlv_status, dlv_tensor};
+use crate::error::{Error, Result, invalid};
+use crate::layout::MAX_NDIM;
+use crate::tensor::Tensor;
+use std::cell::RefCell;
+use std::ffi::{CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+pub(crate) fn set_last_error(message: &str) {
+    // Interior NULs cannot appear in a C string; replace rather than lose the message.
+    let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// A pointer to this thread's last error message (valid until the next
+/// failing call on this thread).
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".into())
+}
+
+/// Runs a fallible body behind the panic boundary and turns its outcome into
+/// a status, recording the message of any failure.
+pub(crate) fn ffi_call(body: impl FnOnce() -> Result<()>) -> dlv_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => dlv_status::DLV_OK,
+        Ok(Err(e)) => fail(&e),
+        Err(payload) => fail(&Error::Panic(panic_message(payload.as_ref()))),
+    }
+}
+
+/// Records `e` as this thread's last error and returns its status.
+pub(crate) fn fail(e: &Error) -> dlv_status {
+    set_last_error(&e.to_string());
+    dlv_status::from(e)
+}
+
+/// Runs an infallible body (an inspection call) behind the panic boundary;
+/// a panic yields `fallback` and records the message.
+pub(crate) fn ffi_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
+        fallback
+    })
+}
+
+/// An out-parameter, checked for NULL before any work is done and written
+/// only on success.
+pub(crate) struct Out<T>(NonNull<T>);
+
+impl<T> Out<T> {
+    pub(crate) fn put(self, value: T) {
+        // SAFETY: `out_param`'s caller promised the pointer is valid for
+        // writes; it is non-NULL by construction.
+        unsafe { self.0.as_ptr().write(value) }
+    }
+}
+
+impl Out<*mut dlv_tensor> {
+    /// Hands a new handle to the caller.
+    pub(crate) fn give(self, tensor: Tensor) {
+        self.put(Box::into_raw(Box::new(dlv_tensor { tensor })));
+    }
+}
+
+/// Checks an out-parameter for NULL.
+///
+/// # Safety
+/// `p` must be NULL or valid for writing one `T`.
+pub(crate) unsafe fn out_param<T>(p: *mut T, name: &'static str) -> Result<Out<T>> {
+    NonNull::new(p).map(Out).ok_or(Error::NullArgument(name))
+}
+
+/// Borrows the tensor behind a handle.
+///
+/// # Safety
+/// `t` must be NULL or a live handle from this library, not used mutably
+/// elsewhere for the returned lifetime.
+pub(crate) unsafe fn tensor_ref<'a>(t: *const dlv_tensor, name: &'static str) -> Result<&'a Tensor> {
+    // SAFETY: per the function's contract.
+    unsafe { t.as_ref() }.map(|h| &h.tensor).ok_or(Error::NullArgument(name))
+}
+
+/// Mutably borrows the tensor behind a handle.
+///
+/// # Safety
+/// As [`tensor_ref`], and no other reference to the handle may be live.
+pub(crate) unsafe fn tensor_mut<'a>(t: *mut dlv_tensor, name: &'static str) -> Result<&'a mut Tensor> {
+    // SAFETY: per the function's contract.
+    unsafe { t.as_mut() }.map(|h| &mut h.tensor).ok_or(Error::NullArgument(name))
+}
+
+/// Checks a C `ndim` argument.
+pub(crate) fn ndim_arg(ndim: i32) -> Result<usize> {
+    usize::try_from(ndim)
+        .ok()
+        .filter(|&n| n <= MAX_NDIM)
+        .ok_or_else(|| invalid!("ndim {ndim} is out of range 0..={MAX_NDIM}"))
+}
+
+/// Borrows `len` values from a C array. A zero length never touches the
+/// pointer (which may then be NULL); a non-zero length needs a non-NULL one.
+///
+/// # Safety
+/// When `len > 0`, `p` must be NULL or valid for reading `len` values.
+pub(crate) unsafe fn c_array<'a, T>(p: *const T, len: usize, name: &'static str) -> Result<&'a [T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Error::NullArgument(name));
+    }
+    // SAFETY: non-NULL and, per the contract, valid for `len` reads.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
