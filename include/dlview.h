@@ -251,6 +251,46 @@ typedef uint32_t dlv_copy_mode;
 extern "C" {
 #endif // __cplusplus
 
+// The canonical name of an element type ("float32", "bfloat16",
+// "float8_e4m3fn", "bool", "complex64", ...), in static storage. NULL when
+// `dtype` is not a type dlview supports (see RULES.md §5).
+const char *dlv_dtype_name(DLDataType dtype);
+
+// Looks an element type up by name: the canonical names of
+// `dlv_dtype_name` and NumPy's aliases ("f4", "double", "bool_", ...).
+// On success writes `*out` (lanes 1).
+// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
+// UNSUPPORTED_DTYPE (unknown name).
+enum dlv_status dlv_dtype_from_name(const char *name, DLDataType *out);
+
+// Writes the name of a device ("cpu", "cuda:0", "device99:1" for an
+// unknown type) into `buf` like snprintf: at most `len - 1` bytes plus a
+// NUL. Returns the full length (without NUL); `buf == NULL, len == 0` asks
+// for the size.
+size_t dlv_device_name(DLDevice device, char *buf, size_t len);
+
+// Parses a device name ("cpu", "cuda", "cuda:1", ...) and writes `*out`.
+// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
+// bad index).
+enum dlv_status dlv_device_from_name(const char *name, DLDevice *out);
+
+// Release callback for `dlv_tensor_from_buffer` when the memory belongs to
+// a Python object: `ctx` is a strong reference (`PyObject*`) that this
+// drops, taking the GIL if this thread does not hold it. Safe on any
+// thread. If the interpreter is finalizing or gone (or this is not a
+// Python process), the reference is deliberately leaked: touching the
+// object then could block or crash. NULL `ctx` is ignored.
+void dlv_py_release_object(void *ctx);
+
+// The destructor of every capsule `dlv_py_tensor_to_capsule` makes, also
+// usable for any DLPack capsule: if the capsule is still named
+// "dltensor_versioned" or "dltensor" (never consumed), it calls the
+// managed tensor's deleter once; a consumed capsule ("used_dltensor...")
+// is left alone, its consumer owns the tensor now. Keeps the exception in
+// flight, if any; runs no Python code of its own. Called by CPython with
+// the GIL held; does nothing outside Python.
+void dlv_py_capsule_destructor(void *capsule);
+
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);
 
@@ -346,6 +386,12 @@ uint64_t dlv_tensor_nbytes(const struct dlv_tensor *t);
 
 // The `DLV_FLAG_*` bits (0 for a NULL handle).
 uint32_t dlv_tensor_flags(const struct dlv_tensor *t);
+
+// The tensor this view was derived from (NumPy's `base`: always a root,
+// never a view of a view), as a new handle in `*out`; `*out = NULL` when
+// `t` is itself a root (it has the OWNDATA flag).
+// Statuses: NULL_ARGUMENT.
+enum dlv_status dlv_tensor_base(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // Address of element [0,...,0] for reading; NULL if the tensor has no
 // elements or the handle is NULL. Non-CPU tensors give a device address.

@@ -6,8 +6,12 @@
 //! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
 
 pub(crate) mod boundary;
+pub mod names;
+pub mod python;
 pub mod tensor;
 pub mod types;
 
+pub use names::*;
+pub use python::*;
 pub use tensor::*;
 pub use types::*;
