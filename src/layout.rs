@@ -15,7 +15,7 @@ pub const MAX_NDIM: usize = 64;
 
 /// Shape or strides; inline for the common small ranks, so views and
 /// imports of small tensors allocate nothing for their layout.
-pub type Dims = SmallVec<[i64; 6]>;
+pub type Dims = SmallVec<[i64; 4]>;
 
 /// Memory order of a new buffer or a copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,17 +189,19 @@ impl Layout {
     /// fit in `isize`.
     pub fn byte_bounds(&self, itemsize: usize) -> Result<Option<(isize, isize)>> {
         let Some((lo, hi)) = self.element_bounds()? else { return Ok(None) };
-        let item = itemsize as i128;
-        let (start, end) = (lo as i128 * item, (hi as i128 + 1) * item);
-        let fits = |v: i128| v >= isize::MIN as i128 && v <= isize::MAX as i128;
-        if fits(start) && fits(end) && end - start <= isize::MAX as i128 {
-            Ok(Some((start as isize, end as isize)))
-        } else {
-            Err(invalid!(
+        let item = itemsize as i64;
+        let bounds = lo
+            .checked_mul(item)
+            .zip(hi.checked_add(1).and_then(|h| h.checked_mul(item)))
+            .filter(|&(start, end)| end.checked_sub(start).is_some())
+            .and_then(|(start, end)| Some((isize::try_from(start).ok()?, isize::try_from(end).ok()?)));
+        match bounds {
+            Some(b) => Ok(Some(b)),
+            None => Err(invalid!(
                 "layout of shape {} with strides {} spans more bytes than fit in isize",
                 fmt_dims(&self.shape),
                 fmt_dims(&self.strides)
-            ))
+            )),
         }
     }
 
@@ -262,16 +264,22 @@ impl Layout {
     /// the smaller ones reach (ndarray's test); otherwise exact by enumeration
     /// up to [`EXACT_CHECK_LIMIT`] elements, and conservatively `true` beyond.
     pub fn may_overlap(&self) -> bool {
-        let mut dims: Vec<(u64, i64)> = self
+        !self.is_c_contiguous() && !self.is_f_contiguous() && self.may_overlap_strided()
+    }
+
+    /// [`Layout::may_overlap`] for a layout already known to be neither C
+    /// nor F contiguous (contiguous layouts never overlap).
+    pub fn may_overlap_strided(&self) -> bool {
+        if self.shape.contains(&0) {
+            return false;
+        }
+        let mut dims: SmallVec<[(u64, i64); 8]> = self
             .shape
             .iter()
             .zip(&self.strides)
             .filter(|&(&n, _)| n > 1)
             .map(|(&n, &s)| (s.unsigned_abs(), n))
             .collect();
-        if self.shape.contains(&0) {
-            return false;
-        }
         dims.sort_unstable();
         let mut reach: u128 = 0;
         let mut separated = true;

@@ -124,8 +124,7 @@ impl Tensor {
                 ));
             }
         }
-        let writeable = writeable && !storage.is_read_only() && !layout.may_overlap();
-        let flags = compute_flags(&layout, data, dtype, writeable, true);
+        let flags = compute_flags(&layout, data, dtype, writeable && !storage.is_read_only(), true);
         Ok(Tensor { storage, data, layout, dtype, flags, base: None })
     }
 
@@ -153,7 +152,6 @@ impl Tensor {
             .and_then(|b| isize::try_from(b).ok())
             .ok_or_else(|| invalid!("view offset {offset} overflows"))?;
         let data = self.data.wrapping_byte_offset(byte_offset);
-        let writeable = writeable && !layout.may_overlap();
         let flags = compute_flags(&layout, data, self.dtype, writeable, false);
         let base = match &self.base {
             Some(b) => Arc::clone(b),
@@ -490,15 +488,18 @@ impl Tensor {
     }
 }
 
+/// The flags of a view; `writeable` is what the caller asks for, and is
+/// dropped if elements overlap (rule 2.3).
 fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool, owndata: bool) -> u32 {
+    let (c, f_order) = (layout.is_c_contiguous(), layout.is_f_contiguous());
     let mut f = 0;
-    if writeable {
+    if writeable && (c || f_order || !layout.may_overlap_strided()) {
         f |= flags::WRITEABLE;
     }
-    if layout.is_c_contiguous() {
+    if c {
         f |= flags::C_CONTIGUOUS;
     }
-    if layout.is_f_contiguous() {
+    if f_order {
         f |= flags::F_CONTIGUOUS;
     }
     if owndata {

@@ -6,11 +6,13 @@
 //! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
 
 pub(crate) mod boundary;
+pub mod dlpack;
 pub mod names;
 pub mod python;
 pub mod tensor;
 pub mod types;
 
+pub use dlpack::*;
 pub use names::*;
 pub use python::*;
 pub use tensor::*;

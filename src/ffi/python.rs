@@ -14,7 +14,9 @@
 //! the GIL held (ctypes: through a `PyDLL` handle, not a `CDLL` one).
 
 use super::boundary::*;
+use super::dlpack::{dlv_export_options, dlv_import_options, export_options, import_options};
 use super::types::*;
+use crate::dlpack::{export, import};
 use crate::error::{Error, Result};
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 use std::ffi::{CStr, c_char, c_int, c_void};
@@ -231,5 +233,145 @@ pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
             }
         }
         api.restore_error(saved);
+    })
+}
+
+/// Exports `t` as a new DLPack capsule: a `DLManagedTensorVersioned` named
+/// "dltensor_versioned" when `versioned`, else a legacy `DLManagedTensor`
+/// named "dltensor" (the export follows `dlv_tensor_to_dlpack[_legacy]`
+/// and `opts`, NULL meaning all zero). The capsule's destructor is
+/// `dlv_py_capsule_destructor`. On success `*out` is a new reference to the
+/// capsule (`PyObject*`) owned by the caller. GIL required.
+/// Statuses: as `dlv_tensor_to_dlpack`, plus INVALID_ARGUMENT outside
+/// Python and OUT_OF_MEMORY when the capsule cannot be made (nothing leaks).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_py_tensor_to_capsule(
+    t: *const dlv_tensor,
+    opts: *const dlv_export_options,
+    versioned: bool,
+    out: *mut *mut c_void,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        let api = require_py_api()?;
+        let opts = export_options(opts)?;
+        let (managed, name, delete): (*mut c_void, &CStr, unsafe fn(*mut c_void)) = if versioned {
+            (export::to_versioned(t, &opts)?.as_ptr().cast(), VERSIONED, delete_versioned)
+        } else {
+            (export::to_legacy(t, &opts)?.as_ptr().cast(), LEGACY, delete_legacy)
+        };
+        // SAFETY: the GIL is held (contract); `name` is static, as the
+        // capsule needs; the destructor has the PyCapsule_Destructor type.
+        let capsule = unsafe { (api.capsule_new)(managed, name.as_ptr(), Some(dlv_py_capsule_destructor)) };
+        if capsule.is_null() {
+            // SAFETY: the GIL is held; the export was never handed out, so
+            // its deleter is ours to run, once.
+            unsafe {
+                (api.err_clear)();
+                delete(managed);
+            }
+            return Err(Error::OutOfMemory("could not create a DLPack capsule".into()));
+        }
+        out.put(capsule);
+        Ok(())
+    })
+}
+
+/// Runs the deleter of a versioned managed tensor.
+///
+/// # Safety
+/// `mt` must be a live `DLManagedTensorVersioned` owned by the caller.
+unsafe fn delete_versioned(mt: *mut c_void) {
+    let mt = mt.cast::<DLManagedTensorVersioned>();
+    // SAFETY: per the function's contract.
+    if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
+        // SAFETY: ownership passes to the deleter, called once.
+        unsafe { deleter(mt) }
+    }
+}
+
+/// Runs the deleter of a legacy managed tensor.
+///
+/// # Safety
+/// `mt` must be a live `DLManagedTensor` owned by the caller.
+unsafe fn delete_legacy(mt: *mut c_void) {
+    let mt = mt.cast::<DLManagedTensor>();
+    // SAFETY: per the function's contract.
+    if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
+        // SAFETY: ownership passes to the deleter, called once.
+        unsafe { deleter(mt) }
+    }
+}
+
+/// Consumes a DLPack capsule (`PyObject*`, borrowed): checks its name
+/// itself ("dltensor_versioned" or "dltensor"; a producer may have ignored
+/// the requested version), renames it to "used_dltensor_versioned" /
+/// "used_dltensor" so that it can never be consumed again (its destructor
+/// then leaves the tensor alone), and imports the managed tensor like
+/// `dlv_tensor_from_dlpack[_legacy]` with `opts` (NULL: all zero), which
+/// takes ownership whether or not the import succeeds. On success `*out`
+/// is a new handle. GIL required (so no other thread can consume the same
+/// capsule meanwhile).
+/// Statuses: NULL_ARGUMENT (capsule, out: nothing consumed),
+/// INVALID_ARGUMENT (not a capsule, an already consumed capsule, another
+/// name, outside Python: nothing consumed), and those of
+/// `dlv_tensor_from_dlpack` (the capsule is consumed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_py_tensor_from_capsule(
+    capsule: *mut c_void,
+    opts: *const dlv_import_options,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        if capsule.is_null() {
+            return Err(Error::NullArgument("capsule"));
+        }
+        let api = require_py_api()?;
+        let opts = import_options(opts)?;
+        // SAFETY: the GIL is held and `capsule` is a live object (contract).
+        // IsValid checks the type and the name without setting an error;
+        // the rename happens before the import, so even a failing import
+        // (which still releases the tensor) leaves a consumed capsule.
+        unsafe {
+            for (name, used) in [(VERSIONED, USED_VERSIONED), (LEGACY, USED_LEGACY)] {
+                if (api.capsule_is_valid)(capsule, name.as_ptr()) == 0 {
+                    continue;
+                }
+                let managed = (api.capsule_get_pointer)(capsule, name.as_ptr());
+                if (api.capsule_set_name)(capsule, used.as_ptr()) != 0 {
+                    (api.err_clear)();
+                    return Err(Error::InvalidArgument("could not mark the DLPack capsule as used".into()));
+                }
+                let tensor = if name == VERSIONED {
+                    import::from_versioned(managed.cast(), &opts)?
+                } else {
+                    import::from_legacy(managed.cast(), &opts)?
+                };
+                out.give(tensor);
+                return Ok(());
+            }
+            let name = (api.capsule_get_name)(capsule);
+            if name.is_null() {
+                (api.err_clear)();
+                return Err(Error::InvalidArgument(
+                    "expected a DLPack capsule (\"dltensor_versioned\" or \"dltensor\"), got another object".into(),
+                ));
+            }
+            let name = CStr::from_ptr(name).to_string_lossy();
+            if name == USED_VERSIONED.to_string_lossy() || name == USED_LEGACY.to_string_lossy() {
+                Err(Error::InvalidArgument(format!(
+                    "this DLPack capsule was already consumed (it is named {name:?}); a capsule can be used only once"
+                )))
+            } else {
+                Err(Error::InvalidArgument(format!(
+                    "expected a DLPack capsule named \"dltensor_versioned\" or \"dltensor\", got one named {name:?}"
+                )))
+            }
+        }
     })
 }
