@@ -569,16 +569,19 @@ def _parse(t: Tensor, key: Any) -> list[tuple[int, Any]]:
 def _scalar_index(it: Any) -> "int | None":
     if isinstance(it, (list, tuple)):
         return None
-    if getattr(it, "ndim", 0) != 0 or isinstance(it, (str, bytes)):
+    if isinstance(it, (str, bytes, float, complex)):
+        raise IndexError(_BAD_INDEX)
+    if getattr(it, "ndim", 0) != 0:
         return None
     try:
         return operator.index(it)
     except TypeError:
         if hasattr(it, "__dlpack__") or hasattr(it, "__len__"):
             return None
-        raise IndexError(
-            "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors are valid indices"
-        ) from None
+        raise IndexError(_BAD_INDEX) from None
+
+
+_BAD_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors are valid indices"
 
 
 class _Basic:
@@ -597,12 +600,26 @@ class _Basic:
 def _apply_basic(t: Tensor, key: Any) -> _Basic:
     parsed = _parse(t, key)
     res = _Basic()
+    # Integer indices first, from the last axis back, so that each one is
+    # applied (and any error reported) with its axis number in `t`.
+    selects = []
     axis = 0
     for pos, (kind, v) in enumerate(parsed):
         if kind == _INT:
-            t = derive(pydll.dlv_tensor_select, t._h, axis, v)
+            selects.append((axis, v))
             res.int_pos.append(pos)
+            axis += 1
         elif kind == _SLICE:
+            axis += 1
+        elif kind == _ELLIPSIS:
+            axis += v
+        elif kind == _ADV:
+            axis += v[0].ndim if v[1] else 1
+    for axis, index in reversed(selects):
+        t = derive(pydll.dlv_tensor_select, t._h, axis, index)
+    axis = 0
+    for pos, (kind, v) in enumerate(parsed):
+        if kind == _SLICE:
             t = derive(pydll.dlv_tensor_slice, t._h, axis, *v)
             axis += 1
         elif kind == _NEW:
@@ -610,13 +627,23 @@ def _apply_basic(t: Tensor, key: Any) -> _Basic:
             axis += 1
         elif kind == _ELLIPSIS:
             axis += v
-        else:
+        elif kind == _ADV:
             if res.adv is not None:
                 raise IndexError("dlview supports one integer-array or boolean index per subscript")
             res.adv, res.adv_axis, res.adv_pos = v, axis, pos
             axis += v[0].ndim if v[1] else 1
+    if not selects and all(kind in (_ELLIPSIS, _ADV) for kind, _ in parsed):
+        t = _whole_view(t)  # t[...] and t[()] are new views, as in NumPy
     res.view = t
     return res
+
+
+def _whole_view(t: Tensor) -> Tensor:
+    """A new view of all of ``t`` (not ``t`` itself: its base is ``t``'s root)."""
+    if t.ndim:
+        return derive(pydll.dlv_tensor_slice, t._h, 0, _lib.NONE, _lib.NONE, 1)
+    expanded = derive(pydll.dlv_tensor_expand_dims, t._h, 0)
+    return derive(pydll.dlv_tensor_select, expanded._h, 0, 0)
 
 
 def _moves_to_front(res: _Basic) -> bool:
