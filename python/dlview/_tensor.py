@@ -44,7 +44,6 @@ _FORMATS = {
     "uint16": "H",
     "uint32": "I",
     "uint64": "Q",
-    "float16": "e",
     "float32": "f",
     "float64": "d",
 }
@@ -356,7 +355,8 @@ class Tensor(TensorBase):
         fmt = _FORMATS.get(name)
         part = _COMPLEX_PARTS.get(name)
         if fmt is None and part is None:
-            # bfloat16, float8: the library widens them exactly.
+            # float16, bfloat16, float8 (memoryview cannot read them): the
+            # library widens them exactly.
             src, fmt = self.astype("float32", order="C"), "f"
         elif not src.flags.c_contiguous:
             src = src.copy("C")
