@@ -26,7 +26,7 @@ from ._lib import ExportOptions, ImportOptions, pyapi, pydll, raise_status
 if TYPE_CHECKING:
     from ._tensor import Tensor
 
-__all__ = ["CTypesBase", "TensorBase", "export_capsule", "from_dlpack", "new_handle_wrapper", "EXTENSION"]
+__all__ = ["CTypesBase", "TensorBase", "export_capsule", "from_dlpack", "py_from_dlpack", "new_handle_wrapper", "bind_extension", "EXTENSION"]
 
 #: The largest DLPack version this package asks producers for.
 MAX_VERSION = (1, 3)
@@ -92,7 +92,7 @@ def export_capsule(
     return _steal(out.value)
 
 
-def from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | None" = None) -> "Tensor":
+def py_from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | None" = None) -> "Tensor":
     """A tensor sharing the memory of any DLPack producer (an object with
     ``__dlpack__``, or a raw ``"dltensor[_versioned]"`` capsule).
 
@@ -195,11 +195,20 @@ if os.environ.get("DLVIEW_PURE_PYTHON", "") not in ("1", "true", "yes") and _lib
 
 if EXTENSION is not None:
     TensorBase: type = EXTENSION.TensorBase
+    #: ``from_dlpack`` in C (it hands uncommon arguments to ``py_from_dlpack``).
+    from_dlpack = EXTENSION.from_dlpack
 
     def new_handle_wrapper(cls: type) -> Callable[[type, int], Any]:
         """``make(cls, handle)``: a new instance owning ``handle``."""
-        return EXTENSION.make_wrapper(cls)
+        return EXTENSION.wrap  # type: ignore[no-any-return]
 
 else:
     TensorBase = CTypesBase
     new_handle_wrapper = _ctypes_wrapper
+    from_dlpack = py_from_dlpack
+
+
+def bind_extension(tensor_class: type) -> None:
+    """Connects the C extension (if used) to the library and to ``Tensor``."""
+    if EXTENSION is not None:
+        EXTENSION._bind(_lib.library_path, tensor_class, _lib.raise_status, export_capsule, py_from_dlpack)

@@ -22,7 +22,7 @@ from ctypes import byref, c_int32, c_int64, c_void_p
 from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
 
 from . import _lib
-from ._dlpack import TensorBase, new_handle_wrapper
+from ._dlpack import TensorBase, bind_extension, new_handle_wrapper
 from ._dtypes import DTypeLike, device_name, dtype_name, dtype_struct
 from ._lib import cdll, pydll, raise_status
 
@@ -499,6 +499,7 @@ def wrap(handle: int) -> Tensor:
 
 
 _new_tensor = new_handle_wrapper(Tensor)
+bind_extension(Tensor)
 
 
 # ---- indexing ---------------------------------------------------------------------

@@ -216,20 +216,22 @@ pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
         }
         let saved = api.save_error();
         // SAFETY: CPython calls a capsule destructor with the GIL held and a
-        // live capsule. IsValid sets no error; a valid capsule of either
-        // name holds a managed tensor its producer made, whose deleter is
-        // run at most once because the capsule dies right after.
+        // live capsule. GetName and IsValid set no error on a capsule; a
+        // valid capsule of either name holds a managed tensor its producer
+        // made, whose deleter runs at most once because the capsule dies
+        // right after.
         unsafe {
-            if (api.capsule_is_valid)(capsule, VERSIONED.as_ptr()) != 0 {
-                let mt = (api.capsule_get_pointer)(capsule, VERSIONED.as_ptr()).cast::<DLManagedTensorVersioned>();
-                if let Some(deleter) = mt.as_ref().and_then(|m| m.deleter) {
-                    deleter(mt);
-                }
-            } else if (api.capsule_is_valid)(capsule, LEGACY.as_ptr()) != 0 {
-                let mt = (api.capsule_get_pointer)(capsule, LEGACY.as_ptr()).cast::<DLManagedTensor>();
-                if let Some(deleter) = mt.as_ref().and_then(|m| m.deleter) {
-                    deleter(mt);
-                }
+            // Our own capsules carry our static name pointers: compare those
+            // first, and the strings only for capsules made elsewhere.
+            let name = (api.capsule_get_name)(capsule);
+            let versioned = name == VERSIONED.as_ptr()
+                || (name != LEGACY.as_ptr() && (api.capsule_is_valid)(capsule, VERSIONED.as_ptr()) != 0);
+            let legacy = !versioned
+                && (name == LEGACY.as_ptr() || (api.capsule_is_valid)(capsule, LEGACY.as_ptr()) != 0);
+            if versioned {
+                delete_versioned((api.capsule_get_pointer)(capsule, VERSIONED.as_ptr()));
+            } else if legacy {
+                delete_legacy((api.capsule_get_pointer)(capsule, LEGACY.as_ptr()));
             }
         }
         api.restore_error(saved);
