@@ -505,14 +505,15 @@ fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool
     if owndata {
         f |= flags::OWNDATA;
     }
-    let align = dtype.alignment().max(1) as i64;
+    // Alignments are powers of two, so a mask replaces a division per axis.
+    let mask = dtype.alignment().max(1) as i64 - 1;
     let item = dtype.itemsize() as i64;
     let strides_aligned = layout
         .shape()
         .iter()
         .zip(layout.strides())
-        .all(|(&n, &s)| n <= 1 || s.wrapping_mul(item) % align == 0);
-    if layout.size() == 0 || ((data as usize as i64) % align == 0 && strides_aligned) {
+        .all(|(&n, &s)| n <= 1 || s.wrapping_mul(item) & mask == 0);
+    if layout.size() == 0 || ((data as usize as i64) & mask == 0 && strides_aligned) {
         f |= flags::ALIGNED;
     }
     f
