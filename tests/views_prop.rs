@@ -283,7 +283,7 @@ enum Op {
 fn pick(seed: u16, n: usize) -> i64 {
     let n = n as i64;
     if seed % 10 == 9 {
-        return if (seed / 10) % 2 == 0 { n } else { -n - 1 };
+        return if (seed / 10).is_multiple_of(2) { n } else { -n - 1 };
     }
     let a = i64::from(seed / 10) % n.max(1);
     if (seed / 20) % 2 == 1 { a - n } else { a }
@@ -343,17 +343,17 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
             }
             // Some entries counted from the end.
             for a in p.iter_mut() {
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     *a -= nd as i64;
                 }
             }
             match corrupt {
-                5 if rng.next() % 2 == 0 || nd == 0 => p.push(0),
+                5 if rng.next().is_multiple_of(2) || nd == 0 => p.push(0),
                 5 => {
                     p.pop();
                 }
                 6 if nd >= 2 => p[1] = if p[0] < 0 { p[0] + nd as i64 } else { p[0] - nd as i64 },
-                7 if nd >= 1 => p[0] = if rng.next() % 2 == 0 { nd as i64 } else { -(nd as i64) - 1 },
+                7 if nd >= 1 => p[0] = if rng.next().is_multiple_of(2) { nd as i64 } else { -(nd as i64) - 1 },
                 _ => {}
             }
             Call::Permute(p)
@@ -411,7 +411,7 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
             }
             match corrupt {
                 4 => dims.push(2),
-                5 if rng.next() % 2 == 0 => dims.extend([-1, -1]),
+                5 if rng.next().is_multiple_of(2) => dims.extend([-1, -1]),
                 5 => dims.insert(0, -2),
                 _ => {}
             }
@@ -991,7 +991,8 @@ proptest! {
 /// computed with Python 3 and pasted here.
 #[test]
 fn py_slice_matches_python() {
-    let cases: &[(i64, Option<i64>, Option<i64>, i64, &[i64])] = &[
+    type Case = (i64, Option<i64>, Option<i64>, i64, &'static [i64]);
+    let cases: &[Case] = &[
         (5, None, None, 1, &[0, 1, 2, 3, 4]),
         (5, None, None, -1, &[4, 3, 2, 1, 0]),
         (5, Some(-2), None, 1, &[3, 4]),
