@@ -16,6 +16,13 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen/dlpack_prelude.h");
     println!("cargo:rerun-if-env-changed=DLVIEW_WRITE_HEADER");
 
+    // A versioned soname, so installed programs bind to the ABI major
+    // (libdlview.so.0 -> libdlview.so.0.x.y; see `make install`).
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdlview.so.{major}");
+    }
+
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let prelude = fs::read_to_string(root.join("cbindgen/dlpack_prelude.h")).expect("dlpack prelude");
     let version = env::var("CARGO_PKG_VERSION").unwrap();
