@@ -8,22 +8,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `target/<profile>`: the test executable lives in `target/<profile>/deps`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("test executable is in target/<profile>/deps").to_path_buf()
-}
-
-/// The cdylib to link against. Cargo builds every crate type of the library
-/// before the integration tests, so it is present; say so plainly if not.
+/// The directory of the cdylib to link against. `cargo test` rebuilds the
+/// library (every crate type) into `target/<profile>/deps`, next to this
+/// test executable, but only `cargo build` copies it up to
+/// `target/<profile>`, where it may be stale: prefer the one in `deps`.
 fn library_dir() -> PathBuf {
-    let dir = profile_dir();
-    assert!(
-        dir.join("libdlview.so").exists(),
-        "{} has no libdlview.so: run `cargo build` for this profile first",
-        dir.display()
-    );
-    dir
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("test executable is in target/<profile>/deps");
+    let candidates = [Some(deps), deps.parent()];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("libdlview.so").exists())
+        .unwrap_or_else(|| panic!("no libdlview.so in {} or its parent: run `cargo build` first", deps.display()))
+        .to_path_buf()
 }
 
 fn sources() -> Vec<PathBuf> {
