@@ -90,13 +90,8 @@ fn compile(src: &Path, lang: Lang, libdir: &Path) -> Result<PathBuf, String> {
 fn run(exe: &Path) -> Result<(), String> {
     let mut cmd = if have_valgrind() {
         let mut c = Command::new("valgrind");
-        c.args([
-            "--quiet",
-            "--error-exitcode=1",
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect",
-        ])
-        .arg(exe);
+        c.args(["--quiet", "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect"])
+            .arg(exe);
         c
     } else {
         Command::new(exe)
