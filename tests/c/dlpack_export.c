@@ -10,6 +10,7 @@
 #endif
 #include "dlview.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,23 @@ static void test_round_trips(void) {
   dlv_tensor_free(v);
   dlv_tensor_free(w);
 
+  /* Many dimensions: shape and strides no longer fit inline in the export. */
+  {
+    int k;
+    dlv_tensor *cur = NULL;
+    CHECK_OK(dlv_tensor_transpose(base, &cur));
+    for (k = 2; k < 64; k++) {
+      dlv_tensor *next = NULL;
+      CHECK_OK(dlv_tensor_expand_dims(cur, k % 2 ? 0 : -1, &next));
+      REQUIRE(next != NULL);
+      dlv_tensor_free(cur);
+      cur = next;
+      if (k == 4 || k == 5 || k == 63) ROUND_TRIP(cur); /* ndim 5, 6, 64 */
+    }
+    CHECK_EQ(dlv_tensor_ndim(cur), 64);
+    dlv_tensor_free(cur);
+  }
+
   /* A fresh allocation (zeros) and other dtypes round-trip too. */
   {
     int64_t shape[3] = {2, 3, 4};
@@ -640,8 +658,29 @@ static void test_export_arguments(void) {
   dlv_tensor_free(base);
 }
 
+/* dlview.h declares the DLPack 1.3 layout (tests/dlpark_compat.rs checks
+ * dlpark's Rust types against the same numbers). */
+static void test_abi_layout(void) {
+  if (sizeof(void *) != 8) return;
+  CHECK_EQ(sizeof(DLDevice), 8);
+  CHECK_EQ(sizeof(DLDataType), 4);
+  CHECK_EQ(sizeof(DLTensor), 48);
+  CHECK_EQ(offsetof(DLTensor, ndim), 16);
+  CHECK_EQ(offsetof(DLTensor, dtype), 20);
+  CHECK_EQ(offsetof(DLTensor, shape), 24);
+  CHECK_EQ(offsetof(DLTensor, byte_offset), 40);
+  CHECK_EQ(sizeof(DLManagedTensor), 64);
+  CHECK_EQ(offsetof(DLManagedTensor, deleter), 56);
+  CHECK_EQ(sizeof(DLManagedTensorVersioned), 80);
+  CHECK_EQ(offsetof(DLManagedTensorVersioned, manager_ctx), 8);
+  CHECK_EQ(offsetof(DLManagedTensorVersioned, deleter), 16);
+  CHECK_EQ(offsetof(DLManagedTensorVersioned, flags), 24);
+  CHECK_EQ(offsetof(DLManagedTensorVersioned, dl_tensor), 32);
+}
+
 int main(void) {
   uint64_t live = dlv_live_storage_count();
+  test_abi_layout();
   test_round_trips();
   test_export_negative_strides();
   test_export_copy_always_and_legacy_read_only();

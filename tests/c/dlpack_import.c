@@ -590,6 +590,24 @@ static void test_null_strides(void) {
     dlv_tensor_free(t);
     CHECK_EQ(g_versioned_deleted, before + 1);
   }
+  /* 0-d: shape and strides are never read, whatever they point at. */
+  {
+    double *one = (double *)malloc(sizeof(double));
+    DLManagedTensorVersioned *mt;
+    double v = 0.0;
+    REQUIRE(one != NULL);
+    *one = 8.0;
+    s = f64_spec(one, 0, NULL, NULL);
+    mt = make_versioned(&s, 1, 3, 0);
+    mt->dl_tensor.shape = (int64_t *)(uintptr_t)0x1;
+    mt->dl_tensor.strides = (int64_t *)(uintptr_t)0x1;
+    t = NULL;
+    CHECK_OK(dlv_tensor_from_dlpack(mt, NULL, &t));
+    REQUIRE(t != NULL);
+    CHECK_OK(dlv_tensor_get_f64(t, NULL, &v));
+    CHECK(v == 8.0);
+    dlv_tensor_free(t);
+  }
   {
     double *one = (double *)malloc(sizeof(double));
     double v = 0.0;
@@ -858,6 +876,20 @@ static void test_sub_byte(void) {
   CHECK(back->dl_tensor.data == (void *)bytes);
   dlv_tensor_free(t);
   back->deleter(back);
+
+  /* Importing it with copy = ALWAYS needs element access: refused, released. */
+  {
+    dlv_import_options opts;
+    int before = g_versioned_deleted;
+    memset(&opts, 0, sizeof(opts));
+    opts.copy = DLV_COPY_ALWAYS;
+    bytes = (unsigned char *)calloc(3, 1);
+    REQUIRE(bytes != NULL);
+    s.data = bytes;
+    s.owned = bytes;
+    REJECT_V(make_versioned(&s, 1, 3, 0), &opts, DLV_ERR_UNSUPPORTED_DTYPE, "float4_e2m1fn");
+    CHECK_EQ(g_versioned_deleted, before + 1);
+  }
 }
 
 /* copy = ALWAYS on import: a private copy, the producer released at once. */
