@@ -1,6 +1,7 @@
 //! Builds and runs the DLPack C tests (`tests/c/dlpack*.c`, GitHub issue #3)
 //! against the shared library: each file as C11 and as C++17, with
-//! `-Wall -Wextra -Werror`, and under valgrind when it is on PATH.
+//! `-Wall -Wextra -Werror`, and under valgrind when it is on PATH (set
+//! `DLVIEW_NO_VALGRIND=1` to run them bare).
 //!
 //! Each C file is a self-contained program that prints what failed and
 //! exits non-zero; this runner only builds, runs and reports.
