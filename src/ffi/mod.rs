@@ -6,8 +6,10 @@
 //! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
 
 pub(crate) mod boundary;
+pub mod dlpack;
 pub mod tensor;
 pub mod types;
 
+pub use dlpack::*;
 pub use tensor::*;
 pub use types::*;
