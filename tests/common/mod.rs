@@ -145,6 +145,15 @@ pub fn run_program(exe: &Path, valgrind: bool) -> Output {
     } else {
         Command::new(exe)
     };
+    // cargo test puts target/<profile>/ on LD_LIBRARY_PATH, which beats the
+    // program's RUNPATH; a stale libdlview.so there (from an earlier `cargo
+    // build`) would be loaded instead of the one just built. Put ours first.
+    let var = if cfg!(target_os = "macos") { "DYLD_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" };
+    let mut paths = vec![library_dir()];
+    if let Some(old) = std::env::var_os(var) {
+        paths.extend(std::env::split_paths(&old));
+    }
+    cmd.env(var, std::env::join_paths(paths).expect("library path"));
     let how = if valgrind { " under valgrind" } else { "" };
     run_ok(&mut cmd, &format!("running {}{how}", exe.display()))
 }
