@@ -37,6 +37,27 @@ pub const EXACT_CHECK_LIMIT: i64 = 1 << 20;
 pub struct Layout {
     shape: Dims,
     strides: Dims,
+    /// Lowest and highest element offset (`None` without elements), computed
+    /// once with checked arithmetic at construction: every extent question
+    /// afterwards is O(1).
+    bounds: Option<(i64, i64)>,
+}
+
+/// The checked extent computation behind [`Layout::element_bounds`].
+fn compute_bounds(shape: &[i64], strides: &[i64]) -> Result<Option<(i64, i64)>> {
+    if shape.contains(&0) {
+        return Ok(None);
+    }
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for (&n, &s) in shape.iter().zip(strides) {
+        let reach = (n - 1).checked_mul(s).ok_or_else(|| overflow("stride * (dim - 1)"))?;
+        if reach < 0 {
+            lo = lo.checked_add(reach).ok_or_else(|| overflow("lowest element offset"))?;
+        } else {
+            hi = hi.checked_add(reach).ok_or_else(|| overflow("highest element offset"))?;
+        }
+    }
+    Ok(Some((lo, hi)))
 }
 
 /// Turns an axis that may count from the end into an index, or fails with the
@@ -128,9 +149,8 @@ impl Layout {
             ));
         }
         shape_size(shape)?;
-        let layout = Layout { shape: Dims::from_slice(shape), strides: Dims::from_slice(strides) };
-        layout.element_bounds()?;
-        Ok(layout)
+        let bounds = compute_bounds(shape, strides)?;
+        Ok(Layout { shape: Dims::from_slice(shape), strides: Dims::from_slice(strides), bounds })
     }
 
     /// A compact layout of `shape` in the given order.
@@ -142,10 +162,16 @@ impl Layout {
     /// Builds from parts already known to be valid (internal: results of
     /// transforms of a valid layout).
     fn from_parts(shape: Dims, strides: Dims) -> Result<Layout> {
-        let layout = Layout { shape, strides };
-        shape_size(&layout.shape)?;
-        layout.element_bounds()?;
-        Ok(layout)
+        shape_size(&shape)?;
+        let bounds = compute_bounds(&shape, &strides)?;
+        Ok(Layout { shape, strides, bounds })
+    }
+
+    /// Builds the result of a transform that cannot grow the extent (dropping,
+    /// reordering or negating axes, adding size-1 axes) of a valid layout.
+    fn derived(shape: Dims, strides: Dims) -> Layout {
+        let bounds = compute_bounds(&shape, &strides).expect("a sub-layout of a valid layout is representable");
+        Layout { shape, strides, bounds }
     }
 
     pub fn shape(&self) -> &[i64] {
@@ -160,6 +186,11 @@ impl Layout {
         self.shape.len()
     }
 
+    /// True when the layout has no elements (some dimension is 0).
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_none()
+    }
+
     /// Number of elements.
     pub fn size(&self) -> i64 {
         // Validated at construction.
@@ -169,19 +200,7 @@ impl Layout {
     /// The smallest and largest element offset reached, or `None` for a
     /// tensor without elements.
     pub fn element_bounds(&self) -> Result<Option<(i64, i64)>> {
-        if self.shape.contains(&0) {
-            return Ok(None);
-        }
-        let (mut lo, mut hi) = (0i64, 0i64);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            let reach = (n - 1).checked_mul(s).ok_or_else(|| overflow("stride * (dim - 1)"))?;
-            if reach < 0 {
-                lo = lo.checked_add(reach).ok_or_else(|| overflow("lowest element offset"))?;
-            } else {
-                hi = hi.checked_add(reach).ok_or_else(|| overflow("highest element offset"))?;
-            }
-        }
-        Ok(Some((lo, hi)))
+        Ok(self.bounds)
     }
 
     /// The byte range `[start, end)` touched by the elements, relative to
@@ -217,7 +236,7 @@ impl Layout {
     }
 
     fn is_compact_in(&self, axes: impl Iterator<Item = usize>) -> bool {
-        if self.shape.contains(&0) {
+        if self.is_empty() {
             return true;
         }
         let mut expected = 1i64;
@@ -354,7 +373,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.remove(axis);
         strides.remove(axis);
-        Ok((Layout { shape, strides }, i * self.strides[axis]))
+        Ok((Layout::derived(shape, strides), i * self.strides[axis]))
     }
 
     /// Reorders axes: axis `k` of the result is axis `axes[k]` of the source.
@@ -373,15 +392,12 @@ impl Layout {
             shape.push(self.shape[axis]);
             strides.push(self.strides[axis]);
         }
-        Ok(Layout { shape, strides })
+        Ok(Layout::derived(shape, strides))
     }
 
     /// All axes reversed (NumPy's `.T`).
     pub fn reversed_axes(&self) -> Layout {
-        Layout {
-            shape: self.shape.iter().rev().copied().collect(),
-            strides: self.strides.iter().rev().copied().collect(),
-        }
+        Layout::derived(self.shape.iter().rev().copied().collect(), self.strides.iter().rev().copied().collect())
     }
 
     /// Reverses the order of elements along `axis`.
@@ -390,7 +406,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         strides[axis] = self.strides[axis].checked_neg().ok_or_else(|| overflow("negated stride"))?;
         let offset = if n == 0 { 0 } else { (n - 1) * self.strides[axis] };
-        Ok((Layout { shape: self.shape.clone(), strides }, offset))
+        Ok((Layout::derived(self.shape.clone(), strides), offset))
     }
 
     /// Removes `axis` (which must have size 1), or every size-1 axis.
@@ -408,10 +424,7 @@ impl Layout {
             None => self.shape[i] != 1,
         };
         let idx = (0..self.ndim()).filter(|&i| keep(i));
-        Ok(Layout {
-            shape: idx.clone().map(|i| self.shape[i]).collect(),
-            strides: idx.map(|i| self.strides[i]).collect(),
-        })
+        Ok(Layout::derived(idx.clone().map(|i| self.shape[i]).collect(), idx.map(|i| self.strides[i]).collect()))
     }
 
     /// Inserts a size-1 axis at `axis` (in `0..=ndim`).
@@ -427,7 +440,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.insert(axis, 1);
         strides.insert(axis, stride);
-        Ok(Layout { shape, strides })
+        Ok(Layout::derived(shape, strides))
     }
 
     /// NumPy broadcasting to `target`: new leading axes and size-1 axes get

@@ -70,7 +70,11 @@ unsafe fn copy_elements(dst: &Tensor, src: &Tensor) -> Result<()> {
             unsafe { std::ptr::copy_nonoverlapping(s, d, si as usize) };
         } else {
             // SAFETY: as above; scalar casts read and write one element each.
-            unsafe { scalar::write_f64(d, dst.dtype(), scalar::read_f64(s, src.dtype())?)? };
+            let exact = unsafe { scalar::cast_integer(s, src.dtype(), d, dst.dtype()) };
+            if !exact {
+                // SAFETY: as above.
+                unsafe { scalar::write_f64(d, dst.dtype(), scalar::read_f64(s, src.dtype())?)? };
+            }
         }
     }
     Ok(())
