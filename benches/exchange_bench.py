@@ -5,8 +5,9 @@ printed side by side as a ratio (dlview / reference; goal: <= 1.0).
     make bench                       # or:
     PYTHONPATH=python .venv/bin/python benches/exchange_bench.py [--quick]
 
-Each timing is the best of several repeats of a timeit loop (per-call
-nanoseconds). The backend in use (the compiled ``_ext`` or pure ``ctypes``)
+Each timing is the best of several repeats of a timeit loop, in CPU
+nanoseconds per call of this thread (``time.thread_time``), the two sides
+interleaved. The backend in use (the compiled ``_ext`` or pure ``ctypes``)
 is printed; ``DLVIEW_PURE_PYTHON=1`` forces ctypes for comparison.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import timeit
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -25,9 +27,10 @@ import torch  # noqa: E402
 import dlview as dv  # noqa: E402
 
 
-def per_call_ns(fn, number: int, repeat: int) -> float:
-    fn()  # warm up
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e9
+def per_call_ns(fn, number: int) -> float:
+    """CPU time of this thread per call: robust to a machine shared with
+    other jobs (time spent descheduled does not count)."""
+    return timeit.timeit(fn, number=number, timer=time.thread_time) / number * 1e9
 
 
 def main() -> int:
@@ -56,8 +59,11 @@ def main() -> int:
     worst = 0.0
     for name, mine, ref in cases:
         # Interleave the two so that drift in machine load hits both.
-        m = min(per_call_ns(mine, number, 1) for _ in range(repeat))
-        r = min(per_call_ns(ref, number, 1) for _ in range(repeat))
+        mine(), ref()  # warm up
+        m = r = float("inf")
+        for _ in range(repeat):
+            m = min(m, per_call_ns(mine, number))
+            r = min(r, per_call_ns(ref, number))
         ratio = m / r
         worst = max(worst, ratio)
         print(f"{name:50} {m:10.0f} {r:10.0f} {ratio:7.2f}")

@@ -61,6 +61,7 @@ struct PyApi {
     capsule_get_name: unsafe extern "C" fn(*mut PyObject) -> *const c_char,
     capsule_set_name: unsafe extern "C" fn(*mut PyObject, *const c_char) -> c_int,
     err_clear: unsafe extern "C" fn(),
+    err_occurred: unsafe extern "C" fn() -> *mut PyObject,
     errors: ErrorApi,
     is_initialized: unsafe extern "C" fn() -> c_int,
     /// `Py_IsFinalizing` (3.13+) or `_Py_IsFinalizing` (before).
@@ -107,6 +108,7 @@ impl PyApi {
                 capsule_get_name: function(c"PyCapsule_GetName")?,
                 capsule_set_name: function(c"PyCapsule_SetName")?,
                 err_clear: function(c"PyErr_Clear")?,
+                err_occurred: function(c"PyErr_Occurred")?,
                 errors,
                 is_initialized: function(c"Py_IsInitialized")?,
                 is_finalizing: function(c"Py_IsFinalizing").or_else(|| function(c"_Py_IsFinalizing")),
@@ -118,32 +120,39 @@ impl PyApi {
         }
     }
 
-    /// Takes the exception in flight (if any) out of the error indicator.
+    /// Takes the exception in flight, if any, out of the error indicator.
     /// GIL required.
-    fn save_error(&self) -> SavedError {
+    fn save_error(&self) -> Option<SavedError> {
         // SAFETY: the GIL is held by contract of every caller.
         unsafe {
-            match self.errors {
+            // The common case, nothing in flight, costs one call.
+            if (self.err_occurred)().is_null() {
+                return None;
+            }
+            Some(match self.errors {
                 ErrorApi::Raised { get, .. } => SavedError::Raised(get()),
                 ErrorApi::Triple { fetch, .. } => {
                     let (mut t, mut v, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
                     fetch(&mut t, &mut v, &mut tb);
                     SavedError::Triple(t, v, tb)
                 }
-            }
+            })
         }
     }
 
-    /// Puts a saved exception back, discarding anything raised since.
-    /// GIL required.
-    fn restore_error(&self, saved: SavedError) {
+    /// Puts a saved exception back (or none), discarding anything raised
+    /// since. GIL required.
+    fn restore_error(&self, saved: Option<SavedError>) {
         // SAFETY: the GIL is held; the references were taken by `save_error`
         // and are handed back (both restore functions steal them).
         unsafe {
-            (self.err_clear)();
+            if !(self.err_occurred)().is_null() {
+                (self.err_clear)();
+            }
             match (saved, self.errors) {
-                (SavedError::Raised(e), ErrorApi::Raised { set, .. }) => set(e),
-                (SavedError::Triple(t, v, tb), ErrorApi::Triple { restore, .. }) => restore(t, v, tb),
+                (None, _) => {}
+                (Some(SavedError::Raised(e)), ErrorApi::Raised { set, .. }) => set(e),
+                (Some(SavedError::Triple(t, v, tb)), ErrorApi::Triple { restore, .. }) => restore(t, v, tb),
                 _ => unreachable!("the error API is resolved once"),
             }
         }
