@@ -247,8 +247,31 @@ typedef struct dlv_export_options {
   bool allow_negative_strides;
 } dlv_export_options;
 
+// How a file is mapped: one of the `DLV_MMAP_*` constants (NumPy's
+// `mmap_mode`).
+typedef uint32_t dlv_mmap_mode;
+
 // Memory order: one of the `DLV_ORDER_*` constants.
 typedef uint32_t dlv_order;
+
+// Not mapped: `dlv_npy_load` reads the data into a new buffer.
+#define DLV_MMAP_NONE 0
+
+// NumPy "r": a read-only view. Pages are private copy-on-write, so a
+// consumer that ignores DLPack's READ_ONLY flag (PyTorch does) can neither
+// crash the process nor change the file.
+#define DLV_MMAP_READ 1
+
+// NumPy "r+": shared and writeable; writes reach the file
+// (`dlv_tensor_flush` waits for them).
+#define DLV_MMAP_READ_WRITE 2
+
+// NumPy "c": private copy-on-write and writeable; writes stay in memory.
+#define DLV_MMAP_COPY_ON_WRITE 3
+
+// NumPy "w+": create or truncate the file, then as `DLV_MMAP_READ_WRITE`
+// (`dlv_memmap` only).
+#define DLV_MMAP_CREATE 4
 
 // Share if possible, else copy (Python `copy=None`).
 #define DLV_COPY_IF_NEEDED 0
@@ -318,6 +341,78 @@ enum dlv_status dlv_tensor_to_dlpack(const struct dlv_tensor *t,
 enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
                                             const struct dlv_export_options *opts,
                                             DLManagedTensor **out);
+
+// Loads the `.npy` file at `path` (versions 1.0, 2.0, 3.0) as a new CPU
+// tensor: with `DLV_MMAP_NONE` the data is read into a new writeable buffer;
+// with `DLV_MMAP_READ`, `DLV_MMAP_READ_WRITE` or `DLV_MMAP_COPY_ON_WRITE` the
+// file is memory-mapped without copying (read-only for READ), and stays
+// mapped until the last view and DLPack export of it is freed. A
+// Fortran-order file loads as an F-contiguous view. Big-endian data is
+// byteswapped into a new buffer with `DLV_MMAP_NONE` and refused otherwise.
+// Nothing is mapped or allocated unless the whole header checks out.
+//
+// On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (path, out), INVALID_ARGUMENT (unknown mode, or
+// DLV_MMAP_CREATE, which would truncate the file; empty path), IO (cannot
+// open, read or map; the message has the path and the OS error), FORMAT
+// (bad magic, unknown version, truncated header, header length past the end
+// of the file, non-ASCII header, missing or extra keys, unsupported descr
+// such as objects, strings or structured types, a shape whose byte size
+// overflows or exceeds the data in the file, big-endian with a map),
+// OUT_OF_MEMORY.
+enum dlv_status dlv_npy_load(const char *path, dlv_mmap_mode mode, struct dlv_tensor **out);
+
+// Writes `t` to `path` as a `.npy` file (version 1.0 unless the header
+// needs 2.0; data 64-byte aligned), byte-identical to what NumPy writes. A
+// C-contiguous view is written as it is, an F-contiguous one with
+// `fortran_order: True`, any other view's elements in C order. bfloat16
+// and float8 types get their ml_dtypes names as descr (NumPy reads them
+// once ml_dtypes is imported). The file is written under a temporary name
+// in the same directory and renamed over `path`, so a failure leaves no
+// partial file and any map of an earlier file at `path` is unaffected.
+//
+// Statuses: NULL_ARGUMENT (t, path), INVALID_ARGUMENT (empty path),
+// UNSUPPORTED_DEVICE (not host memory), UNSUPPORTED_DTYPE (packed
+// float4/float6), IO (with the path and OS error), OUT_OF_MEMORY.
+enum dlv_status dlv_npy_save(const struct dlv_tensor *t, const char *path);
+
+// Maps a raw file (no header) as a tensor, like `numpy.memmap(path, dtype,
+// mode, offset, shape, order)`. `mode` is `DLV_MMAP_READ`, `_READ_WRITE`,
+// `_COPY_ON_WRITE` or `_CREATE` (create or truncate; needs a shape). The
+// element [0,...,0] is at byte `offset` of the file (any offset; the
+// mapping starts at the page below it). `order` is `DLV_ORDER_C` or
+// `DLV_ORDER_F`.
+//
+// `ndim == -1` maps the whole file after `offset` as a 1-D tensor (`shape`
+// is ignored and may be NULL; the byte count must be a multiple of the
+// itemsize). Otherwise `shape` holds `ndim` sizes (NULL allowed for
+// ndim 0): with READ_WRITE and CREATE the file grows to hold them (as
+// NumPy does); READ and COPY_ON_WRITE need the bytes to be there.
+// Files in /dev/shm work like any other, so two processes mapping one with
+// READ_WRITE share a tensor. The mapping lives until the last view and
+// DLPack export of it is freed.
+//
+// On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (path, out, shape with ndim > 0),
+// INVALID_ARGUMENT (mode NONE or unknown, order K or unknown, ndim,
+// negative shape, CREATE without a shape, file too small or not a multiple
+// of the itemsize, offset past the end), UNSUPPORTED_DTYPE, IO.
+enum dlv_status dlv_memmap(const char *path,
+                           DLDataType dtype,
+                           dlv_mmap_mode mode,
+                           uint64_t offset,
+                           int32_t ndim,
+                           const int64_t *shape,
+                           dlv_order order,
+                           struct dlv_tensor **out);
+
+// Writes the changes made through a `DLV_MMAP_READ_WRITE` / `_CREATE`
+// mapping back to its file and waits for them (`msync`), like NumPy's
+// `memmap.flush`. Any view of the mapping flushes all of it. For a private
+// mapping (READ, COPY_ON_WRITE) or a tensor that is not memory-mapped there
+// is nothing to write: DLV_OK.
+// Statuses: NULL_ARGUMENT, IO.
+enum dlv_status dlv_tensor_flush(const struct dlv_tensor *t);
 
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);

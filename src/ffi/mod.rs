@@ -7,9 +7,11 @@
 
 pub(crate) mod boundary;
 pub mod dlpack;
+pub mod npy;
 pub mod tensor;
 pub mod types;
 
 pub use dlpack::*;
+pub use npy::*;
 pub use tensor::*;
 pub use types::*;
