@@ -380,12 +380,20 @@ pub fn parse_header_text(text: &[u8], version: (u8, u8), data_offset: usize) -> 
 /// Reads and parses the header at the start of `r`, a file of `file_len`
 /// bytes. Reads only the preamble and the header, nothing of the data.
 pub fn read_header(r: &mut impl Read, file_len: u64) -> Result<Header> {
+    // Running out of bytes is a malformed file; anything else is the OS's.
+    let read_err = |what: &str, e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            format_err(format!("the file ends inside the .npy {what}"))
+        } else {
+            Error::Io(format!("cannot read the .npy {what}: {e}"))
+        }
+    };
     let mut pre = [0u8; 8];
     let short = |have: u64| format_err(format!("file is too short for a .npy header: {have} bytes"));
     if file_len < 10 {
         return Err(short(file_len));
     }
-    r.read_exact(&mut pre).map_err(|e| format_err(format!("cannot read the .npy preamble: {e}")))?;
+    r.read_exact(&mut pre).map_err(|e| read_err("preamble", e))?;
     if &pre[..6] != MAGIC {
         return Err(format_err(format!(
             "not a .npy file: it starts with {} instead of the magic \\x93NUMPY",
@@ -402,7 +410,7 @@ pub fn read_header(r: &mut impl Read, file_len: u64) -> Result<Header> {
         return Err(short(file_len));
     }
     let mut lb = [0u8; 4];
-    r.read_exact(&mut lb[..len_bytes]).map_err(|e| format_err(format!("cannot read the .npy header length: {e}")))?;
+    r.read_exact(&mut lb[..len_bytes]).map_err(|e| read_err("header length", e))?;
     let header_len = u32::from_le_bytes(lb) as usize;
     let data_offset = 8 + len_bytes + header_len;
     if data_offset as u64 > file_len {
@@ -414,7 +422,7 @@ pub fn read_header(r: &mut impl Read, file_len: u64) -> Result<Header> {
         return Err(format_err(format!("the .npy header length {header_len} exceeds the limit of {MAX_HEADER_LEN} bytes")));
     }
     let mut text = vec![0u8; header_len];
-    r.read_exact(&mut text).map_err(|e| format_err(format!("cannot read the .npy header: {e}")))?;
+    r.read_exact(&mut text).map_err(|e| read_err("header", e))?;
     parse_header_text(&text, version, data_offset)
 }
 
@@ -466,6 +474,7 @@ pub fn open(path: &Path, mode: MapMode) -> Result<(File, Header)> {
     let len = mmap::file_len(&file, path)?;
     let header = read_header(&mut file, len).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        Error::Io(m) => Error::Io(format!("{}: {m}", path.display())),
         other => other,
     })?;
     let need = header.data_len()? as u64;
