@@ -64,7 +64,8 @@ test-python: lib venv
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
 bench: lib
-	@echo "no benchmarks yet"
+	$(MAKE) venv
+	$(VPY) benches/npy_bench.py
 
 clean:
 	$(CARGO) clean

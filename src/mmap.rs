@@ -9,6 +9,11 @@
 //! bytes from there, so `as_strided` can never reach header bytes or pages
 //! beyond the mapping.
 //!
+//! As with NumPy, a file that another process truncates while it is mapped
+//! makes reads of the lost pages fault (SIGBUS): mapping cannot protect
+//! against that. `npy::save` replaces files by renaming, so it never
+//! truncates a file that is mapped.
+//!
 //! This module knows files, pages and `libc`; it knows nothing of the `.npy`
 //! format (that is `npy.rs`).
 
@@ -291,6 +296,25 @@ pub fn mapping_of(t: &Tensor) -> Option<&Mapping> {
 /// file-backed, has nothing to write: a no-op.
 pub fn flush(t: &Tensor) -> Result<()> {
     mapping_of(t).map_or(Ok(()), Mapping::flush)
+}
+
+/// Asks the kernel to back a large fresh buffer with huge pages (as NumPy
+/// does for its allocations): reading a whole file into it then takes a
+/// fault per 2 MiB instead of per 4 KiB, and freeing it is as cheap. A hint
+/// only; failure changes nothing.
+pub(crate) fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    if len < 2 * HUGE {
+        return;
+    }
+    let page = page_size();
+    let start = (ptr as usize).next_multiple_of(page);
+    let end = (ptr as usize + len) / page * page;
+    if end > start {
+        // SAFETY: madvise(MADV_HUGEPAGE) on whole pages inside a buffer we
+        // own changes how they are backed, never their contents.
+        unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
 }
 
 /// Reads exactly `len` bytes at `offset` of `file` into `dst`.

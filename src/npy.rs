@@ -520,6 +520,7 @@ pub fn load(path: &Path, mode: Option<MapMode>) -> Result<Tensor> {
             let storage = Arc::new(Storage::allocate(n, false, Device::CPU)?);
             let data = storage.base();
             if n > 0 {
+                mmap::advise_huge_pages(data, n);
                 // SAFETY: the storage was allocated with `n` bytes and
                 // nothing else can see it yet.
                 unsafe { mmap::read_exact_at(&file, path, header.data_offset as u64, data, n) }?;

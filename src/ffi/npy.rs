@@ -1,5 +1,21 @@
 //! `dlv_npy_*`, `dlv_memmap`, `dlv_tensor_flush`: `.npy` files and memory
 //! maps for C callers. Converts arguments and delegates to `npy` and `mmap`.
+//!
+//! Notes for the Python binding (`dv.load`, `dv.save`, `dv.memmap`,
+//! `Tensor.flush`, API.md), which should stay a thin layer over these:
+//! - `mmap_mode` `None`/`"r"`/`"r+"`/`"c"` map to `DLV_MMAP_NONE`/`_READ`/
+//!   `_READ_WRITE`/`_COPY_ON_WRITE` (NumPy's long spellings too:
+//!   `mmap::MapMode::from_numpy` is the table); `"w+"` is INVALID_ARGUMENT
+//!   for `load`, `DLV_MMAP_CREATE` for `memmap`.
+//! - Paths: pass `os.fsencode(path)`; the C side assumes no encoding.
+//!   `np.save` appends `.npy` to a name without it; the C ABI writes the
+//!   exact path, so that convenience belongs in Python if wanted. File
+//!   objects are not supported (the C ABI takes paths only).
+//! - `dv.memmap(..., shape=None)` passes `ndim = -1`; an int shape is `(n,)`.
+//! - Statuses: IO → `OSError` (the message holds the path and "os error N"),
+//!   FORMAT → `ValueError`, as RULES.md §8.
+//! - A mapped tensor exported to PyTorch keeps the mapping alive through
+//!   the export; nothing in Python needs to hold the file open.
 #![allow(non_camel_case_types)]
 
 use super::boundary::*;
