@@ -1005,3 +1005,66 @@ fn map_modes_agree_with_numpy() {
     assert_eq!(rw.get_f64(&[2, 2]).unwrap(), -3.0);
     assert_eq!(c.get_f64(&[0, 2]).unwrap(), 99.0);
 }
+
+/// The case the `r` mode exists for: PyTorch ignores DLPack's READ_ONLY and
+/// writes. Through the C ABI (ctypes) a mapped file goes to
+/// `torch.from_dlpack`; the tensor shares the mapped pages, and filling it
+/// neither crashes the process nor changes the file.
+const TORCH_WRITES: &str = r#"
+import ctypes, sys, hashlib
+import torch
+lib = ctypes.CDLL(sys.argv[1])
+lib.dlv_npy_load.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p)]
+lib.dlv_tensor_to_dlpack.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.dlv_tensor_free.argtypes = [ctypes.c_void_p]
+lib.dlv_tensor_data.argtypes = [ctypes.c_void_p]
+lib.dlv_tensor_data.restype = ctypes.c_void_p
+lib.dlv_live_storage_count.restype = ctypes.c_uint64
+new_capsule = ctypes.pythonapi.PyCapsule_New
+new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+new_capsule.restype = ctypes.py_object
+class Producer:
+    def __init__(self, mt): self.mt = mt
+    def __dlpack__(self, **kw): return new_capsule(self.mt, b"dltensor_versioned", None)
+    def __dlpack_device__(self): return (1, 0)
+path = sys.argv[2]
+before = hashlib.sha256(open(path, 'rb').read()).hexdigest()
+h, mt = ctypes.c_void_p(), ctypes.c_void_p()
+assert lib.dlv_npy_load(path.encode(), 1, ctypes.byref(h)) == 0
+assert lib.dlv_tensor_to_dlpack(h, None, ctypes.byref(mt)) == 0
+ptr = lib.dlv_tensor_data(h)
+lib.dlv_tensor_free(h)
+t = torch.from_dlpack(Producer(mt.value))
+assert t.data_ptr() == ptr, "torch shares the mapped pages"
+assert t.shape == (64, 64) and float(t[3, 5]) == (3 * 64 + 5 - 12) / 4
+t.fill_(-1.0)
+assert float(t.sum()) == -4096.0
+del t
+assert lib.dlv_live_storage_count() == 0, "the deleter unmapped the file"
+assert hashlib.sha256(open(path, 'rb').read()).hexdigest() == before, "the file changed"
+print("ok")
+"#;
+
+#[test]
+fn torch_writing_to_a_read_only_map_changes_nothing() {
+    let _g = guard();
+    let Some(py) = python() else { return skip("torch_writing_to_a_read_only_map_changes_nothing") };
+    if !Command::new(&py).args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success()) {
+        return eprintln!("SKIP torch_writing_to_a_read_only_map_changes_nothing: no torch in {}", py.display());
+    }
+    // `cargo test` builds the cdylib beside the test binary, in `deps/`
+    // (the copy one level up is only refreshed by `cargo build`).
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let lib = [deps.join("libdlview.so"), deps.parent().unwrap().join("libdlview.so")]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| deps.join("libdlview.so"));
+    if !lib.exists() {
+        return eprintln!("SKIP torch_writing_to_a_read_only_map_changes_nothing: no {}", lib.display());
+    }
+    let dir = TempDir::new("torch");
+    let p = dir.path("a.npy");
+    npy::save(&reference_tensor(DType::F32, &[64, 64], Order::C), &p).unwrap();
+    let out = run_python(&py, TORCH_WRITES, &[lib.to_str().unwrap(), p.to_str().unwrap()]);
+    assert_eq!(out.trim(), "ok");
+}
