@@ -243,11 +243,14 @@ impl Parser<'_> {
 /// Errors say what the descr is when dlview does not support it (object,
 /// string, void, datetime, structured ...).
 pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
-    // ml_dtypes names (NumPy saves them when ml_dtypes is imported).
-    if descr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && descr.len() > 3 {
+    // Type names: the ml_dtypes ones dlview writes for bfloat16 and float8
+    // (NumPy reads them once ml_dtypes is imported), and NumPy's canonical
+    // names. Only exact canonical names: aliases differ between libraries
+    // (NumPy's "float" is float64).
+    if descr.len() > 3 && descr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return match DType::from_name(descr) {
-            Ok(dt) if matches!(dt.kind(), Kind::BFloat | Kind::Float8) => Ok((dt, false)),
-            _ => Err(format_err(format!("unsupported descr {descr:?} (not a NumPy type code or an ml_dtypes name dlview knows)"))),
+            Ok(dt) if dt.name() == descr && !dt.is_sub_byte() => Ok((dt, false)),
+            _ => Err(format_err(format!("unsupported descr {descr:?} (not a NumPy type code or a type name dlview knows)"))),
         };
     }
     let (order, rest) = match descr.as_bytes().first() {
@@ -644,6 +647,15 @@ mod tests {
         assert_eq!(h.shape, [2, 3]);
         let h = parse("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (1,)}").unwrap();
         assert_eq!(h.dtype, DType::BF16);
+        assert_eq!(descr_to_dtype("float8_e4m3fn").unwrap(), (DType::F8_E4M3FN, false));
+        assert_eq!(descr_to_dtype("complex64").unwrap(), (DType::C64, false));
+        assert_eq!(descr_to_dtype("f8").unwrap(), (DType::F64, false));
+        assert_eq!(descr_to_dtype("|u1").unwrap(), (DType::U8, false));
+        assert_eq!(descr_to_dtype(">i1").unwrap(), (DType::I8, false));
+        assert_eq!(descr_to_dtype(">c16").unwrap(), (DType::C128, true));
+        for alias in ["float", "double", "half", "long"] {
+            assert!(descr_to_dtype(alias).is_err(), "{alias}");
+        }
     }
 
     #[test]
