@@ -24,6 +24,7 @@ pub mod tensor;
 
 pub mod ffi;
 
+pub use copy::CastOptions;
 pub use device::Device;
 pub use dtype::DType;
 pub use error::{Error, Result};
