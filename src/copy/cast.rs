@@ -161,6 +161,9 @@ impl Dst for Bool {
     }
 }
 
+// `half`'s types have inherent `from_f32`/`from_f64` (double rounding from
+// f64, a branchy bf16 rounding), which `Self::from_*` would pick over the
+// trait's: the impls below always name the trait.
 impl Dst for f16 {
     #[inline(always)]
     fn from_bool(b: bool) -> Self {
@@ -168,11 +171,11 @@ impl Dst for f16 {
     }
     #[inline(always)]
     fn from_i64(x: i64) -> Self {
-        Self::from_f64(x as f64)
+        <Self as Dst>::from_f64(x as f64)
     }
     #[inline(always)]
     fn from_u64(x: u64) -> Self {
-        Self::from_f64(x as f64)
+        <Self as Dst>::from_f64(x as f64)
     }
     #[inline(always)]
     fn from_f32(x: f32) -> Self {
@@ -186,11 +189,11 @@ impl Dst for f16 {
     }
     #[inline(always)]
     fn from_c64(re: f32, _: f32) -> Self {
-        Self::from_f32(re)
+        <Self as Dst>::from_f32(re)
     }
     #[inline(always)]
     fn from_c128(re: f64, _: f64) -> Self {
-        Self::from_f64(re)
+        <Self as Dst>::from_f64(re)
     }
 }
 
@@ -201,11 +204,11 @@ impl Dst for bf16 {
     }
     #[inline(always)]
     fn from_i64(x: i64) -> Self {
-        Self::from_f64(x as f64)
+        <Self as Dst>::from_f64(x as f64)
     }
     #[inline(always)]
     fn from_u64(x: u64) -> Self {
-        Self::from_f64(x as f64)
+        <Self as Dst>::from_f64(x as f64)
     }
     #[inline(always)]
     fn from_f32(x: f32) -> Self {
@@ -213,15 +216,15 @@ impl Dst for bf16 {
     }
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
-        Self::from_f32(f64_to_f32_round_odd(x))
+        <Self as Dst>::from_f32(f64_to_f32_round_odd(x))
     }
     #[inline(always)]
     fn from_c64(re: f32, _: f32) -> Self {
-        Self::from_f32(re)
+        <Self as Dst>::from_f32(re)
     }
     #[inline(always)]
     fn from_c128(re: f64, _: f64) -> Self {
-        Self::from_f64(re)
+        <Self as Dst>::from_f64(re)
     }
 }
 

@@ -119,7 +119,7 @@ unsafe fn run<C: Convert>(_: &Ctx, dst: *mut u8, ds: isize, src: *const u8, ss: 
             unsafe { std::ptr::copy_nonoverlapping(src, dst, n * dsz as usize) };
             return;
         }
-        let aligned = dst as usize % align_of::<C::D>() == 0 && src as usize % align_of::<C::S>() == 0;
+        let aligned = (dst as usize).is_multiple_of(align_of::<C::D>()) && (src as usize).is_multiple_of(align_of::<C::S>());
         if aligned && n > 0 {
             // SAFETY: the destination is a packed, aligned run of `n`
             // writable elements that no source element overlaps.

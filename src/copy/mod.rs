@@ -146,7 +146,7 @@ pub fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
     let source = broadcast_source(src.layout(), dst.shape())?;
     let (di, si) = (dst.dtype().itemsize(), src.dtype().itemsize());
     let plan = Plan::new(dst.shape(), dst.strides(), di, source.strides(), si);
-    if plan.len() == 0 {
+    if plan.is_empty() {
         return Ok(());
     }
     let (dp, sp) = (dst.raw_data(), src.raw_data());

@@ -136,6 +136,10 @@ impl Plan {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// True when the whole copy is one forward run of packed elements in
     /// both operands (or a single element): a `memcpy`/`memmove`.
     pub fn is_one_packed_run(&self, dst_item: usize, src_item: usize) -> bool {

@@ -7,7 +7,11 @@
 
 pub(crate) mod boundary;
 pub mod tensor;
+// After `tensor`: cbindgen emits functions in module order, and the header
+// reads best with copies after creation, inspection and views.
+pub mod copy;
 pub mod types;
 
+pub use copy::*;
 pub use tensor::*;
 pub use types::*;
