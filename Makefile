@@ -27,12 +27,17 @@ lib:
 header:
 	DLVIEW_WRITE_HEADER=1 $(CARGO) build --release
 
-## Build and run every example in examples-c/.
+## Build and run every C and C++ example in examples-c/.
 demo: lib
 	@mkdir -p $(BUILD)
 	@set -e; for src in examples-c/*.c; do \
 	  exe=$(BUILD)/$$(basename $$src .c); \
 	  $(CC) $(CSTRICT) -Iinclude $$src -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $$exe; \
+	  echo "== $$exe"; $$exe; \
+	done
+	@set -e; for src in examples-c/*.cpp; do \
+	  exe=$(BUILD)/$$(basename $$src .cpp); \
+	  $(CXX) $(CXXSTRICT) -Iinclude $$src -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $$exe; \
 	  echo "== $$exe"; $$exe; \
 	done
 

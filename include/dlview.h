@@ -223,11 +223,32 @@ typedef enum dlv_status {
 // with `dlv_tensor_free`.
 typedef struct dlv_tensor dlv_tensor;
 
-// Memory order: one of the `DLV_ORDER_*` constants.
-typedef uint32_t dlv_order;
-
 // Copy policy (the Array API's `copy`): one of the `DLV_COPY_*` constants.
 typedef uint32_t dlv_copy_mode;
+
+// Options for importing a DLPack tensor. NULL means all fields zero.
+typedef struct dlv_import_options {
+  // `DLV_COPY_ALWAYS` copies the data and releases the producer's tensor
+  // at once; the other modes share (an import is always a view).
+  dlv_copy_mode copy;
+  // Treat legacy tensors as writeable (by default they are read-only,
+  // because the legacy ABI cannot say whether they may be written).
+  bool trust_legacy_writeable;
+} dlv_import_options;
+
+// Options for exporting a DLPack tensor. NULL means all fields zero.
+typedef struct dlv_export_options {
+  // `DLV_COPY_IF_NEEDED` copies only when the rules require (negative
+  // strides; a read-only view through the legacy ABI), `DLV_COPY_NEVER`
+  // fails instead with `DLV_ERR_COPY_REQUIRED`, `DLV_COPY_ALWAYS` copies.
+  dlv_copy_mode copy;
+  // Export negative strides as they are (for NumPy, CuPy), instead of
+  // copying them away (PyTorch, JAX and TensorFlow reject them).
+  bool allow_negative_strides;
+} dlv_export_options;
+
+// Memory order: one of the `DLV_ORDER_*` constants.
+typedef uint32_t dlv_order;
 
 // Share if possible, else copy (Python `copy=None`).
 #define DLV_COPY_IF_NEEDED 0
@@ -250,6 +271,53 @@ typedef uint32_t dlv_copy_mode;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Imports a versioned DLPack tensor as a view. ALWAYS takes ownership of
+// `mt`: on success its deleter runs when the last view dies; on any failure
+// it has run exactly once before this returns (a NULL deleter means the
+// producer keeps ownership and nothing is called).
+//
+// A major version other than 1 calls the deleter and reads nothing else.
+// Validated: ndim 0..=64, shape non-NULL for ndim > 0, dims >= 0, strides
+// non-NULL for ndim > 0 from version 1.2 on, dtype (lanes 1, known codes),
+// checked extents; `byte_offset` is added to `data`. `READ_ONLY` makes the
+// memory read-only; any device is accepted (elements are never touched).
+//
+// Statuses: NULL_ARGUMENT (mt, out), VERSION, INVALID_ARGUMENT,
+// UNSUPPORTED_DTYPE, and with DLV_COPY_ALWAYS: UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_from_dlpack(DLManagedTensorVersioned *mt,
+                                       const struct dlv_import_options *opts,
+                                       struct dlv_tensor **out);
+
+// Imports a legacy DLPack tensor as a view; it is read-only unless
+// `opts->trust_legacy_writeable`. Ownership and statuses as
+// `dlv_tensor_from_dlpack` (NULL strides always mean C order here).
+enum dlv_status dlv_tensor_from_dlpack_legacy(DLManagedTensor *mt,
+                                              const struct dlv_import_options *opts,
+                                              struct dlv_tensor **out);
+
+// Exports a view as a versioned DLPack 1.3 tensor that shares its memory
+// (or a compact copy, per `opts->copy` and the rules). Flags: READ_ONLY iff
+// the view is not writeable, IS_COPIED iff a copy was made. `byte_offset`
+// is 0, strides are never NULL for ndim > 0, size 0 exports data == NULL.
+// Negative strides are copied away unless `opts->allow_negative_strides`.
+//
+// The caller owns `*out` and must call `(*out)->deleter(*out)` exactly
+// once, from any thread; the memory stays alive until then even if every
+// dlv_tensor handle is freed.
+// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (options), COPY_REQUIRED
+// (with the reason), UNSUPPORTED_DEVICE (a copy of device memory), OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_to_dlpack(const struct dlv_tensor *t,
+                                     const struct dlv_export_options *opts,
+                                     DLManagedTensorVersioned **out);
+
+// Exports a view as a legacy DLPack tensor. The legacy ABI cannot mark a
+// tensor read-only, so a read-only view is refused under DLV_COPY_NEVER and
+// exported as a writeable copy otherwise. Ownership and statuses as
+// `dlv_tensor_to_dlpack`.
+enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
+                                            const struct dlv_export_options *opts,
+                                            DLManagedTensor **out);
 
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);
@@ -297,7 +365,9 @@ enum dlv_status dlv_tensor_zeros(DLDataType dtype,
 // export of this memory is gone; it may be NULL. If the call fails,
 // `release` is NOT called and the caller still owns the memory.
 // The memory's extent is unknown to dlview, so `as_strided` on these views
-// stays within the extent of the view it starts from.
+// stays within the extent of the view it starts from. With `writeable`
+// false the memory is read-only for good: making any view of it writeable
+// fails with READ_ONLY.
 //
 // Statuses: NULL_ARGUMENT (out; data with size > 0; shape/strides with
 // ndim > 0), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing

@@ -106,7 +106,18 @@ impl DType {
                 "unsupported dtype (code {code}, bits {bits}, lanes {lanes}): only lanes == 1 is supported"
             )));
         }
-        if TABLE.iter().any(|&(c, b, _)| c == code && b == bits) {
+        let known = match code {
+            code::INT | code::UINT => matches!(bits, 8 | 16 | 32 | 64),
+            code::FLOAT => matches!(bits, 16 | 32 | 64),
+            code::BFLOAT => bits == 16,
+            code::COMPLEX => matches!(bits, 64 | 128),
+            code::BOOL => bits == 8,
+            code::FLOAT8_E3M4..=code::FLOAT8_E8M0FNU => bits == 8,
+            code::FLOAT6_E2M3FN | code::FLOAT6_E3M2FN => bits == 6,
+            code::FLOAT4_E2M1FN => bits == 4,
+            _ => false,
+        };
+        if known {
             Ok(DType { code, bits })
         } else {
             Err(Error::UnsupportedDtype(format!(

@@ -15,7 +15,7 @@ pub const MAX_NDIM: usize = 64;
 
 /// Shape or strides; inline for the common small ranks, so views and
 /// imports of small tensors allocate nothing for their layout.
-pub type Dims = SmallVec<[i64; 6]>;
+pub type Dims = SmallVec<[i64; 4]>;
 
 /// Memory order of a new buffer or a copy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +37,27 @@ pub const EXACT_CHECK_LIMIT: i64 = 1 << 20;
 pub struct Layout {
     shape: Dims,
     strides: Dims,
+    /// Lowest and highest element offset (`None` without elements), computed
+    /// once with checked arithmetic at construction: every extent question
+    /// afterwards is O(1).
+    bounds: Option<(i64, i64)>,
+}
+
+/// The checked extent computation behind [`Layout::element_bounds`].
+fn compute_bounds(shape: &[i64], strides: &[i64]) -> Result<Option<(i64, i64)>> {
+    if shape.contains(&0) {
+        return Ok(None);
+    }
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for (&n, &s) in shape.iter().zip(strides) {
+        let reach = (n - 1).checked_mul(s).ok_or_else(|| overflow("stride * (dim - 1)"))?;
+        if reach < 0 {
+            lo = lo.checked_add(reach).ok_or_else(|| overflow("lowest element offset"))?;
+        } else {
+            hi = hi.checked_add(reach).ok_or_else(|| overflow("highest element offset"))?;
+        }
+    }
+    Ok(Some((lo, hi)))
 }
 
 /// Turns an axis that may count from the end into an index, or fails with the
@@ -128,9 +149,8 @@ impl Layout {
             ));
         }
         shape_size(shape)?;
-        let layout = Layout { shape: Dims::from_slice(shape), strides: Dims::from_slice(strides) };
-        layout.element_bounds()?;
-        Ok(layout)
+        let bounds = compute_bounds(shape, strides)?;
+        Ok(Layout { shape: Dims::from_slice(shape), strides: Dims::from_slice(strides), bounds })
     }
 
     /// A compact layout of `shape` in the given order.
@@ -142,10 +162,16 @@ impl Layout {
     /// Builds from parts already known to be valid (internal: results of
     /// transforms of a valid layout).
     fn from_parts(shape: Dims, strides: Dims) -> Result<Layout> {
-        let layout = Layout { shape, strides };
-        shape_size(&layout.shape)?;
-        layout.element_bounds()?;
-        Ok(layout)
+        shape_size(&shape)?;
+        let bounds = compute_bounds(&shape, &strides)?;
+        Ok(Layout { shape, strides, bounds })
+    }
+
+    /// Builds the result of a transform that cannot grow the extent (dropping,
+    /// reordering or negating axes, adding size-1 axes) of a valid layout.
+    fn derived(shape: Dims, strides: Dims) -> Layout {
+        let bounds = compute_bounds(&shape, &strides).expect("a sub-layout of a valid layout is representable");
+        Layout { shape, strides, bounds }
     }
 
     pub fn shape(&self) -> &[i64] {
@@ -169,19 +195,7 @@ impl Layout {
     /// The smallest and largest element offset reached, or `None` for a
     /// tensor without elements.
     pub fn element_bounds(&self) -> Result<Option<(i64, i64)>> {
-        if self.shape.contains(&0) {
-            return Ok(None);
-        }
-        let (mut lo, mut hi) = (0i64, 0i64);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            let reach = (n - 1).checked_mul(s).ok_or_else(|| overflow("stride * (dim - 1)"))?;
-            if reach < 0 {
-                lo = lo.checked_add(reach).ok_or_else(|| overflow("lowest element offset"))?;
-            } else {
-                hi = hi.checked_add(reach).ok_or_else(|| overflow("highest element offset"))?;
-            }
-        }
-        Ok(Some((lo, hi)))
+        Ok(self.bounds)
     }
 
     /// The byte range `[start, end)` touched by the elements, relative to
@@ -189,17 +203,19 @@ impl Layout {
     /// fit in `isize`.
     pub fn byte_bounds(&self, itemsize: usize) -> Result<Option<(isize, isize)>> {
         let Some((lo, hi)) = self.element_bounds()? else { return Ok(None) };
-        let item = itemsize as i128;
-        let (start, end) = (lo as i128 * item, (hi as i128 + 1) * item);
-        let fits = |v: i128| v >= isize::MIN as i128 && v <= isize::MAX as i128;
-        if fits(start) && fits(end) && end - start <= isize::MAX as i128 {
-            Ok(Some((start as isize, end as isize)))
-        } else {
-            Err(invalid!(
+        let item = itemsize as i64;
+        let bounds = lo
+            .checked_mul(item)
+            .zip(hi.checked_add(1).and_then(|h| h.checked_mul(item)))
+            .filter(|&(start, end)| end.checked_sub(start).is_some())
+            .and_then(|(start, end)| Some((isize::try_from(start).ok()?, isize::try_from(end).ok()?)));
+        match bounds {
+            Some(b) => Ok(Some(b)),
+            None => Err(invalid!(
                 "layout of shape {} with strides {} spans more bytes than fit in isize",
                 fmt_dims(&self.shape),
                 fmt_dims(&self.strides)
-            ))
+            )),
         }
     }
 
@@ -262,16 +278,22 @@ impl Layout {
     /// the smaller ones reach (ndarray's test); otherwise exact by enumeration
     /// up to [`EXACT_CHECK_LIMIT`] elements, and conservatively `true` beyond.
     pub fn may_overlap(&self) -> bool {
-        let mut dims: Vec<(u64, i64)> = self
+        !self.is_c_contiguous() && !self.is_f_contiguous() && self.may_overlap_strided()
+    }
+
+    /// [`Layout::may_overlap`] for a layout already known to be neither C
+    /// nor F contiguous (contiguous layouts never overlap).
+    pub fn may_overlap_strided(&self) -> bool {
+        if self.shape.contains(&0) {
+            return false;
+        }
+        let mut dims: SmallVec<[(u64, i64); 8]> = self
             .shape
             .iter()
             .zip(&self.strides)
             .filter(|&(&n, _)| n > 1)
             .map(|(&n, &s)| (s.unsigned_abs(), n))
             .collect();
-        if self.shape.contains(&0) {
-            return false;
-        }
         dims.sort_unstable();
         let mut reach: u128 = 0;
         let mut separated = true;
@@ -346,7 +368,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.remove(axis);
         strides.remove(axis);
-        Ok((Layout { shape, strides }, i * self.strides[axis]))
+        Ok((Layout::derived(shape, strides), i * self.strides[axis]))
     }
 
     /// Reorders axes: axis `k` of the result is axis `axes[k]` of the source.
@@ -365,15 +387,12 @@ impl Layout {
             shape.push(self.shape[axis]);
             strides.push(self.strides[axis]);
         }
-        Ok(Layout { shape, strides })
+        Ok(Layout::derived(shape, strides))
     }
 
     /// All axes reversed (NumPy's `.T`).
     pub fn reversed_axes(&self) -> Layout {
-        Layout {
-            shape: self.shape.iter().rev().copied().collect(),
-            strides: self.strides.iter().rev().copied().collect(),
-        }
+        Layout::derived(self.shape.iter().rev().copied().collect(), self.strides.iter().rev().copied().collect())
     }
 
     /// Reverses the order of elements along `axis`.
@@ -382,7 +401,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         strides[axis] = self.strides[axis].checked_neg().ok_or_else(|| overflow("negated stride"))?;
         let offset = if n == 0 { 0 } else { (n - 1) * self.strides[axis] };
-        Ok((Layout { shape: self.shape.clone(), strides }, offset))
+        Ok((Layout::derived(self.shape.clone(), strides), offset))
     }
 
     /// Removes `axis` (which must have size 1), or every size-1 axis.
@@ -400,10 +419,7 @@ impl Layout {
             None => self.shape[i] != 1,
         };
         let idx = (0..self.ndim()).filter(|&i| keep(i));
-        Ok(Layout {
-            shape: idx.clone().map(|i| self.shape[i]).collect(),
-            strides: idx.map(|i| self.strides[i]).collect(),
-        })
+        Ok(Layout::derived(idx.clone().map(|i| self.shape[i]).collect(), idx.map(|i| self.strides[i]).collect()))
     }
 
     /// Inserts a size-1 axis at `axis` (in `0..=ndim`).
@@ -419,7 +435,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.insert(axis, 1);
         strides.insert(axis, stride);
-        Ok(Layout { shape, strides })
+        Ok(Layout::derived(shape, strides))
     }
 
     /// NumPy broadcasting to `target`: new leading axes and size-1 axes get

@@ -12,6 +12,8 @@ pub mod copy;
 /// cbindgen:ignore
 pub mod device;
 /// cbindgen:ignore
+pub mod dlpack;
+/// cbindgen:ignore
 pub mod dtype;
 /// cbindgen:ignore
 pub mod error;

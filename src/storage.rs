@@ -24,8 +24,11 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// How many storages are alive right now, across all threads. Tests use it to
 /// prove that every exchange released what it took.
+///
+/// Relaxed ordering suffices: the count is only read after the threads that
+/// changed it were joined (which synchronises), never to order other memory.
 pub fn live_count() -> usize {
-    LIVE.load(Ordering::SeqCst)
+    LIVE.load(Ordering::Relaxed)
 }
 
 /// A C release callback with its context: called exactly once.
@@ -109,7 +112,7 @@ impl Storage {
         exclusive: bool,
         owner: Owner,
     ) -> Storage {
-        LIVE.fetch_add(1, Ordering::SeqCst);
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Storage { base, known_len, device, read_only, exclusive, owner }
     }
 
@@ -163,7 +166,7 @@ impl Drop for Storage {
             // Dropping the box releases.
             Owner::Foreign(_) => {}
         }
-        LIVE.fetch_sub(1, Ordering::SeqCst);
+        LIVE.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -124,8 +124,7 @@ impl Tensor {
                 ));
             }
         }
-        let writeable = writeable && !storage.is_read_only() && !layout.may_overlap();
-        let flags = compute_flags(&layout, data, dtype, writeable, true);
+        let flags = compute_flags(&layout, data, dtype, writeable && !storage.is_read_only(), true);
         Ok(Tensor { storage, data, layout, dtype, flags, base: None })
     }
 
@@ -153,7 +152,6 @@ impl Tensor {
             .and_then(|b| isize::try_from(b).ok())
             .ok_or_else(|| invalid!("view offset {offset} overflows"))?;
         let data = self.data.wrapping_byte_offset(byte_offset);
-        let writeable = writeable && !layout.may_overlap();
         let flags = compute_flags(&layout, data, self.dtype, writeable, false);
         let base = match &self.base {
             Some(b) => Arc::clone(b),
@@ -514,28 +512,32 @@ impl Tensor {
     }
 }
 
+/// The flags of a view; `writeable` is what the caller asks for, and is
+/// dropped if elements overlap (rule 2.3).
 fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool, owndata: bool) -> u32 {
+    let (c, f_order) = (layout.is_c_contiguous(), layout.is_f_contiguous());
     let mut f = 0;
-    if writeable {
+    if writeable && (c || f_order || !layout.may_overlap_strided()) {
         f |= flags::WRITEABLE;
     }
-    if layout.is_c_contiguous() {
+    if c {
         f |= flags::C_CONTIGUOUS;
     }
-    if layout.is_f_contiguous() {
+    if f_order {
         f |= flags::F_CONTIGUOUS;
     }
     if owndata {
         f |= flags::OWNDATA;
     }
-    let align = dtype.alignment().max(1) as i64;
+    // Alignments are powers of two, so a mask replaces a division per axis.
+    let mask = dtype.alignment().max(1) as i64 - 1;
     let item = dtype.itemsize() as i64;
     let strides_aligned = layout
         .shape()
         .iter()
         .zip(layout.strides())
-        .all(|(&n, &s)| n <= 1 || s.wrapping_mul(item) % align == 0);
-    if layout.size() == 0 || ((data as usize as i64) % align == 0 && strides_aligned) {
+        .all(|(&n, &s)| n <= 1 || s.wrapping_mul(item) & mask == 0);
+    if layout.size() == 0 || ((data as usize as i64) & mask == 0 && strides_aligned) {
         f |= flags::ALIGNED;
     }
     f

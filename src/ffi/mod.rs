@@ -6,6 +6,7 @@
 //! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
 
 pub(crate) mod boundary;
+pub mod dlpack;
 pub mod tensor;
 // After `tensor`: cbindgen emits functions in module order, and the header
 // reads best with copies after creation, inspection and views.
@@ -13,5 +14,6 @@ pub mod copy;
 pub mod types;
 
 pub use copy::*;
+pub use dlpack::*;
 pub use tensor::*;
 pub use types::*;

@@ -121,7 +121,9 @@ pub unsafe extern "C" fn dlv_tensor_zeros(
 /// export of this memory is gone; it may be NULL. If the call fails,
 /// `release` is NOT called and the caller still owns the memory.
 /// The memory's extent is unknown to dlview, so `as_strided` on these views
-/// stays within the extent of the view it starts from.
+/// stays within the extent of the view it starts from. With `writeable`
+/// false the memory is read-only for good: making any view of it writeable
+/// fails with READ_ONLY.
 ///
 /// Statuses: NULL_ARGUMENT (out; data with size > 0; shape/strides with
 /// ndim > 0), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
@@ -165,7 +167,9 @@ pub unsafe extern "C" fn dlv_tensor_from_buffer(
                 data.cast(),
                 None,
                 Device::from_dl(device),
-                false,
+                // Memory the caller did not offer for writing is read-only
+                // storage (rule 2.4): no handle may make it writeable later.
+                !writeable,
                 false,
                 Owner::Callback { release, ctx },
             )

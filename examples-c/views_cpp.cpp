@@ -1,0 +1,41 @@
+// The C++ face of dlview: RAII handles, views, errors as exceptions, and a
+// DLPack round trip that keeps one data pointer.
+#include "dlview.hpp"
+
+#include <cstdio>
+
+int main() {
+  using dlview::Tensor;
+  try {
+    Tensor a = Tensor::zeros(dlview::dtype::float32, {2, 3});
+    for (int64_t i = 0; i < 2; i++)
+      for (int64_t j = 0; j < 3; j++) a.set({i, j}, double(10 * i + j));
+
+    Tensor t = a.transpose();                    // a view: same memory
+    Tensor r = a.slice(1, DLV_NONE, DLV_NONE, -1);  // reversed columns
+    std::printf("a.T[2, 1] = %g, a[:, ::-1][0, 0] = %g, shares memory: %s\n", t.get({2, 1}), r.get({0, 0}),
+                dlview::shares_memory(a, t) ? "yes" : "no");
+
+    // Export and import again: one data pointer, no copy.
+    Tensor back = Tensor::from_dlpack(a.to_dlpack());
+    std::printf("round trip keeps the data pointer: %s\n", back.data() == a.data() ? "yes" : "no");
+
+    // A broadcast view is read-only; writing throws dlview::Error.
+    Tensor b = a.select(0, 0).broadcast_to({4, 3});
+    try {
+      b.set({0, 0}, 1.0);
+    } catch (const dlview::Error &e) {
+      std::printf("write to broadcast view refused: %s\n", e.what());
+    }
+    // Out-of-range index: the message names axis, index and size.
+    try {
+      a.select(1, 5);
+    } catch (const dlview::Error &e) {
+      std::printf("%s\n", e.what());
+    }
+  } catch (const dlview::Error &e) {
+    std::fprintf(stderr, "unexpected: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

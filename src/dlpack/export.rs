@@ -1,0 +1,172 @@
+//! The producer side: a view becomes a managed tensor whose one heap block
+//! holds the DLPack struct, its shape and strides, and a reference to the
+//! storage. The deleter frees that block, which drops the reference.
+
+use super::{ExportOptions, PRODUCED_VERSION};
+use crate::error::{Error, Result};
+use crate::layout::Order;
+use crate::storage::Storage;
+use crate::tensor::{CopyMode, Tensor};
+use dlpark::DlpackFlags;
+use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor};
+use std::borrow::Cow;
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// One allocation per export. `#[repr(C)]` with the managed struct first,
+/// so a pointer to it is a pointer to the whole block.
+#[repr(C)]
+struct Exported<M> {
+    managed: M,
+    storage: Arc<Storage>,
+    /// Shape then strides, inline up to ndim 4 so small exports allocate
+    /// only this block; `spilled` holds them beyond that.
+    inline: [i64; 8],
+    spilled: Vec<i64>,
+}
+
+/// The two managed-tensor ABIs, as far as the exporter cares.
+trait ManagedAbi: Sized {
+    const LEGACY: bool;
+    fn new(dl_tensor: DLTensor, read_only: bool, copied: bool) -> Self;
+    fn dl_tensor(&mut self) -> &mut DLTensor;
+}
+
+impl ManagedAbi for DLManagedTensorVersioned {
+    const LEGACY: bool = false;
+    fn new(dl_tensor: DLTensor, read_only: bool, copied: bool) -> Self {
+        let mut flags = DlpackFlags::empty();
+        flags.set(DlpackFlags::READ_ONLY, read_only);
+        flags.set(DlpackFlags::IS_COPIED, copied);
+        DLManagedTensorVersioned {
+            version: DLPackVersion { major: PRODUCED_VERSION.0, minor: PRODUCED_VERSION.1 },
+            manager_ctx: std::ptr::null_mut(),
+            deleter: Some(delete::<DLManagedTensorVersioned>),
+            flags,
+            dl_tensor,
+        }
+    }
+    fn dl_tensor(&mut self) -> &mut DLTensor {
+        &mut self.dl_tensor
+    }
+}
+
+impl ManagedAbi for DLManagedTensor {
+    const LEGACY: bool = true;
+    fn new(dl_tensor: DLTensor, _read_only: bool, _copied: bool) -> Self {
+        // Legacy tensors have no flags: read-only views never get here
+        // (they are copied or refused first).
+        DLManagedTensor { dl_tensor, manager_ctx: std::ptr::null_mut(), deleter: Some(delete::<DLManagedTensor>) }
+    }
+    fn dl_tensor(&mut self) -> &mut DLTensor {
+        &mut self.dl_tensor
+    }
+}
+
+/// The deleter of every export: frees the block and drops its storage
+/// reference (which may free the memory). Runs on any thread, never unwinds.
+unsafe extern "C" fn delete<M>(managed: *mut M) {
+    if managed.is_null() {
+        return;
+    }
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: non-NULL pointers reaching this deleter were produced by
+        // `export` from `Box::leak` of an `Exported<M>` whose first field is
+        // the managed struct; DLPack's contract is that it is called once.
+        drop(unsafe { Box::from_raw(managed.cast::<Exported<M>>()) });
+    }));
+    if outcome.is_err() {
+        // A panic while releasing memory leaves no sane state to return to.
+        std::process::abort();
+    }
+}
+
+/// Why a view cannot be exported as it is, or `None` if it can.
+fn copy_reason(t: &Tensor, opts: &ExportOptions, legacy: bool) -> Option<&'static str> {
+    let has_negative = t.size() > 0 && t.shape().iter().zip(t.strides()).any(|(&n, &s)| n > 1 && s < 0);
+    if has_negative && !opts.allow_negative_strides {
+        Some("negative strides are not exported (pass copy=None/True or allow_negative_strides)")
+    } else if legacy && !t.is_writeable() {
+        Some("a read-only tensor cannot be exported through the legacy DLPack ABI, which cannot mark it read-only")
+    } else {
+        None
+    }
+}
+
+/// The view to export — `t` itself, or a compact copy when the rules or the
+/// policy ask for one — with whether it is a copy.
+fn exportable<'a>(t: &'a Tensor, opts: &ExportOptions, legacy: bool) -> Result<Cow<'a, Tensor>> {
+    match (opts.copy, copy_reason(t, opts, legacy)) {
+        (CopyMode::Never, Some(why)) => Err(Error::CopyRequired(why.into())),
+        (CopyMode::Always, _) | (CopyMode::IfNeeded, Some(_)) => Ok(Cow::Owned(t.copy(Order::K)?)),
+        (_, None) => Ok(Cow::Borrowed(t)),
+    }
+}
+
+fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>> {
+    let view = exportable(t, opts, M::LEGACY)?;
+    let copied = matches!(view, Cow::Owned(_));
+    let ndim = view.ndim();
+    let dl_tensor = DLTensor {
+        // RULES §4: size-0 tensors export NULL; the view's start is folded
+        // into `data`, so `byte_offset` is always 0.
+        data: view.data_ptr().cast_mut().cast::<c_void>(),
+        device: view.device().to_dl(),
+        ndim: ndim as i32,
+        dtype: view.dtype().to_dl(),
+        shape: std::ptr::null_mut(),
+        strides: std::ptr::null_mut(),
+        byte_offset: 0,
+    };
+    let mut block = Box::new(Exported {
+        managed: M::new(dl_tensor, !view.is_writeable(), copied),
+        storage: Arc::clone(view.storage()),
+        inline: [0; 8],
+        spilled: Vec::new(),
+    });
+    // Point shape/strides into the block's own storage only now that the
+    // block is boxed and will not move again.
+    let dims: &mut [i64] = if ndim <= 4 {
+        &mut block.inline[..2 * ndim]
+    } else {
+        block.spilled.resize(2 * ndim, 0);
+        &mut block.spilled
+    };
+    dims[..ndim].copy_from_slice(view.shape());
+    dims[ndim..].copy_from_slice(view.strides());
+    let shape = dims.as_mut_ptr();
+    let dl = block.managed.dl_tensor();
+    dl.shape = shape;
+    dl.strides = shape.wrapping_add(ndim);
+    Ok(NonNull::from(Box::leak(block)).cast())
+}
+
+/// Exports `t` as a versioned managed tensor (RULES.md §4). The caller owns
+/// the result and must call its deleter once.
+pub fn to_versioned(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTensorVersioned>> {
+    export(t, opts)
+}
+
+/// Exports `t` as a legacy managed tensor: read-only views are copied
+/// (or refused under `CopyMode::Never`).
+pub fn to_legacy(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTensor>> {
+    export(t, opts)
+}
+
+/// True if `deleter` is this library's own (the tensor came from `export`).
+pub fn is_own_versioned(deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>) -> bool {
+    deleter.is_some_and(|d| std::ptr::fn_addr_eq(d, delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_)))
+}
+
+/// Takes the storage reference back out of one of our own versioned
+/// exports and frees the export's block (what its deleter would do).
+///
+/// # Safety
+/// `managed` must come from [`to_versioned`] (its deleter is ours) and be
+/// owned by the caller; it is consumed.
+pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc<Storage> {
+    // SAFETY: per the contract, the block is an `Exported` we leaked.
+    let block = unsafe { Box::from_raw(managed.as_ptr().cast::<Exported<DLManagedTensorVersioned>>()) };
+    block.storage
+}
