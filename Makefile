@@ -42,10 +42,11 @@ demo: lib
 	done
 
 ## Everything: Rust unit/integration tests (they also build and run the C
-## tests under tests/c/), then the Python suite.
+## tests under tests/c/), the Python suite, and the install test.
 test: lib
 	$(MAKE) test-rust
 	$(MAKE) test-python
+	$(MAKE) test-install
 
 test-rust:
 	$(CARGO) test --release
@@ -69,3 +70,38 @@ bench: lib
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# ---- installation ------------------------------------------------------------
+PREFIX  ?= /usr/local
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
+SUBST    = sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@MINOR@|$(MINOR)|g'
+# Exactly what `install` creates, so `uninstall` removes exactly that.
+INSTALLED = lib/libdlview.so.$(VERSION) lib/libdlview.so.$(MAJOR) lib/libdlview.so lib/libdlview.a \
+            include/dlview.h include/dlview.hpp lib/pkgconfig/dlview.pc \
+            lib/cmake/dlview/dlviewConfig.cmake lib/cmake/dlview/dlviewConfigVersion.cmake
+
+.PHONY: install uninstall test-install
+
+## Install the library (versioned soname), headers, pkg-config and CMake files under PREFIX.
+install: lib
+	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/dlview $(PREFIX)/include
+	install -m 755 $(LIBDIR)/libdlview.so $(PREFIX)/lib/libdlview.so.$(VERSION)
+	ln -sf libdlview.so.$(VERSION) $(PREFIX)/lib/libdlview.so.$(MAJOR)
+	ln -sf libdlview.so.$(MAJOR) $(PREFIX)/lib/libdlview.so
+	install -m 644 $(LIBDIR)/libdlview.a $(PREFIX)/lib/libdlview.a
+	install -m 644 include/dlview.h include/dlview.hpp $(PREFIX)/include/
+	$(SUBST) packaging/dlview.pc.in > $(PREFIX)/lib/pkgconfig/dlview.pc
+	$(SUBST) packaging/dlviewConfig.cmake.in > $(PREFIX)/lib/cmake/dlview/dlviewConfig.cmake
+	$(SUBST) packaging/dlviewConfigVersion.cmake.in > $(PREFIX)/lib/cmake/dlview/dlviewConfigVersion.cmake
+
+## Remove exactly the files `make install PREFIX=...` created (and the now-empty dlview dirs).
+uninstall:
+	cd $(PREFIX) && rm -f $(INSTALLED)
+	-rmdir $(PREFIX)/lib/cmake/dlview 2>/dev/null
+
+## Install into a temporary prefix, build a C program with pkg-config and a
+## C++ program with CMake find_package against it, run both, uninstall.
+test-install: lib venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/run.sh

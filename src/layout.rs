@@ -186,6 +186,11 @@ impl Layout {
         self.shape.len()
     }
 
+    /// True when the layout has no elements (some dimension is 0).
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_none()
+    }
+
     /// Number of elements.
     pub fn size(&self) -> i64 {
         // Validated at construction.
@@ -231,7 +236,7 @@ impl Layout {
     }
 
     fn is_compact_in(&self, axes: impl Iterator<Item = usize>) -> bool {
-        if self.shape.contains(&0) {
+        if self.is_empty() {
             return true;
         }
         let mut expected = 1i64;

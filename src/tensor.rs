@@ -216,7 +216,7 @@ impl Tensor {
 
     /// Address of element `[0, ..., 0]`; NULL when the tensor has no elements.
     pub fn data_ptr(&self) -> *const u8 {
-        if self.size() == 0 { std::ptr::null() } else { self.data }
+        if self.layout.is_empty() { std::ptr::null() } else { self.data }
     }
 
     /// The data pointer for writing, or `READ_ONLY`.
@@ -513,9 +513,32 @@ impl Tensor {
 }
 
 /// The flags of a view; `writeable` is what the caller asks for, and is
-/// dropped if elements overlap (rule 2.3).
+/// dropped if elements overlap (rule 2.3). One pass per axis order: this
+/// runs for every view and every import.
 fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool, owndata: bool) -> u32 {
-    let (c, f_order) = (layout.is_c_contiguous(), layout.is_f_contiguous());
+    let (shape, strides) = (layout.shape(), layout.strides());
+    // Alignments are powers of two, so a mask replaces a division per axis.
+    let mask = dtype.alignment().max(1) as i64 - 1;
+    let item = dtype.itemsize() as i64;
+    let (mut c, mut f_order, mut aligned) = (true, true, (data as usize as i64) & mask == 0);
+    let mut expected = 1i64;
+    for (&n, &s) in shape.iter().zip(strides).rev() {
+        if n != 1 {
+            c &= s == expected;
+            expected = expected.wrapping_mul(n);
+            aligned &= s.wrapping_mul(item) & mask == 0;
+        }
+    }
+    expected = 1;
+    for (&n, &s) in shape.iter().zip(strides) {
+        if n != 1 {
+            f_order &= s == expected;
+            expected = expected.wrapping_mul(n);
+        }
+    }
+    if layout.is_empty() {
+        (c, f_order, aligned) = (true, true, true);
+    }
     let mut f = 0;
     if writeable && (c || f_order || !layout.may_overlap_strided()) {
         f |= flags::WRITEABLE;
@@ -529,15 +552,7 @@ fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool
     if owndata {
         f |= flags::OWNDATA;
     }
-    // Alignments are powers of two, so a mask replaces a division per axis.
-    let mask = dtype.alignment().max(1) as i64 - 1;
-    let item = dtype.itemsize() as i64;
-    let strides_aligned = layout
-        .shape()
-        .iter()
-        .zip(layout.strides())
-        .all(|(&n, &s)| n <= 1 || s.wrapping_mul(item) & mask == 0);
-    if layout.size() == 0 || ((data as usize as i64) & mask == 0 && strides_aligned) {
+    if aligned {
         f |= flags::ALIGNED;
     }
     f

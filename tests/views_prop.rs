@@ -11,9 +11,9 @@
 //! After every step the view is checked against the model: every element
 //! address, every value (`get_f64`), the contiguity flags against a
 //! brute-force definition, the writeable rules, OWNDATA and `base()`, bounds
-//! errors, writes reaching the root, and `shares_memory` /
-//! `may_share_memory` against brute-force address-set and byte-range
-//! intersections. Invalid parameters are generated too: the model predicts
+//! errors, writes reaching the root, `shares_memory` / `may_share_memory`
+//! against brute-force address-set and byte-range intersections, and copies
+//! (`copy` in C/F/K order, `astype`, `reshape` under each copy policy). Invalid parameters are generated too: the model predicts
 //! the error, and the library must return exactly that error.
 
 use dlview::storage::live_count;
@@ -283,7 +283,7 @@ enum Op {
 fn pick(seed: u16, n: usize) -> i64 {
     let n = n as i64;
     if seed % 10 == 9 {
-        return if (seed / 10) % 2 == 0 { n } else { -n - 1 };
+        return if (seed / 10).is_multiple_of(2) { n } else { -n - 1 };
     }
     let a = i64::from(seed / 10) % n.max(1);
     if (seed / 20) % 2 == 1 { a - n } else { a }
@@ -343,17 +343,17 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
             }
             // Some entries counted from the end.
             for a in p.iter_mut() {
-                if rng.next() % 3 == 0 {
+                if rng.next().is_multiple_of(3) {
                     *a -= nd as i64;
                 }
             }
             match corrupt {
-                5 if rng.next() % 2 == 0 || nd == 0 => p.push(0),
+                5 if rng.next().is_multiple_of(2) || nd == 0 => p.push(0),
                 5 => {
                     p.pop();
                 }
                 6 if nd >= 2 => p[1] = if p[0] < 0 { p[0] + nd as i64 } else { p[0] - nd as i64 },
-                7 if nd >= 1 => p[0] = if rng.next() % 2 == 0 { nd as i64 } else { -(nd as i64) - 1 },
+                7 if nd >= 1 => p[0] = if rng.next().is_multiple_of(2) { nd as i64 } else { -(nd as i64) - 1 },
                 _ => {}
             }
             Call::Permute(p)
@@ -411,7 +411,7 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
             }
             match corrupt {
                 4 => dims.push(2),
-                5 if rng.next() % 2 == 0 => dims.extend([-1, -1]),
+                5 if rng.next().is_multiple_of(2) => dims.extend([-1, -1]),
                 5 => dims.insert(0, -2),
                 _ => {}
             }
@@ -816,6 +816,64 @@ fn check_sharing(root: &Root, (a, ma): (&Tensor, &Model), (b, mb): (&Tensor, &Mo
     assert!(!exact || may);
 }
 
+/// Hand-computed compact strides in C or F order (size-0 dims count as 1).
+fn compact(shape: &[i64], fortran: bool) -> Vec<i64> {
+    let mut strides = vec![0; shape.len()];
+    let mut acc = 1;
+    let axes: Vec<usize> = if fortran { (0..shape.len()).collect() } else { (0..shape.len()).rev().collect() };
+    for d in axes {
+        strides[d] = acc;
+        acc *= shape[d].max(1);
+    }
+    strides
+}
+
+/// `copy` in C, F and K order and `astype`: new roots holding the view's
+/// values. C and F have the hand-computed strides; K is compact in some axis
+/// order and, for a dense view with positive strides, keeps its memory order
+/// (NumPy's `order="K"`).
+fn check_copies(root: &Root, m: &Model, view: &Tensor, ctx: &str) {
+    let size = m.map.len();
+    let addrs: Vec<i64> = m.map.iter().map(|&f| root.addr(f)).collect();
+    let lowest = addrs.iter().copied().min().unwrap_or(0);
+    let dense = {
+        let mut sorted = addrs.clone();
+        sorted.sort_unstable();
+        sorted.iter().enumerate().all(|(k, &a)| a == lowest + k as i64 * root.item)
+    };
+    let ascending = view.shape().iter().zip(view.strides()).all(|(&n, &s)| n < 2 || s > 0);
+    for (order, name) in [(Order::C, "C"), (Order::F, "F"), (Order::K, "K")] {
+        let c = view.copy(order).unwrap();
+        let ctx = format!("{ctx}: copy({name})");
+        assert!(c.base().is_none() && !Arc::ptr_eq(c.storage(), root.t.storage()), "{ctx}");
+        let want = flags::WRITEABLE | flags::OWNDATA | flags::ALIGNED;
+        assert_eq!(c.flags() & want, want, "{ctx}");
+        assert_eq!((c.shape(), c.dtype()), (view.shape(), view.dtype()), "{ctx}");
+        match order {
+            Order::C => assert_eq!(c.strides(), &compact(&m.shape, false)[..], "{ctx}"),
+            Order::F => assert_eq!(c.strides(), &compact(&m.shape, true)[..], "{ctx}"),
+            Order::K => {}
+        }
+        // Every offset 0..size exactly once.
+        let mut offsets: Vec<i64> = (0..size).map(|k| dot(&unravel_c(k, &m.shape), c.strides())).collect();
+        if order == Order::K && dense && ascending {
+            for (k, &o) in offsets.iter().enumerate() {
+                assert_eq!(o * root.item, addrs[k] - lowest, "{ctx}: K keeps the memory order of a dense view");
+            }
+        }
+        offsets.sort_unstable();
+        assert!(offsets.iter().enumerate().all(|(k, &o)| o == k as i64), "{ctx}: compact, strides {:?}", c.strides());
+        for (k, &f) in m.map.iter().enumerate() {
+            assert_eq!(c.get_f64(&unravel_c(k, &m.shape)).unwrap(), f as f64, "{ctx}: value {k}");
+        }
+    }
+    let cast = view.astype(DType::F32, Order::F).unwrap();
+    assert_eq!((cast.dtype(), cast.strides()), (DType::F32, &compact(&m.shape, true)[..]), "{ctx}: astype");
+    for (k, &f) in m.map.iter().enumerate() {
+        assert_eq!(cast.get_f64(&unravel_c(k, &m.shape)).unwrap(), f as f64, "{ctx}: astype value {k}");
+    }
+}
+
 /// A copy made by `reshape`: a new writeable C-contiguous root holding the
 /// model's values.
 fn check_reshape_copy(root: &Root, m: &Model, shape: &[i64], copy: &Tensor, ctx: &str) {
@@ -865,6 +923,7 @@ fn run_chain(root: &Root, ops: &[Op], label: &str) -> Vec<(Tensor, Model)> {
                 cur_is_root = is_root;
                 check_view(root, &model, &view, is_root, &ctx);
                 check_write(root, &model, &view, &ctx);
+                check_copies(root, &model, &view, &ctx);
                 check_sharing(root, (&view, &model), (&root.t, &root.model()), &ctx);
                 check_sharing(root, (&view, &model), (&cur.0, &cur.1), &ctx);
                 for (old, old_model) in views.iter().step_by(2) {
@@ -991,7 +1050,8 @@ proptest! {
 /// computed with Python 3 and pasted here.
 #[test]
 fn py_slice_matches_python() {
-    let cases: &[(i64, Option<i64>, Option<i64>, i64, &[i64])] = &[
+    type Case = (i64, Option<i64>, Option<i64>, i64, &'static [i64]);
+    let cases: &[Case] = &[
         (5, None, None, 1, &[0, 1, 2, 3, 4]),
         (5, None, None, -1, &[4, 3, 2, 1, 0]),
         (5, Some(-2), None, 1, &[3, 4]),

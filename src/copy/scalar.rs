@@ -7,6 +7,10 @@
 //! sets the real part and zeroes the imaginary part. Reading a complex
 //! element as one `f64` is refused rather than silently dropping the
 //! imaginary part.
+//!
+//! Bulk casts do not come here: `copy::cast` casts each pair of types
+//! directly (integers exactly, never through `f64`); only float8 elements
+//! are converted through these functions in bulk.
 
 use super::minifloat;
 use crate::dtype::{DType, Kind};
