@@ -457,6 +457,29 @@ fn known_cast_values() {
 }
 
 #[test]
+fn integer_casts_are_exact_and_wrap() {
+    let wide = Tensor::zeros(DType::I64, &[3], Order::C).unwrap();
+    let big = (1i64 << 53) + 1;
+    for (i, v) in [big, -1, i64::MAX].iter().enumerate() {
+        // SAFETY: element i of a fresh compact int64 tensor.
+        unsafe { wide.data_ptr().cast_mut().cast::<i64>().add(i).write(*v) };
+    }
+    let as_u64 = wide.astype(DType::U64, Order::C).unwrap();
+    // SAFETY: three compact uint64 elements.
+    let got = unsafe { std::slice::from_raw_parts(as_u64.data_ptr().cast::<u64>(), 3) };
+    assert_eq!(got, [big as u64, u64::MAX, i64::MAX as u64], "never through f64");
+    let bytes = Tensor::zeros(DType::U8, &[1], Order::C).unwrap();
+    // SAFETY: one uint8 element.
+    unsafe { bytes.data_ptr().cast_mut().write(200) };
+    assert_eq!(bytes.astype(DType::I8, Order::C).unwrap().get_f64(&[0]).unwrap(), -56.0, "wraps like C");
+    // 2^24 + 1 rounds once, to even (2^24), on the way to float32.
+    let odd = Tensor::zeros(DType::I32, &[1], Order::C).unwrap();
+    // SAFETY: one int32 element.
+    unsafe { odd.data_ptr().cast_mut().cast::<i32>().write((1 << 24) + 1) };
+    assert_eq!(odd.astype(DType::F32, Order::C).unwrap().get_f64(&[0]).unwrap(), 16777216.0);
+}
+
+#[test]
 fn f16_and_bf16_round_trip_large_arrays() {
     // Long enough for the vectorised slice paths and their remainders.
     for n in [1, 7, 8, 9, 1000, 4099] {
