@@ -64,8 +64,8 @@ test-python: lib venv
 	 else echo "no Python tests yet"; fi
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
-bench: lib
-	@echo "no benchmarks yet"
+bench: lib venv
+	$(VPY) benches/copy_bench.py
 
 clean:
 	$(CARGO) clean
