@@ -350,13 +350,13 @@ fn check_copy(src: &Tensor, dtype: DType, order: Order, what: &str) {
 /// 0-d, empty.
 fn views(dtype: DType, seed: u64) -> Vec<(&'static str, Tensor)> {
     let a = filled(dtype, &[6, 7, 5], seed);
-    let big = filled(dtype, &[45, 70], seed + 1);
+    let big = filled(dtype, &[45, 130], seed + 1);
     vec![
         ("contiguous", a.clone()),
         ("permuted (2, 0, 1)", a.permute(&[2, 0, 1]).unwrap()),
         ("flipped and stepped", a.flip(1).unwrap().slice(2, None, None, 2).unwrap()),
         ("reversed", a.flip(0).unwrap().flip(1).unwrap().flip(2).unwrap()),
-        ("transposed 45x70", big.transpose().unwrap()),
+        ("transposed 45x130", big.transpose().unwrap()),
         ("transposed, flipped", big.transpose().unwrap().flip(1).unwrap()),
         ("broadcast", a.slice(0, Some(0), Some(1), 1).unwrap().slice(2, None, Some(1), 1).unwrap().broadcast_to(&[6, 7, 5]).unwrap()),
         ("0-d", a.select(0, 2).unwrap().select(0, 3).unwrap().select(0, 4).unwrap()),
@@ -392,6 +392,20 @@ fn plain_copies_in_every_order() {
                 let out = src.copy(order).unwrap();
                 assert_eq!(out.dtype(), dtype);
                 check_copy(&src, dtype, order, name);
+            }
+        }
+    }
+}
+
+#[test]
+fn tiled_permutations_with_full_and_partial_tiles() {
+    for dtype in [DType::U8, DType::I16, DType::F32, DType::F64, DType::C128] {
+        let a = filled(dtype, &[3, 70, 140], 17);
+        for axes in [[0, 2, 1], [2, 1, 0], [1, 2, 0]] {
+            let v = a.permute(&axes).unwrap();
+            for order in [Order::C, Order::F] {
+                check_copy(&v, dtype, order, "tiled permutation");
+                check_copy(&v.flip(1).unwrap(), DType::F16, order, "tiled, flipped, cast");
             }
         }
     }

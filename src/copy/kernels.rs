@@ -154,34 +154,42 @@ unsafe fn run<C: Convert>(_: &Ctx, dst: *mut u8, ds: isize, src: *const u8, ss: 
     }
 }
 
-/// Bytes of the stack buffer a tile passes through: small enough to stay in
-/// L1 next to the lines being read and written.
-const TILE_BYTES: usize = 4096;
+/// Bytes of each of the two stack buffers a tile passes through: together
+/// they stay in a 32 KiB L1 cache next to the lines being streamed.
+const TILE_BYTES: usize = 16 * 1024;
 
 #[repr(C, align(64))]
 struct TileBuf([MaybeUninit<u8>; TILE_BYTES]);
 
 /// The side of a square tile of `item`-byte elements: the largest power of
-/// two whose square fits the buffer (64 bytes: 4, 1 byte: 64).
+/// two (at most 128) whose square fits one buffer (4 bytes: 64, 8: 32).
 const fn tile_side(item: usize) -> usize {
-    let mut side = 64;
+    let mut side = 128;
     while side * side * item > TILE_BYTES {
         side /= 2;
     }
     side
 }
 
-/// Copies a `ny × nx` block tile by tile. Phase 1 reads each source line
-/// (along `y`, the source's small stride) once, whole, into the buffer;
-/// phase 2 converts and writes each destination row (along `x`, the
-/// destination's small stride) once, whole, with [`run`].
+/// Copies a `ny × nx` block tile by tile, in three passes per tile:
+/// 1. each source line (along `y`, the source's small stride) is copied
+///    whole into a row of the first buffer — a `memcpy` when packed, so many
+///    cache misses are in flight at once;
+/// 2. the tile is transposed between the two buffers, inside L1;
+/// 3. each destination row (along `x`, the destination's small stride) is
+///    converted and written whole from the second buffer with [`run`].
+///
+/// Streaming whole lines on both sides is what makes this fast: reading or
+/// writing across lines that are a large power of two apart evicts them
+/// from the cache before their neighbours are used (the transpose trap).
 ///
 /// # Safety
 /// As [`run`], for every element of the block.
 unsafe fn tile<C: Convert>(ctx: &Ctx, t: &Tile) {
     let side = const { tile_side(size_of::<C::S>()) };
-    let mut buf = TileBuf([MaybeUninit::uninit(); TILE_BYTES]);
-    let b = buf.0.as_mut_ptr().cast::<C::S>();
+    let mut lines = TileBuf([MaybeUninit::uninit(); TILE_BYTES]);
+    let mut rows = TileBuf([MaybeUninit::uninit(); TILE_BYTES]);
+    let (l, r) = (lines.0.as_mut_ptr().cast::<C::S>(), rows.0.as_mut_ptr().cast::<C::S>());
     let ssz = size_of::<C::S>() as isize;
     let mut y0 = 0;
     while y0 < t.ny {
@@ -191,19 +199,21 @@ unsafe fn tile<C: Convert>(ctx: &Ctx, t: &Tile) {
             let w = side.min(t.nx - x0);
             let corner = t.src.wrapping_offset(y0 as isize * t.sy + x0 as isize * t.sx);
             for x in 0..w {
-                let mut s = corner.wrapping_offset(x as isize * t.sx);
-                for y in 0..h {
-                    // SAFETY: a source element of the block (caller's
-                    // contract) into buffer slot (y, x) < side².
-                    unsafe { b.add(y * side + x).write(s.cast::<C::S>().read_unaligned()) };
-                    s = s.wrapping_offset(t.sy);
+                // SAFETY: source line `x` of the tile (caller's contract)
+                // into buffer row `x`, `h <= side` packed slots.
+                unsafe { run::<Move<C::S>>(ctx, l.add(x * side).cast(), ssz, corner.wrapping_offset(x as isize * t.sx), t.sy, h) };
+            }
+            for y in 0..h {
+                for x in 0..w {
+                    // SAFETY: slots (x, y) < (w, h) were written above.
+                    unsafe { r.add(y * side + x).write(l.add(x * side + y).read()) };
                 }
             }
             for y in 0..h {
                 let d = t.dst.wrapping_offset((y0 + y) as isize * t.dy + x0 as isize * t.dx);
                 // SAFETY: buffer row `y` holds `w` initialised elements; the
                 // destination row is part of the block.
-                unsafe { run::<C>(ctx, d, t.dx, b.add(y * side).cast(), ssz, w) };
+                unsafe { run::<C>(ctx, d, t.dx, r.add(y * side).cast(), ssz, w) };
             }
             x0 += w;
         }
