@@ -405,7 +405,8 @@ fn tiled_permutations_with_full_and_partial_tiles() {
             let v = a.permute(&axes).unwrap();
             for order in [Order::C, Order::F] {
                 check_copy(&v, dtype, order, "tiled permutation");
-                check_copy(&v.flip(1).unwrap(), DType::F16, order, "tiled, flipped, cast");
+                let to = if dtype == DType::C128 { DType::C64 } else { DType::F16 };
+                check_copy(&v.flip(1).unwrap(), to, order, "tiled, flipped, cast");
             }
         }
     }
