@@ -118,20 +118,24 @@ def dlv_free(out):
 # ---- timing -------------------------------------------------------------------------
 
 
-def best(fn, repeat, cleanup=None):
-    """Best wall time of `repeat` runs (after one warm-up); `cleanup` (e.g.
-    freeing the result) runs outside the timed region."""
-    times = []
+def best(fns, repeat):
+    """Best wall time of each of `fns` over `repeat` rounds (after one
+    warm-up), the contenders taking turns within each round so that a change
+    in machine load hits them alike. An entry may be `(fn, cleanup)`:
+    `cleanup(result)` (e.g. freeing it) runs outside the timed region."""
+    fns = [f if isinstance(f, tuple) else (f, None) for f in fns]
+    times = [float("inf")] * len(fns)
     for i in range(repeat + 1):
-        t0 = time.perf_counter()
-        result = fn()
-        t1 = time.perf_counter()
-        if cleanup is not None:
-            cleanup(result)
-        del result
-        if i:
-            times.append(t1 - t0)
-    return min(times)
+        for k, (fn, cleanup) in enumerate(fns):
+            t0 = time.perf_counter()
+            result = fn()
+            t1 = time.perf_counter()
+            if cleanup is not None:
+                cleanup(result)
+            del result
+            if i:
+                times[k] = min(times[k], t1 - t0)
+    return times
 
 
 ROWS = []
@@ -163,13 +167,20 @@ def main():
     r = args.repeat
     threads = torch.get_num_threads()
 
-    def torch_times(fn):
+    def compare(dlv, numpy=None, torch_fn=None):
+        """(dlview, numpy, torch 1 thread) interleaved, then torch N threads."""
         torch.set_num_threads(1)
-        t1 = best(fn, r)
-        torch.set_num_threads(threads)
-        tn = best(fn, r)
-        torch.set_num_threads(1)
-        return t1, tn
+        contenders = [dlv] + [f for f in (numpy, torch_fn) if f is not None]
+        times = iter(best(contenders, r))
+        d = next(times)
+        n = next(times) if numpy is not None else None
+        t1 = next(times) if torch_fn is not None else None
+        tn = None
+        if torch_fn is not None:
+            torch.set_num_threads(threads)
+            tn = best([torch_fn], r)[0]
+            torch.set_num_threads(1)
+        return d, n, t1, tn
 
     print(f"dlview copy benchmark: {LIB_PATH}")
     print(f"numpy {np.__version__}, torch {torch.__version__} (1 thread; multi = {threads} threads), "
@@ -177,6 +188,8 @@ def main():
     print(f"{'':<34}{'dlview':>8}{'numpy':>8}{'torch1':>8}{'torchN':>8}  {'dlview':>11}"
           f"  {'vs np':>6} {'vs t1':>6} {'vs tN':>6}   (times in ms)")
     rng = np.random.default_rng(0)
+    into = lambda dst, src: lambda: check(LIB.dlv_tensor_copy_into(dst.handle, src.handle))  # noqa: E731
+    alloc = lambda fn: (fn, dlv_free)  # noqa: E731
 
     # 1. Contiguous copy of 64 MiB.
     n = 64 * 2**20 // 4
@@ -185,58 +198,56 @@ def main():
     va, vd = View(a), View(dst)
     ta, td = torch.from_numpy(a), torch.from_numpy(dst)
     report("contiguous 64 MiB, into", 2 * a.nbytes,
-           best(lambda: check(LIB.dlv_tensor_copy_into(vd.handle, va.handle)), r),
-           best(lambda: np.copyto(dst, a), r), *torch_times(lambda: td.copy_(ta)), goal=0.9)
-    report("contiguous 64 MiB, alloc", 2 * a.nbytes, best(lambda: dlv_copy(va), r, dlv_free),
-           best(lambda: a.copy(), r), *torch_times(lambda: ta.clone()))
+           *compare(into(vd, va), lambda: np.copyto(dst, a), lambda: td.copy_(ta)), goal=0.9)
+    report("contiguous 64 MiB, alloc", 2 * a.nbytes,
+           *compare(alloc(lambda: dlv_copy(va)), lambda: a.copy(), lambda: ta.clone()))
 
     # 2. 4096 x 4096 float32 transpose into C order.
     m = rng.standard_normal((4096, 4096), dtype=np.float32)
     mt = m.T
     vt = View(mt)
     tm = torch.from_numpy(m)
-    report("transpose 4096^2 f32, alloc", 2 * m.nbytes, best(lambda: dlv_copy(vt), r, dlv_free),
-           best(lambda: np.ascontiguousarray(mt), r), *torch_times(lambda: tm.t().contiguous()), goal=3)
-    ROWS[-1]["goal_torch"] = 1.5
+    report("transpose 4096^2 f32, alloc", 2 * m.nbytes,
+           *compare(alloc(lambda: dlv_copy(vt)), lambda: np.ascontiguousarray(mt), lambda: tm.t().contiguous()), goal=3)
     t_goal = ROWS[-1]["vs_torch1"]
     print(f"{'':<34}goal >= 1.5x torch (1 thread): {'met' if t_goal and t_goal >= 1.5 else 'NOT met'}")
     out = np.empty_like(m)
     vo, to_ = View(out), torch.from_numpy(out)
     report("transpose 4096^2 f32, into", 2 * m.nbytes,
-           best(lambda: check(LIB.dlv_tensor_copy_into(vo.handle, vt.handle)), r),
-           best(lambda: np.copyto(out, mt), r), *torch_times(lambda: to_.copy_(tm.t())))
+           *compare(into(vo, vt), lambda: np.copyto(out, mt), lambda: to_.copy_(tm.t())))
 
     # 3. Reversed axes (NumPy negative strides; PyTorch has none, so its
     #    reference is flip(), which also makes a reversed copy).
     rev = a[::-1]
     vr = View(rev)
-    report("reversed 1-D 64 MiB, alloc", 2 * a.nbytes, best(lambda: dlv_copy(vr), r, dlv_free),
-           best(lambda: np.ascontiguousarray(rev), r), *torch_times(lambda: ta.flip(0)), goal=1)
-    report("reversed 1-D 64 MiB, into", 2 * a.nbytes,
-           best(lambda: check(LIB.dlv_tensor_copy_into(vd.handle, vr.handle)), r),
-           best(lambda: np.copyto(dst, rev), r))
+    report("reversed 1-D 64 MiB, alloc", 2 * a.nbytes,
+           *compare(alloc(lambda: dlv_copy(vr)), lambda: np.ascontiguousarray(rev), lambda: ta.flip(0)), goal=1)
+    report("reversed 1-D 64 MiB, into", 2 * a.nbytes, *compare(into(vd, vr), lambda: np.copyto(dst, rev)))
     mr = m[:, ::-1]
     vmr = View(mr)
-    report("reversed last axis 4096^2, alloc", 2 * m.nbytes, best(lambda: dlv_copy(vmr), r, dlv_free),
-           best(lambda: np.ascontiguousarray(mr), r), *torch_times(lambda: tm.flip(1)), goal=1)
+    report("reversed last axis 4096^2, alloc", 2 * m.nbytes,
+           *compare(alloc(lambda: dlv_copy(vmr)), lambda: np.ascontiguousarray(mr), lambda: tm.flip(1)), goal=1)
 
     # 4. float32 -> float16 and -> bfloat16 (64 MiB in, 32 MiB out).
-    report("f32 -> f16 64 MiB, alloc", a.nbytes * 3 // 2, best(lambda: dlv_astype(va, F16), r, dlv_free),
-           best(lambda: a.astype(np.float16), r), *torch_times(lambda: ta.to(torch.float16)), goal=2)
-    bf_np = best(lambda: a.astype(ml_dtypes.bfloat16), r) if ml_dtypes else None
-    report("f32 -> bf16 64 MiB, alloc", a.nbytes * 3 // 2, best(lambda: dlv_astype(va, BF16), r, dlv_free),
-           bf_np, *torch_times(lambda: ta.to(torch.bfloat16)), goal=1, versus="torch1")
+    report("f32 -> f16 64 MiB, alloc", a.nbytes * 3 // 2,
+           *compare(alloc(lambda: dlv_astype(va, F16)), lambda: a.astype(np.float16), lambda: ta.to(torch.float16)),
+           goal=2)
+    bf_np = (lambda: a.astype(ml_dtypes.bfloat16)) if ml_dtypes else None
+    report("f32 -> bf16 64 MiB, alloc", a.nbytes * 3 // 2,
+           *compare(alloc(lambda: dlv_astype(va, BF16)), bf_np, lambda: ta.to(torch.bfloat16)),
+           goal=1, versus="torch1")
     if ml_dtypes:
         print(f"{'':<34}(numpy column: ml_dtypes astype(bfloat16))")
     h = a.astype(np.float16)
     vh, th = View(h), torch.from_numpy(h)
-    report("f16 -> f32 64 MiB out, alloc", h.nbytes * 3, best(lambda: dlv_astype(vh, DLDataType(2, 32, 1)), r, dlv_free),
-           best(lambda: h.astype(np.float32), r), *torch_times(lambda: th.to(torch.float32)))
+    F32 = DLDataType(2, 32, 1)
+    report("f16 -> f32 64 MiB out, alloc", h.nbytes * 3,
+           *compare(alloc(lambda: dlv_astype(vh, F32)), lambda: h.astype(np.float32), lambda: th.to(torch.float32)))
     ht = h.reshape(4096, 4096).T
-    vht = View(ht)
-    report("f16 transposed -> f32, alloc", h.nbytes * 3, best(lambda: dlv_astype(vht, DLDataType(2, 32, 1)), r, dlv_free),
-           best(lambda: ht.astype(np.float32, order="C"), r),
-           *torch_times(lambda: th.reshape(4096, 4096).t().to(torch.float32, memory_format=torch.contiguous_format)))
+    vht, tht = View(ht), th.reshape(4096, 4096).t()
+    report("f16 transposed -> f32, alloc", h.nbytes * 3,
+           *compare(alloc(lambda: dlv_astype(vht, F32)), lambda: ht.astype(np.float32, order="C"),
+                    lambda: tht.to(torch.float32, memory_format=torch.contiguous_format)))
 
     torch.set_num_threads(threads)
     return 0

@@ -824,3 +824,84 @@ proptest! {
         }
     }
 }
+
+// ---- the C ABI: statuses, messages, untouched out-parameters ---------------------
+
+mod c_abi {
+    use super::*;
+    use dlview::ffi::*;
+    use std::ffi::CStr;
+    use std::ptr::null_mut;
+
+    fn last_error() -> String {
+        // SAFETY: never NULL, valid until the next failing call on this thread.
+        unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    }
+
+    unsafe fn zeros(dtype: DType, shape: &[i64]) -> *mut dlv_tensor {
+        let mut t = null_mut();
+        // SAFETY: valid shape array and out-pointer.
+        assert_eq!(unsafe { dlv_tensor_zeros(dtype.to_dl(), shape.len() as i32, shape.as_ptr(), DLV_ORDER_C, &mut t) }, dlv_status::DLV_OK);
+        t
+    }
+
+    #[test]
+    fn take_statuses() {
+        // SAFETY: every handle comes from this library and is freed once.
+        unsafe {
+            let t = zeros(DType::F32, &[5, 3]);
+            let sentinel = 0x10 as *mut dlv_tensor;
+            let mut out = sentinel;
+            let idx = [0i64, 7];
+            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), 2, &mut out), dlv_status::DLV_ERR_INDEX);
+            assert_eq!(last_error(), "index 7 is out of bounds for axis 0 with size 5");
+            assert_eq!(out, sentinel, "out is written only on success");
+            assert_eq!(dlv_tensor_take(t, 0, std::ptr::null(), 2, &mut out), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), -1, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+            assert_eq!(dlv_tensor_take(t, 2, idx.as_ptr(), 1, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+            assert_eq!(dlv_tensor_take(null_mut(), 0, idx.as_ptr(), 1, &mut out), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), 1, null_mut()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(out, sentinel);
+            let back = [-1i64, 0, 4];
+            assert_eq!(dlv_tensor_take(t, -2, back.as_ptr(), 3, &mut out), dlv_status::DLV_OK);
+            assert_eq!(std::slice::from_raw_parts(dlv_tensor_shape(out), 2), [3, 3]);
+            dlv_tensor_free(out);
+            // n == 0 may pass NULL indices.
+            assert_eq!(dlv_tensor_take(t, 1, std::ptr::null(), 0, &mut out), dlv_status::DLV_OK);
+            assert_eq!(dlv_tensor_size(out), 0);
+            dlv_tensor_free(out);
+            dlv_tensor_free(t);
+        }
+    }
+
+    #[test]
+    fn copy_into_statuses() {
+        // SAFETY: every handle comes from this library and is freed once.
+        unsafe {
+            let dst = zeros(DType::F32, &[2, 3]);
+            let src = zeros(DType::I64, &[3]);
+            assert_eq!(dlv_tensor_copy_into(dst, src), dlv_status::DLV_OK, "broadcast and cast");
+            assert_eq!(dlv_tensor_copy_into(dst, dst), dlv_status::DLV_OK, "the same handle twice");
+            assert_eq!(dlv_tensor_copy_into(null_mut(), src), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert!(last_error().contains("dst"));
+            assert_eq!(dlv_tensor_copy_into(dst, std::ptr::null()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert!(last_error().contains("src"));
+            let wide = zeros(DType::F32, &[4]);
+            assert_eq!(dlv_tensor_copy_into(dst, wide), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+            assert_eq!(last_error(), "could not broadcast input array from shape (4,) into shape (2, 3)");
+            let complex = zeros(DType::C64, &[3]);
+            assert_eq!(dlv_tensor_copy_into(dst, complex), dlv_status::DLV_ERR_UNSUPPORTED_DTYPE);
+            assert_eq!(dlv_tensor_set_writeable(dst, false), dlv_status::DLV_OK);
+            assert_eq!(dlv_tensor_copy_into(dst, src), dlv_status::DLV_ERR_READ_ONLY);
+            assert_eq!(last_error(), "assignment destination is read-only");
+            let mut out = null_mut();
+            assert_eq!(dlv_tensor_astype(complex, DType::F32.to_dl(), DLV_ORDER_C, &mut out), dlv_status::DLV_ERR_UNSUPPORTED_DTYPE);
+            assert!(out.is_null());
+            assert_eq!(dlv_tensor_copy(src, 7, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+            assert!(out.is_null());
+            for t in [dst, src, wide, complex] {
+                dlv_tensor_free(t);
+            }
+        }
+    }
+}

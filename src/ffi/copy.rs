@@ -5,7 +5,7 @@ use super::boundary::*;
 use super::tensor::derive;
 use super::types::*;
 use crate::dtype::DType;
-use crate::error::invalid;
+use crate::error::{Error, invalid};
 use dlpark::ffi::DLDataType;
 
 /// A new writeable CPU tensor with the same elements in `order` (C, F, or K
@@ -49,6 +49,9 @@ pub unsafe extern "C" fn dlv_tensor_astype(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_copy_into(dst: *mut dlv_tensor, src: *const dlv_tensor) -> dlv_status {
     ffi_call(|| {
+        if dst.is_null() {
+            return Err(Error::NullArgument("dst"));
+        }
         // A clone (another handle to the same view) ends the shared borrow
         // before `dst` is borrowed mutably, even when both are one handle.
         // SAFETY: the C caller passes a live handle or NULL.
