@@ -369,8 +369,8 @@ enum dlv_status dlv_tensor_zeros(DLDataType dtype,
 // false the memory is read-only for good: making any view of it writeable
 // fails with READ_ONLY.
 //
-// Statuses: NULL_ARGUMENT (out; data with size > 0; shape/strides with
-// ndim > 0), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
+// Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
+// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 // extent), UNSUPPORTED_DTYPE.
 enum dlv_status dlv_tensor_from_buffer(void *data,
                                        DLDataType dtype,
@@ -460,6 +460,7 @@ bool dlv_may_share_memory(const struct dlv_tensor *a, const struct dlv_tensor *b
 // bounds count from the end, out-of-range bounds clamp, `DLV_NONE` is an
 // omitted bound, a negative step gives negative strides.
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
                                  int32_t axis,
                                  int64_t start,
@@ -469,7 +470,7 @@ enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
 
 // View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 // counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
-// INDEX ("index 5 is out of bounds for axis 1 with size 3").
+// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
                                   int32_t axis,
                                   int64_t index,
@@ -477,16 +478,17 @@ enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
 
 // View with axes reordered: result axis k is source axis `axes[k]`
 // (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (axis out of range, repeated axis).
+// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_permute(const struct dlv_tensor *t,
                                    const int32_t *axes,
                                    struct dlv_tensor **out);
 
 // View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_transpose(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // View with the order of elements along `axis` reversed (negative stride).
-// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis).
+// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_flip(const struct dlv_tensor *t, int32_t axis, struct dlv_tensor **out);
 
 // The tensor with a new shape (one entry may be -1). A view when the
@@ -502,13 +504,14 @@ enum dlv_status dlv_tensor_reshape(const struct dlv_tensor *t,
 
 // View without `axis` (which must have size 1), or without every size-1
 // axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (axis out of range or not of size 1).
+// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_squeeze(const struct dlv_tensor *t,
                                    int32_t axis,
                                    struct dlv_tensor **out);
 
 // View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
                                        int32_t axis,
                                        struct dlv_tensor **out);
@@ -516,6 +519,7 @@ enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
 // Read-only view broadcast to `shape` with NumPy's rules (new leading axes
 // and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
                                         int32_t ndim,
                                         const int64_t *shape,
@@ -525,7 +529,7 @@ enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
 // element. Checked: every element must lie in the memory the storage owns
 // or, if that is unknown (wrapped or imported memory), inside `t`'s own
 // extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (out of bounds, overflowing layout).
+// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
                                       int32_t ndim,
                                       const int64_t *shape,
@@ -535,6 +539,7 @@ enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
 // Read-only view of every window of length `window` along `axis` (NumPy's
 // `sliding_window_view`): that axis becomes the window count and a new last
 // axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           int32_t axis,
                                           int64_t window,
