@@ -85,7 +85,7 @@ fn new_output(dtype: DType, layout: Layout) -> Result<Tensor> {
         .size()
         .checked_mul(dtype.itemsize() as i64)
         .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| invalid!("a copy of {} elements of {dtype} overflows", layout.size()))?;
+        .ok_or_else(|| invalid!("copy of {} elements overflows", layout.size()))?;
     // Not zeroed: every element is written before the tensor is returned.
     let storage = Arc::new(Storage::allocate(nbytes, false, Device::CPU)?);
     let data = storage.base();
