@@ -8,10 +8,11 @@
 //!   paths); a reversed source run becomes a forward loop over a reversed
 //!   slice (vectorised); a broadcast source becomes a fill; anything else is
 //!   a pointer-bumping loop with no index arithmetic.
-//! - [`tile`]: two axes in square tiles through a small stack buffer: source
-//!   lines are read whole into the buffer, destination rows are written whole
-//!   from it with [`run`], so neither side thrashes the cache even when its
-//!   stride is a large power of two (the classic transpose trap).
+//! - [`tile`]: two axes in square tiles through two 16 KiB stack buffers:
+//!   source lines are copied whole into one, transposed into the other
+//!   inside L1, and destination rows are written whole from it with [`run`],
+//!   so neither side thrashes the cache even when its stride is a large
+//!   power of two (the classic transpose trap).
 //! - [`walk`]: the odometer over the remaining outer axes.
 //!
 //! float8 is the one family not typed here: it goes element by element

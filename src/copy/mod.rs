@@ -133,6 +133,9 @@ fn broadcast_source(src: &Layout, shape: &[i64]) -> Result<Layout> {
 /// correct when the two share memory (`a[1:] = a[:-1]`): overlapping operands
 /// go through a temporary copy of `src`, or a `memmove` when both are single
 /// packed runs of one dtype; an assignment of a view to itself does nothing.
+/// Whether they may share memory is decided from byte ranges (NumPy's
+/// `may_share_memory`), so interleaved views such as `a[::2] = a[1::2]` also
+/// take the temporary: a cost, never a wrong result.
 ///
 /// Fails with `READ_ONLY` ("assignment destination is read-only") for a
 /// read-only `dst`, `UNSUPPORTED_DEVICE` for non-CPU memory, and
