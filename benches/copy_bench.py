@@ -70,6 +70,8 @@ def load():
     lib.dlv_tensor_copy_into.argtypes = [T, T]
     lib.dlv_tensor_free.argtypes = [T]
     lib.dlv_tensor_free.restype = None
+    lib.dlv_tensor_data.argtypes = [T]
+    lib.dlv_tensor_data.restype = ctypes.c_void_p
     return lib, path
 
 
@@ -113,6 +115,25 @@ def dlv_astype(view, dtype):
 
 def dlv_free(out):
     LIB.dlv_tensor_free(out)
+
+
+MISMATCHES = []
+
+
+def verify(name, result, expected):
+    """Checks a benchmarked result bit for bit (a dlview handle, freed here,
+    or an array), so that a broken fast path cannot post a fast time."""
+    expected = np.ascontiguousarray(expected)
+    if not isinstance(result, np.ndarray):
+        ptr = LIB.dlv_tensor_data(result)
+        raw = np.ctypeslib.as_array((ctypes.c_uint8 * expected.nbytes).from_address(ptr))
+        got = raw.view(expected.dtype).reshape(expected.shape).copy()
+        dlv_free(result)
+    else:
+        got = result
+    if got.tobytes() != expected.tobytes():
+        MISMATCHES.append(name)
+        print(f"!! {name}: dlview's result differs from the reference")
 
 
 # ---- timing -------------------------------------------------------------------------
@@ -199,6 +220,9 @@ def main():
     ta, td = torch.from_numpy(a), torch.from_numpy(dst)
     report("contiguous 64 MiB, into", 2 * a.nbytes,
            *compare(into(vd, va), lambda: np.copyto(dst, a), lambda: td.copy_(ta)), goal=0.9)
+    into(vd, va)()
+    verify("contiguous into", dst, a)
+    verify("contiguous alloc", dlv_copy(va), a)
     report("contiguous 64 MiB, alloc", 2 * a.nbytes,
            *compare(alloc(lambda: dlv_copy(va)), lambda: a.copy(), lambda: ta.clone()))
 
@@ -209,12 +233,16 @@ def main():
     tm = torch.from_numpy(m)
     report("transpose 4096^2 f32, alloc", 2 * m.nbytes,
            *compare(alloc(lambda: dlv_copy(vt)), lambda: np.ascontiguousarray(mt), lambda: tm.t().contiguous()), goal=3)
+    verify("transpose alloc", dlv_copy(vt), mt)
     t_goal = ROWS[-1]["vs_torch1"]
     print(f"{'':<34}goal >= 1.5x torch (1 thread): {'met' if t_goal and t_goal >= 1.5 else 'NOT met'}")
     out = np.empty_like(m)
     vo, to_ = View(out), torch.from_numpy(out)
     report("transpose 4096^2 f32, into", 2 * m.nbytes,
            *compare(into(vo, vt), lambda: np.copyto(out, mt), lambda: to_.copy_(tm.t())))
+    out[...] = 0
+    into(vo, vt)()
+    verify("transpose into", out, mt)
 
     # 3. Reversed axes (NumPy negative strides; PyTorch has none, so its
     #    reference is flip(), which also makes a reversed copy).
@@ -223,33 +251,42 @@ def main():
     report("reversed 1-D 64 MiB, alloc", 2 * a.nbytes,
            *compare(alloc(lambda: dlv_copy(vr)), lambda: np.ascontiguousarray(rev), lambda: ta.flip(0)), goal=1)
     report("reversed 1-D 64 MiB, into", 2 * a.nbytes, *compare(into(vd, vr), lambda: np.copyto(dst, rev)))
+    verify("reversed alloc", dlv_copy(vr), rev)
     mr = m[:, ::-1]
     vmr = View(mr)
     report("reversed last axis 4096^2, alloc", 2 * m.nbytes,
            *compare(alloc(lambda: dlv_copy(vmr)), lambda: np.ascontiguousarray(mr), lambda: tm.flip(1)), goal=1)
+    verify("reversed last axis", dlv_copy(vmr), mr)
 
     # 4. float32 -> float16 and -> bfloat16 (64 MiB in, 32 MiB out).
     report("f32 -> f16 64 MiB, alloc", a.nbytes * 3 // 2,
            *compare(alloc(lambda: dlv_astype(va, F16)), lambda: a.astype(np.float16), lambda: ta.to(torch.float16)),
            goal=2)
+    verify("f32 -> f16", dlv_astype(va, F16), a.astype(np.float16))
     bf_np = (lambda: a.astype(ml_dtypes.bfloat16)) if ml_dtypes else None
     report("f32 -> bf16 64 MiB, alloc", a.nbytes * 3 // 2,
            *compare(alloc(lambda: dlv_astype(va, BF16)), bf_np, lambda: ta.to(torch.bfloat16)),
            goal=1, versus="torch1")
     if ml_dtypes:
         print(f"{'':<34}(numpy column: ml_dtypes astype(bfloat16))")
+    verify("f32 -> bf16", dlv_astype(va, BF16), ta.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16))
     h = a.astype(np.float16)
     vh, th = View(h), torch.from_numpy(h)
     F32 = DLDataType(2, 32, 1)
     report("f16 -> f32 64 MiB out, alloc", h.nbytes * 3,
            *compare(alloc(lambda: dlv_astype(vh, F32)), lambda: h.astype(np.float32), lambda: th.to(torch.float32)))
+    verify("f16 -> f32", dlv_astype(vh, F32), h.astype(np.float32))
     ht = h.reshape(4096, 4096).T
     vht, tht = View(ht), th.reshape(4096, 4096).t()
     report("f16 transposed -> f32, alloc", h.nbytes * 3,
            *compare(alloc(lambda: dlv_astype(vht, F32)), lambda: ht.astype(np.float32, order="C"),
                     lambda: tht.to(torch.float32, memory_format=torch.contiguous_format)))
+    verify("f16 transposed -> f32", dlv_astype(vht, F32), ht.astype(np.float32))
 
     torch.set_num_threads(threads)
+    if MISMATCHES:
+        print(f"results differ from the references: {', '.join(MISMATCHES)}")
+        return 1
     return 0
 
 
