@@ -64,11 +64,11 @@ test-python: lib venv
 	 else echo "no Python tests yet"; fi
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
-bench: lib
+bench: lib venv
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
 	$(BUILD)/roundtrip
-	$(MAKE) venv
+	$(VPY) benches/copy_bench.py
 	$(VPY) benches/npy_bench.py
 
 clean:

@@ -641,19 +641,51 @@ enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           struct dlv_tensor **out);
 
 // A new writeable CPU tensor with the same elements in `order` (C, F, or K
-// to keep the source's axis order). Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (order), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+// to keep the source's axis order). On success `*out` is a new handle owned
+// by the caller. Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT
+// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
+// (non-CPU memory), OUT_OF_MEMORY.
 enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
                                 dlv_order order,
                                 struct dlv_tensor **out);
 
-// A new writeable tensor with the elements cast to `dtype` (NumPy's unsafe
-// casting), in `order`. Statuses: as `dlv_tensor_copy`, plus
-// UNSUPPORTED_DTYPE.
+// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
+// unsafe casting: float to int truncates toward zero and saturates, NaN to
+// int is 0, to bool is `!= 0`; float8 converts through double), in `order`.
+// Complex to real is refused (UNSUPPORTED_DTYPE) rather than silently
+// dropping the imaginary part; complex to bool is allowed.
+// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
+// complex to real).
 enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
                                   DLDataType dtype,
                                   dlv_order order,
                                   struct dlv_tensor **out);
+
+// Assignment `dst[...] = src`: broadcasts `src` to `dst`'s shape and casts
+// to `dst`'s dtype (as `dlv_tensor_astype`). Correct when the two share
+// memory (e.g. `a[1:] = a[:-1]`): `src` is then read through a temporary
+// copy. `dst` and `src` may be the same handle. Neither handle changes;
+// only `dst`'s elements are written, and nothing is written on failure.
+// Statuses: NULL_ARGUMENT (dst, src), READ_ONLY ("assignment destination is
+// read-only"), INVALID_ARGUMENT (shapes do not broadcast),
+// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
+// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+enum dlv_status dlv_tensor_copy_into(struct dlv_tensor *dst, const struct dlv_tensor *src);
+
+// Gather along `axis` (negative counts from the end): a new C-contiguous
+// CPU tensor whose `axis` has `n` entries, entry k being `t`'s entry
+// `indices[k]`; negative indices count from the end (NumPy's `take`).
+// `indices` may be NULL when `n` is 0. Every index is checked before
+// anything is allocated. On success `*out` is a new handle owned by the
+// caller. Statuses: NULL_ARGUMENT (t, out, indices with n > 0),
+// INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
+// range: "index 7 is out of bounds for axis 0 with size 5"),
+// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_take(const struct dlv_tensor *t,
+                                int32_t axis,
+                                const int64_t *indices,
+                                int64_t n,
+                                struct dlv_tensor **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,8 +9,12 @@ pub(crate) mod boundary;
 pub mod dlpack;
 pub mod npy;
 pub mod tensor;
+// After `tensor`: cbindgen emits functions in module order, and the header
+// reads best with copies after creation, inspection and views.
+pub mod copy;
 pub mod types;
 
+pub use copy::*;
 pub use dlpack::*;
 pub use npy::*;
 pub use tensor::*;

@@ -392,7 +392,7 @@ pub unsafe extern "C" fn dlv_may_share_memory(a: *const dlv_tensor, b: *const dl
 // (float4/float6), which support exchange only; each doc says so.
 
 /// Shared body of every call `(t, ...) -> new handle`.
-unsafe fn derive(
+pub(super) unsafe fn derive(
     t: *const dlv_tensor,
     out: *mut *mut dlv_tensor,
     op: impl FnOnce(&Tensor) -> Result<Tensor>,
@@ -563,29 +563,4 @@ pub unsafe extern "C" fn dlv_tensor_sliding_window(
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.sliding_window(axis.into(), window)) }
-}
-
-// ---- copies ----------------------------------------------------------------
-
-/// A new writeable CPU tensor with the same elements in `order` (C, F, or K
-/// to keep the source's axis order). Statuses: NULL_ARGUMENT,
-/// INVALID_ARGUMENT (order), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy(t: *const dlv_tensor, order: dlv_order, out: *mut *mut dlv_tensor) -> dlv_status {
-    // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.copy(super::types::order(order)?)) }
-}
-
-/// A new writeable tensor with the elements cast to `dtype` (NumPy's unsafe
-/// casting), in `order`. Statuses: as `dlv_tensor_copy`, plus
-/// UNSUPPORTED_DTYPE.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_astype(
-    t: *const dlv_tensor,
-    dtype: DLDataType,
-    order: dlv_order,
-    out: *mut *mut dlv_tensor,
-) -> dlv_status {
-    // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.astype(DType::from_dl(dtype)?, super::types::order(order)?)) }
 }
