@@ -278,6 +278,25 @@ pub unsafe extern "C" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.flags()))
 }
 
+/// The tensor this view was derived from (NumPy's `base`: always a root,
+/// never a view of a view), as a new handle in `*out`; `*out = NULL` when
+/// `t` is itself a root (it has the OWNDATA flag).
+/// Statuses: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_base(t: *const dlv_tensor, out: *mut *mut dlv_tensor) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        match t.base() {
+            Some(base) => out.give(base.clone()),
+            None => out.put(std::ptr::null_mut()),
+        }
+        Ok(())
+    })
+}
+
 /// Address of element [0,...,0] for reading; NULL if the tensor has no
 /// elements or the handle is NULL. Non-CPU tensors give a device address.
 #[unsafe(no_mangle)]
