@@ -81,7 +81,12 @@ python-ext: lib venv
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
 bench: lib venv python-ext
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
+	$(BUILD)/roundtrip
 	PYTHONPATH=python $(VPY) benches/exchange_bench.py
+	$(VPY) benches/copy_bench.py
+	$(VPY) benches/npy_bench.py
 
 clean:
 	$(CARGO) clean

@@ -146,7 +146,7 @@ impl Tensor {
 
     /// A new view of this tensor's storage (never a root).
     fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
-        self.dtype.require_addressable("views")?;
+        self.dtype.require_addressable("taking a view")?;
         let byte_offset = offset
             .checked_mul(self.dtype.itemsize() as i64)
             .and_then(|b| isize::try_from(b).ok())
@@ -482,9 +482,33 @@ impl Tensor {
         copy::copy_to_new(self, self.dtype, order)
     }
 
-    /// A new writeable buffer with the elements cast to `dtype`.
+    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
+    /// unsafe casting, see `copy::cast`; complex → real fails).
     pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
         copy::copy_to_new(self, dtype, order)
+    }
+
+    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
+    pub fn astype_with(&self, dtype: DType, order: Order, opts: copy::CastOptions) -> Result<Tensor> {
+        copy::copy_to_new_with(self, dtype, order, opts)
+    }
+
+    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
+    /// broadcasts, casts, and is correct when the two share memory. Fails
+    /// with `READ_ONLY` if `dst` is not writeable.
+    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
+        copy::copy_into(dst, self, copy::CastOptions::default())
+    }
+
+    /// As [`Tensor::copy_into`], with cast options.
+    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
+        copy::copy_into(dst, self, opts)
+    }
+
+    /// A new C-contiguous tensor of the entries `indices` along `axis`
+    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
+    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
+        copy::take(self, axis, indices)
     }
 }
 

@@ -60,7 +60,7 @@ macro_rules! c_tests {
     };
 }
 
-c_tests!(test_create, test_views, test_copy, test_release);
+c_tests!(test_create, test_views, test_copy, test_copy_into, test_release);
 
 /// The user-facing examples compile cleanly and run (valgrind-clean), so
 /// `make demo` cannot rot: C examples as C11 and C++17, C++ ones as C++17.

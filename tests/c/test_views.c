@@ -915,9 +915,9 @@ static void test_sub_byte_views(void) {
   CHECK_I64(dlv_tensor_nbytes(t), 2);
   CHECK_FLAGS(t, W | C | F | DLV_FLAG_OWNDATA | A);
   CHECK_ERR_NO_OUT(dlv_tensor_slice(t, 0, 0, 2, 1, &bad), DLV_ERR_UNSUPPORTED_DTYPE,
-                   "views is not supported for the packed sub-byte dtype float4_e2m1fn");
+                   "taking a view is not supported for the packed sub-byte dtype float4_e2m1fn");
   CHECK_ERR_NO_OUT(dlv_tensor_transpose(t, &bad), DLV_ERR_UNSUPPORTED_DTYPE,
-                   "views is not supported for the packed sub-byte dtype float4_e2m1fn");
+                   "taking a view is not supported for the packed sub-byte dtype float4_e2m1fn");
   CHECK_ERR(dlv_tensor_get_f64(t, idx, &got), DLV_ERR_UNSUPPORTED_DTYPE,
             "reading an element is not supported for the packed sub-byte dtype float4_e2m1fn");
   CHECK_ERR(dlv_tensor_set_f64(t, idx, 1.0), DLV_ERR_UNSUPPORTED_DTYPE,
