@@ -17,6 +17,7 @@ from __future__ import annotations
 from ._creation import arange, asarray, empty, zeros
 from ._dlpack import EXTENSION as _EXTENSION
 from ._dlpack import from_dlpack
+from ._files import load, memmap, save
 from ._functions import (
     as_strided,
     ascontiguousarray,
@@ -54,6 +55,9 @@ __all__ = [
     "shares_memory",
     "may_share_memory",
     "take",
+    "load",
+    "save",
+    "memmap",
     "live_storage_count",
     "library_path",
     "BACKEND",

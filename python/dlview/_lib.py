@@ -234,11 +234,23 @@ def has(name: str) -> bool:
     return True
 
 
-# Optional parts of the ABI, declared when the library has them.
-if has("dlv_tensor_copy_into"):
-    _declare(cdll, "dlv_tensor_copy_into", c_int, _T, _T)
-if has("dlv_tensor_take"):
-    _declare(cdll, "dlv_tensor_take", c_int, _T, c_int32, _I64P, c_int64, _OUT)
+for _name, _res, _args in [
+    ("dlv_tensor_copy_into", c_int, (_T, _T)),
+    ("dlv_tensor_take", c_int, (_T, c_int32, _I64P, c_int64, _OUT)),
+    ("dlv_npy_load", c_int, (c_char_p, c_uint32, _OUT)),
+    ("dlv_npy_save", c_int, (_T, c_char_p)),
+    ("dlv_memmap", c_int, (c_char_p, DLDataType, c_uint32, c_uint64, c_int32, _I64P, c_uint32, _OUT)),
+    ("dlv_tensor_flush", c_int, (_T,)),
+]:
+    _declare(cdll, _name, _res, *_args)
+
+# dlv_mmap_mode.
+MMAP_NONE = 0
+MMAP_READ = 1
+MMAP_READ_WRITE = 2
+MMAP_COPY_ON_WRITE = 3
+MMAP_CREATE = 4
+
 HAS_DLPACK = has("dlv_py_tensor_to_capsule")
 if HAS_DLPACK:
     # GIL required: they call the CPython C API.

@@ -15,7 +15,6 @@ variable ``DLVIEW_PURE_PYTHON=1`` is set).
 from __future__ import annotations
 
 import ctypes
-import itertools
 import math
 import operator
 from ctypes import byref, c_int32, c_int64, c_void_p
@@ -268,6 +267,11 @@ class Tensor(TensorBase):
             raise ValueError("only the write flag can be changed")
         if write is not None:
             _lib.check(pydll.dlv_tensor_set_writeable(self._h, bool(write)))
+
+    def flush(self) -> None:
+        """Writes changes made through an ``"r+"``/``"w+"`` memory map back to
+        its file and waits for them (nothing to do for other tensors)."""
+        _lib.check(cdll.dlv_tensor_flush(self._h))
 
     def info(self) -> str:
         """A diagnostic text: shape, strides, dtype, device, data pointer, flags, nbytes, base."""
@@ -697,25 +701,9 @@ def _getitem(t: Tensor, key: Any) -> Tensor:
 
 
 def take_along(t: Tensor, indices: list[int], axis: int) -> Tensor:
-    """Copies the entries ``indices`` along ``axis`` into a new tensor."""
-    if _lib.has("dlv_tensor_take"):
-        return derive(cdll.dlv_tensor_take, t._h, axis, _i64_array(indices), len(indices))
-    return _take_fallback(t, indices, axis)
-
-
-def _take_fallback(t: Tensor, indices: list[int], axis: int) -> Tensor:
-    # Until dlv_tensor_take lands: one select + copy per index.
-    from ._creation import empty
-
-    shape = list(t.shape)
-    n = shape[axis]
-    shape[axis] = len(indices)
-    out = empty(tuple(shape), dtype=t.dtype)
-    for k, i in enumerate(indices):
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
-        copy_into(derive(pydll.dlv_tensor_select, out._h, axis, k), derive(pydll.dlv_tensor_select, t._h, axis, i))
-    return out
+    """Copies the entries ``indices`` along ``axis`` into a new tensor
+    (negative indices count from the end; out of range is ``IndexError``)."""
+    return derive(cdll.dlv_tensor_take, t._h, axis, _i64_array(indices), len(indices))
 
 
 def _setitem(t: Tensor, key: Any, value: Any) -> None:
@@ -794,25 +782,6 @@ def _require_writeable(t: Tensor) -> None:
 
 def copy_into(dst: Tensor, src: Tensor) -> None:
     """Writes ``src`` into ``dst``, broadcasting and casting (overlap-safe)."""
-    if _lib.has("dlv_tensor_copy_into"):
-        _lib.check(cdll.dlv_tensor_copy_into(dst._h, src._h))
-        return
-    _copy_into_fallback(dst, src)
-
-
-def _copy_into_fallback(dst: Tensor, src: Tensor) -> None:
-    # Until dlv_tensor_copy_into lands: cast and broadcast with the library,
-    # then move one element at a time.
-    _require_writeable(dst)
-    if src.dtype != dst.dtype:
-        src = src.astype(dst.dtype)
-    src = _broadcast(src, dst.shape)
-    if pydll.dlv_may_share_memory(dst._h, src._h):
-        src = src.copy()
-    item = dst.itemsize
-    d0, s0 = dst.data_ptr, src.data_ptr
-    ds, ss = dst.strides, src.strides
-    for idx in itertools.product(*map(range, dst.shape)):
-        d = d0 + sum(i * s for i, s in zip(idx, ds))
-        s = s0 + sum(i * s for i, s in zip(idx, ss))
-        ctypes.memmove(d, s, item)
+    status = cdll.dlv_tensor_copy_into(dst._h, src._h)
+    if status:
+        raise_status(status)
