@@ -143,7 +143,9 @@ def py_from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | 
 class CTypesBase:
     """Owns one ``dlv_tensor*`` and implements the DLPack protocol with ctypes."""
 
-    __slots__ = ("_h", "__weakref__")
+    # The metadata caches of Tensor live here too (as in the C base), so
+    # that Tensor itself adds no slots.
+    __slots__ = ("_h", "_shape", "_strides", "_dt", "__weakref__")
     _h: int
 
     def __del__(self, _free: Callable[[int], None] = pydll.dlv_tensor_free) -> None:

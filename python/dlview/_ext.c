@@ -24,6 +24,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <dlfcn.h>
 #include <stdbool.h>
 
@@ -51,10 +52,16 @@ static PyObject *kw_max_version;        /* ("max_version",) */
 static PyObject *kw_max_version_copy;   /* ("max_version", "copy") */
 static PyObject *asked_version;         /* (1, 3) */
 
+/* The metadata caches of dlview.Tensor (_shape, _strides, _dt) live here,
+ * as they do in the pure-ctypes base, so that Tensor adds no slots of its
+ * own whichever base it has. */
 typedef struct {
     PyObject_HEAD
     dlv_tensor *h;
     PyObject *weakrefs;
+    PyObject *shape;
+    PyObject *strides;
+    PyObject *dt;
 } TensorBase;
 
 /* Raises the exception of a failed status through _lib.raise_status. */
@@ -79,6 +86,9 @@ static PyObject *wrap_handle(PyTypeObject *cls, dlv_tensor *h) {
 static void TensorBase_dealloc(TensorBase *self) {
     if (self->weakrefs != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
+    Py_CLEAR(self->shape);
+    Py_CLEAR(self->strides);
+    Py_CLEAR(self->dt);
     dlv_tensor *h = self->h;
     self->h = NULL;
     if (h != NULL && p_free != NULL)
@@ -198,6 +208,13 @@ static PyGetSetDef TensorBase_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static PyMemberDef TensorBase_members[] = {
+    {"_shape", T_OBJECT_EX, offsetof(TensorBase, shape), 0, "Cached shape."},
+    {"_strides", T_OBJECT_EX, offsetof(TensorBase, strides), 0, "Cached byte strides."},
+    {"_dt", T_OBJECT_EX, offsetof(TensorBase, dt), 0, "Cached DLDataType."},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyTypeObject TensorBaseType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "dlview._ext.TensorBase",
@@ -208,6 +225,7 @@ static PyTypeObject TensorBaseType = {
     .tp_weaklistoffset = offsetof(TensorBase, weakrefs),
     .tp_methods = TensorBase_methods,
     .tp_getset = TensorBase_getset,
+    .tp_members = TensorBase_members,
 };
 
 /* wrap(cls, handle): an instance of cls owning the handle (an int). */

@@ -177,7 +177,7 @@ class Tensor(TensorBase):
     indexing gives copies, and the flag rules are those of NumPy.
     """
 
-    __slots__ = ("_shape", "_strides", "_dt")
+    __slots__ = ()  # the caches _shape, _strides, _dt are slots of the base
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("create tensors with dlview.asarray, from_dlpack, empty, zeros or arange")
