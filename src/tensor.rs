@@ -108,7 +108,7 @@ impl Tensor {
         dtype: DType,
         writeable: bool,
     ) -> Result<Tensor> {
-        let (start, end) = Tensor::check_layout(&layout, dtype)?;
+        let (start, end) = Tensor::check_placement(&layout, dtype, data)?;
         if let Some(len) = storage.known_len()
             && start < end
         {
@@ -126,6 +126,23 @@ impl Tensor {
         }
         let flags = compute_flags(&layout, data, dtype, writeable && !storage.is_read_only(), true);
         Ok(Tensor { storage, data, layout, dtype, flags, base: None })
+    }
+
+    /// [`Tensor::check_layout`], and that the elements' addresses from `data`
+    /// neither fall below 0 nor pass the top of the address space (a
+    /// foreign descriptor can claim either; the pointer arithmetic would wrap).
+    pub fn check_placement(layout: &Layout, dtype: DType, data: *const u8) -> Result<(isize, isize)> {
+        let (start, end) = Tensor::check_layout(layout, dtype)?;
+        let addr = data as usize;
+        if start < end && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none()) {
+            return Err(invalid!(
+                "layout of shape {} with strides {} at address {addr:#x} reaches bytes [{start}, {end}) from it, \
+                 outside the address space",
+                fmt_dims(layout.shape()),
+                fmt_dims(layout.strides())
+            ));
+        }
+        Ok((start, end))
     }
 
     /// The checks `from_storage` makes that do not depend on the storage:
