@@ -152,7 +152,9 @@ impl Tensor {
         if dtype.is_sub_byte() {
             if !layout.is_c_contiguous() {
                 return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} tensors must be compact and packed (C order)"
+                    "{dtype} tensors must be compact and packed (C order), but shape {} has strides {}",
+                    fmt_dims(layout.shape()),
+                    fmt_dims(layout.strides())
                 )));
             }
             Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
