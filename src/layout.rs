@@ -626,11 +626,13 @@ impl Iterator for Offsets<'_> {
             for axis in (0..self.index.len()).rev() {
                 let (n, s) = (self.layout.shape[axis], self.layout.strides[axis]);
                 self.index[axis] += 1;
-                self.offset += s;
                 if self.index[axis] < n {
+                    self.offset += s;
                     break;
                 }
-                self.offset -= s * n;
+                // Never step past the last index: `s * n` or one step beyond
+                // may not fit in i64 even though every element offset does.
+                self.offset -= s * (n - 1);
                 self.index[axis] = 0;
             }
         }
@@ -668,6 +670,14 @@ mod tests {
         assert!(Layout::new(&[2, 2], &[1]).is_err());
         let huge = lay(&[2], &[1 << 62]);
         assert!(huge.byte_bounds(8).is_err());
+    }
+
+    #[test]
+    fn offsets_of_strides_near_the_limit() {
+        // Stepping one index past the end would overflow i64 here.
+        assert_eq!(lay(&[2], &[1 << 62]).offsets().collect::<Vec<_>>(), [0, 1 << 62]);
+        assert_eq!(lay(&[2, 2], &[-(1 << 62), 1]).offsets().collect::<Vec<_>>(), [0, 1, -(1 << 62), 1 - (1 << 62)]);
+        assert!(lay(&[2, 2, 2], &[1, 1, 3 << 61]).may_overlap());
     }
 
     #[test]
