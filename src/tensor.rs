@@ -466,7 +466,9 @@ impl Tensor {
         let item = self.dtype.itemsize();
         if let Some((lo, hi)) = layout.byte_bounds(item)? {
             let data = self.data as usize;
-            let (start, end) = (data.wrapping_add_signed(lo), data.wrapping_add_signed(hi));
+            // Absolute addresses in i128: a far negative `lo` must not wrap
+            // around to an address that compares as inside.
+            let (start, end) = (data as i128 + lo as i128, data as i128 + hi as i128);
             let (allowed, what) = match self.storage.known_len() {
                 Some(len) => {
                     let base = self.storage.base() as usize;
@@ -474,7 +476,7 @@ impl Tensor {
                 }
                 None => (self.byte_range(), "the source view (the storage's extent is unknown)"),
             };
-            let inside = allowed.is_some_and(|(a0, a1)| start >= a0 && end <= a1 && lo <= hi);
+            let inside = allowed.is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
             if !inside {
                 let (a0, a1) = allowed.map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128)).unwrap_or((0, 0));
                 return Err(invalid!(
