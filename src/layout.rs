@@ -335,11 +335,17 @@ impl Layout {
                 self.ndim()
             ));
         }
+        // Check every axis before multiplying: a size-0 layout has no
+        // validated extent, so an in-range index on one axis times its stride
+        // may overflow while another axis (of size 0) rejects the index.
+        for (axis, (&i, &n)) in index.iter().zip(&self.shape).enumerate() {
+            resolve_index(i, axis, n)?;
+        }
         let mut offset = 0i64;
         for (axis, ((&i, &n), &s)) in index.iter().zip(&self.shape).zip(&self.strides).enumerate() {
-            let i = resolve_index(i, axis, n)?;
-            // In range and the layout is valid, so this cannot overflow.
-            offset += i * s;
+            // In range on every axis, so the layout has elements and its
+            // validated extent bounds every partial sum.
+            offset += resolve_index(i, axis, n)? * s;
         }
         Ok(offset)
     }
@@ -670,6 +676,14 @@ mod tests {
         assert!(Layout::new(&[2, 2], &[1]).is_err());
         let huge = lay(&[2], &[1 << 62]);
         assert!(huge.byte_bounds(8).is_err());
+    }
+
+    #[test]
+    fn offset_of_checks_every_axis_before_multiplying() {
+        // Size 0, so the huge stride was never validated against an extent.
+        let l = lay(&[i64::MAX - 1, 0], &[(1 << 60) - 1, 1]);
+        let err = l.offset_of(&[(1 << 60) - 1, 0]).unwrap_err();
+        assert_eq!(err, Error::Index { index: 0, axis: 1, size: 0 });
     }
 
     #[test]

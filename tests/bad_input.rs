@@ -359,6 +359,15 @@ fn catalogue() -> Vec<Case> {
                 |f, o| dlv_tensor_get_f64(f.c64, [0i64].as_ptr(), &mut o.f)),
             case("get_f64: device memory", DLV_ERR_UNSUPPORTED_DEVICE, &["cuda:0"],
                 |f, o| dlv_tensor_get_f64(f.cuda, [0i64].as_ptr(), &mut o.f)),
+            case("set_f64: index into a size-0 tensor with a huge stride", DLV_ERR_INDEX, &["index 0 is out of bounds for axis 1 with size 0"],
+                |f, o| {
+                    let mut z = null_mut();
+                    ok(dlv_tensor_as_strided(f.t, 2, [i64::MAX - 1, 0].as_ptr(), [(1i64 << 60) - 1, 1].as_ptr(), &mut z));
+                    let st = dlv_tensor_get_f64(z, [(1i64 << 60) - 1, 0].as_ptr(), &mut o.f);
+                    keep_message(&last_error());
+                    dlv_tensor_free(z);
+                    st
+                }),
             case("set_f64: read-only view", DLV_ERR_READ_ONLY, &["read-only"],
                 |f, _| dlv_tensor_set_f64(f.bc, [0i64, 0].as_ptr(), 1.0)),
             case("set_f64: index past the end", DLV_ERR_INDEX, &["index 2 is out of bounds for axis 0 with size 2"],
