@@ -64,3 +64,19 @@ fn short_inputs() {
         }
     }
 }
+
+/// Reproduces one input outside the fuzzer (with overflow checks in a
+/// debug build): `DLVIEW_FUZZ_REPLAY=view_ops:path/to/crash cargo test
+/// --test fuzz_corpus replay_one -- --nocapture`. Does nothing when unset.
+#[test]
+fn replay_one() {
+    let Ok(spec) = std::env::var("DLVIEW_FUZZ_REPLAY") else { return };
+    let (target, path) = spec.split_once(':').expect("DLVIEW_FUZZ_REPLAY=target:path");
+    let data = std::fs::read(path).unwrap();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    match target {
+        "dlpack_import" => harness::dlpack_import::run(&data),
+        "view_ops" => harness::view_ops::run(&data),
+        other => panic!("unknown target {other}"),
+    }
+}

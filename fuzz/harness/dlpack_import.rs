@@ -287,6 +287,9 @@ pub fn overlaps(shape: &[i64], strides: &[i64]) -> Option<bool> {
 
 /// Every element offset in C index order (caller bounds the size).
 pub fn element_offsets(shape: &[i64], strides: &[i64]) -> Vec<i128> {
+    if shape.contains(&0) {
+        return Vec::new();
+    }
     let mut out = vec![0i128];
     for (&n, &s) in shape.iter().zip(strides) {
         let mut next = Vec::with_capacity(out.len() * n.max(0) as usize);

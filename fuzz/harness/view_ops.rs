@@ -26,6 +26,8 @@ const MAX_HANDLES: usize = 10;
 const MAX_OPS: usize = 64;
 /// Tensors up to this size have every element checked.
 const CHECK_ALL: i128 = 512;
+/// Tensors above this size (broadcasts, zero strides) are never copied.
+const BIG: i128 = 1 << 12;
 
 #[derive(Clone, Copy, Debug)]
 struct Dt {
@@ -454,6 +456,9 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     k => [1, 1, -1, 2, -2][k - 1],
                 };
                 let st = dlv_tensor_slice(h.t, axis, start.unwrap_or(DLV_NONE), stop.unwrap_or(DLV_NONE), step, &mut out);
+                let what = &format!("{what}: slice axis {axis} {start:?}:{stop:?}:{step}");
+                // INT64_MIN is DLV_NONE, an omitted bound.
+                let (start, stop) = (start.filter(|&b| b != DLV_NONE), stop.filter(|&b| b != DLV_NONE));
                 let Some(ax) = norm_axis(i64::from(axis), ndim) else {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 };
@@ -579,8 +584,10 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     }
                     _ => {}
                 }
-                let mode = inp.below(3) as u32;
-                let src_values = w.values_at(h);
+                // Huge (broadcast) tensors are only reshaped as views.
+                let big = size > BIG;
+                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let src_values = if big { Vec::new() } else { w.values_at(h) };
                 let st = dlv_tensor_reshape(h.t, shape.len() as i32, shape.as_ptr(), mode, &mut out);
                 // Resolve the target (NumPy's rules for -1).
                 let unknowns = shape.iter().filter(|&&d| d == -1).count();
@@ -628,7 +635,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                         ((data - w.allocs[h.alloc].base) / w.dt.item()) as i64
                     };
                     let nh = H { t: out, alloc: h.alloc, offset, shape: target, strides, writeable: false, storage_ro: h.storage_ro, root: false };
-                    if size > 0 {
+                    if size > 0 && !big {
                         assert_eq!(w.values_at(&nh), src_values, "{what}: reshape view reorders elements");
                     }
                     w.push_view(out, h, nh.offset, nh.shape, nh.strides, false, what);
@@ -636,8 +643,9 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             }
             // squeeze
             6 if !full => {
-                let all = inp.below(3) == 0;
-                let axis = if all { DLV_ALL_AXES } else { inp.signed() as i32 };
+                let axis = if inp.below(3) == 0 { DLV_ALL_AXES } else { inp.signed() as i32 };
+                // An i32::MIN from the input is DLV_ALL_AXES too.
+                let all = axis == DLV_ALL_AXES;
                 let st = dlv_tensor_squeeze(h.t, axis, &mut out);
                 let keep: Vec<usize> = if all {
                     (0..ndim).filter(|&a| h.shape[a] != 1).collect()
@@ -713,6 +721,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let shape: Vec<i64> = (0..n).map(|_| inp.dim()).collect();
                 let strides: Vec<i64> = (0..n).map(|_| inp.signed()).collect();
                 let st = dlv_tensor_as_strided(h.t, n as i32, shape.as_ptr(), strides.as_ptr(), &mut out);
+                let what = &format!("{what}: as_strided {shape:?} {strides:?} (allocation of {})", w.allocs[h.alloc].len);
                 if !representable(&shape, &strides) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
@@ -780,9 +789,11 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             }
             // versioned export, then import
             13 if !full => {
-                let mode = inp.below(3) as u32;
-                let allow_neg = inp.bool();
-                let src_values = w.values_at(h);
+                // Huge (broadcast) tensors are only exported as they are.
+                let big = size_of(&h.shape) > BIG;
+                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let allow_neg = inp.bool() || big;
+                let src_values = if big { Vec::new() } else { w.values_at(h) };
                 let mut mt = std::ptr::null_mut();
                 let opts = dlv_export_options { copy: mode, allow_negative_strides: allow_neg };
                 let st = dlv_tensor_to_dlpack(h.t, &opts, &mut mt);
@@ -816,10 +827,11 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             }
             // legacy export, then import
             14 if !full => {
-                let mode = inp.below(3) as u32;
-                let allow_neg = inp.bool();
+                let big = size_of(&h.shape) > BIG;
+                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let allow_neg = inp.bool() || big;
                 let trust = inp.bool();
-                let src_values = w.values_at(h);
+                let src_values = if big { Vec::new() } else { w.values_at(h) };
                 let mut mt = std::ptr::null_mut();
                 let opts = dlv_export_options { copy: mode, allow_negative_strides: allow_neg };
                 let st = dlv_tensor_to_dlpack_legacy(h.t, &opts, &mut mt);
@@ -895,7 +907,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 w.allocs[h.alloc].values[off as usize] = value;
             }
             // copy
-            17 if !full => {
+            17 if !full && size_of(&h.shape) <= BIG => {
                 let order = inp.below(4) as u32;
                 let src_values = w.values_at(h);
                 let st = dlv_tensor_copy(h.t, order, &mut out);
