@@ -367,8 +367,10 @@ impl Layout {
         shape[axis] = count;
         strides[axis] = self.strides[axis].checked_mul(step).ok_or_else(|| overflow("stride * step"))?;
         // An empty slice may start one past the end; pointing there would be
-        // pointless, so the view stays at the source's first element.
-        let offset = if count == 0 { 0 } else { first * self.strides[axis] };
+        // pointless, so the view stays at the source's first element. So does
+        // any slice of an empty layout, whose strides were never checked
+        // against an extent (the product could overflow).
+        let offset = if count == 0 || self.is_empty() { 0 } else { first * self.strides[axis] };
         Ok((Layout::from_parts(shape, strides)?, offset))
     }
 
@@ -379,7 +381,9 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.remove(axis);
         strides.remove(axis);
-        Ok((Layout::derived(shape, strides), i * self.strides[axis]))
+        // An empty layout's strides were never checked against an extent.
+        let offset = if self.is_empty() { 0 } else { i * self.strides[axis] };
+        Ok((Layout::derived(shape, strides), offset))
     }
 
     /// Reorders axes: axis `k` of the result is axis `axes[k]` of the source.
@@ -411,7 +415,7 @@ impl Layout {
         let n = self.shape[axis];
         let mut strides = self.strides.clone();
         strides[axis] = self.strides[axis].checked_neg().ok_or_else(|| overflow("negated stride"))?;
-        let offset = if n == 0 { 0 } else { (n - 1) * self.strides[axis] };
+        let offset = if self.is_empty() { 0 } else { (n - 1) * self.strides[axis] };
         Ok((Layout::derived(self.shape.clone(), strides), offset))
     }
 
@@ -676,6 +680,18 @@ mod tests {
         assert!(Layout::new(&[2, 2], &[1]).is_err());
         let huge = lay(&[2], &[1 << 62]);
         assert!(huge.byte_bounds(8).is_err());
+    }
+
+    #[test]
+    fn views_of_empty_layouts_never_multiply_unchecked_strides() {
+        // Size 0: the stride 4 on an axis of 2^62 was never checked.
+        let l = lay(&[1 << 62, 0], &[4, 1]);
+        let (v, off) = l.select(0, (1 << 62) - 1).unwrap();
+        assert_eq!((v.shape(), off), (&[0][..], 0));
+        let (v, off) = l.slice(0, Some((1 << 62) - 1), None, 1).unwrap();
+        assert_eq!((v.shape(), off), (&[1, 0][..], 0));
+        let (v, off) = l.flip(0).unwrap();
+        assert_eq!((v.strides(), off), (&[-4, 1][..], 0));
     }
 
     #[test]
