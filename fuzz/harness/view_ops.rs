@@ -478,7 +478,8 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 assert_eq!(st, DLV_OK, "{what}: slice {start:?}:{stop:?}:{step}: {}", last_error());
-                let off = if count == 0 { 0 } else { first as i64 * h.strides[ax] };
+                // Views of nothing stay at the source's element 0.
+                let off = if count == 0 || size_of(&h.shape) == 0 { 0 } else { first as i64 * h.strides[ax] };
                 w.push_view(out, h, h.offset + off, shape, strides, false, what);
             }
             // select
@@ -501,7 +502,8 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let (mut shape, mut strides) = (h.shape.clone(), h.strides.clone());
                 shape.remove(ax);
                 strides.remove(ax);
-                w.push_view(out, h, h.offset + i as i64 * h.strides[ax], shape, strides, false, what);
+                let off = if size_of(&h.shape) == 0 { 0 } else { i as i64 * h.strides[ax] };
+                w.push_view(out, h, h.offset + off, shape, strides, false, what);
             }
             // permute
             2 if !full => {
@@ -553,7 +555,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let mut strides = h.strides.clone();
                 strides[ax] = -strides[ax];
                 let n = h.shape[ax];
-                let off = if n == 0 { 0 } else { (n - 1) * h.strides[ax] };
+                let off = if size_of(&h.shape) == 0 { 0 } else { (n - 1) * h.strides[ax] };
                 w.push_view(out, h, h.offset + off, h.shape.clone(), strides, false, what);
             }
             // reshape
