@@ -10,6 +10,8 @@ pub mod dlpack;
 pub mod tensor;
 pub mod types;
 
+#[doc(hidden)]
+pub use boundary::{panic_probe, panic_probe_value};
 pub use dlpack::*;
 pub use tensor::*;
 pub use types::*;
