@@ -65,7 +65,11 @@ test-python: lib venv
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
 bench: lib
-	@echo "no benchmarks yet"
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
+	$(BUILD)/roundtrip
+	$(MAKE) venv
+	$(VPY) benches/npy_bench.py
 
 clean:
 	$(CARGO) clean

@@ -21,6 +21,19 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdlview.so.{major}");
+        // Programs linked against the build tree's libdlview.so record the
+        // soname, so give it the link `ldconfig` would make on install:
+        // <target>/<profile>/libdlview.so.0 -> libdlview.so, and the same in
+        // deps/, where `cargo test` leaves the freshest build.
+        if let Some(profile_dir) = out_dir.ancestors().nth(3) {
+            for dir in [profile_dir.to_path_buf(), profile_dir.join("deps")] {
+                let link = dir.join(format!("libdlview.so.{major}"));
+                if fs::symlink_metadata(&link).is_err() {
+                    let _ = fs::create_dir_all(&dir);
+                    let _ = std::os::unix::fs::symlink("libdlview.so", &link);
+                }
+            }
+        }
     }
 
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");

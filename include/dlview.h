@@ -247,8 +247,31 @@ typedef struct dlv_export_options {
   bool allow_negative_strides;
 } dlv_export_options;
 
+// How a file is mapped: one of the `DLV_MMAP_*` constants (NumPy's
+// `mmap_mode`).
+typedef uint32_t dlv_mmap_mode;
+
 // Memory order: one of the `DLV_ORDER_*` constants.
 typedef uint32_t dlv_order;
+
+// Not mapped: `dlv_npy_load` reads the data into a new buffer.
+#define DLV_MMAP_NONE 0
+
+// NumPy "r": a read-only view. Pages are private copy-on-write, so a
+// consumer that ignores DLPack's READ_ONLY flag (PyTorch does) can neither
+// crash the process nor change the file.
+#define DLV_MMAP_READ 1
+
+// NumPy "r+": shared and writeable; writes reach the file
+// (`dlv_tensor_flush` waits for them).
+#define DLV_MMAP_READ_WRITE 2
+
+// NumPy "c": private copy-on-write and writeable; writes stay in memory.
+#define DLV_MMAP_COPY_ON_WRITE 3
+
+// NumPy "w+": create or truncate the file, then as `DLV_MMAP_READ_WRITE`
+// (`dlv_memmap` only).
+#define DLV_MMAP_CREATE 4
 
 // Share if possible, else copy (Python `copy=None`).
 #define DLV_COPY_IF_NEEDED 0
@@ -319,6 +342,78 @@ enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
                                             const struct dlv_export_options *opts,
                                             DLManagedTensor **out);
 
+// Loads the `.npy` file at `path` (versions 1.0, 2.0, 3.0) as a new CPU
+// tensor: with `DLV_MMAP_NONE` the data is read into a new writeable buffer;
+// with `DLV_MMAP_READ`, `DLV_MMAP_READ_WRITE` or `DLV_MMAP_COPY_ON_WRITE` the
+// file is memory-mapped without copying (read-only for READ), and stays
+// mapped until the last view and DLPack export of it is freed. A
+// Fortran-order file loads as an F-contiguous view. Big-endian data is
+// byteswapped into a new buffer with `DLV_MMAP_NONE` and refused otherwise.
+// Nothing is mapped or allocated unless the whole header checks out.
+//
+// On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (path, out), INVALID_ARGUMENT (unknown mode, or
+// DLV_MMAP_CREATE, which would truncate the file; empty path), IO (cannot
+// open, read or map; the message has the path and the OS error), FORMAT
+// (bad magic, unknown version, truncated header, header length past the end
+// of the file, non-ASCII header, missing or extra keys, unsupported descr
+// such as objects, strings or structured types, a shape whose byte size
+// overflows or exceeds the data in the file, big-endian with a map),
+// OUT_OF_MEMORY.
+enum dlv_status dlv_npy_load(const char *path, dlv_mmap_mode mode, struct dlv_tensor **out);
+
+// Writes `t` to `path` as a `.npy` file (version 1.0 unless the header
+// needs 2.0; data 64-byte aligned), byte-identical to what NumPy writes. A
+// C-contiguous view is written as it is, an F-contiguous one with
+// `fortran_order: True`, any other view's elements in C order. bfloat16
+// and float8 types get their ml_dtypes names as descr (NumPy reads them
+// once ml_dtypes is imported). The file is written under a temporary name
+// in the same directory and renamed over `path`, so a failure leaves no
+// partial file and any map of an earlier file at `path` is unaffected.
+//
+// Statuses: NULL_ARGUMENT (t, path), INVALID_ARGUMENT (empty path),
+// UNSUPPORTED_DEVICE (not host memory), UNSUPPORTED_DTYPE (packed
+// float4/float6), IO (with the path and OS error), OUT_OF_MEMORY.
+enum dlv_status dlv_npy_save(const struct dlv_tensor *t, const char *path);
+
+// Maps a raw file (no header) as a tensor, like `numpy.memmap(path, dtype,
+// mode, offset, shape, order)`. `mode` is `DLV_MMAP_READ`, `_READ_WRITE`,
+// `_COPY_ON_WRITE` or `_CREATE` (create or truncate; needs a shape). The
+// element [0,...,0] is at byte `offset` of the file (any offset; the
+// mapping starts at the page below it). `order` is `DLV_ORDER_C` or
+// `DLV_ORDER_F`.
+//
+// `ndim == -1` maps the whole file after `offset` as a 1-D tensor (`shape`
+// is ignored and may be NULL; the byte count must be a multiple of the
+// itemsize). Otherwise `shape` holds `ndim` sizes (NULL allowed for
+// ndim 0): with READ_WRITE and CREATE the file grows to hold them (as
+// NumPy does); READ and COPY_ON_WRITE need the bytes to be there.
+// Files in /dev/shm work like any other, so two processes mapping one with
+// READ_WRITE share a tensor. The mapping lives until the last view and
+// DLPack export of it is freed.
+//
+// On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (path, out, shape with ndim > 0),
+// INVALID_ARGUMENT (mode NONE or unknown, order K or unknown, ndim,
+// negative shape, CREATE without a shape, file too small or not a multiple
+// of the itemsize, offset past the end), UNSUPPORTED_DTYPE, IO.
+enum dlv_status dlv_memmap(const char *path,
+                           DLDataType dtype,
+                           dlv_mmap_mode mode,
+                           uint64_t offset,
+                           int32_t ndim,
+                           const int64_t *shape,
+                           dlv_order order,
+                           struct dlv_tensor **out);
+
+// Writes the changes made through a `DLV_MMAP_READ_WRITE` / `_CREATE`
+// mapping back to its file and waits for them (`msync`), like NumPy's
+// `memmap.flush`. Any view of the mapping flushes all of it. For a private
+// mapping (READ, COPY_ON_WRITE) or a tensor that is not memory-mapped there
+// is nothing to write: DLV_OK.
+// Statuses: NULL_ARGUMENT, IO.
+enum dlv_status dlv_tensor_flush(const struct dlv_tensor *t);
+
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);
 
@@ -369,8 +464,8 @@ enum dlv_status dlv_tensor_zeros(DLDataType dtype,
 // false the memory is read-only for good: making any view of it writeable
 // fails with READ_ONLY.
 //
-// Statuses: NULL_ARGUMENT (out; data with size > 0; shape/strides with
-// ndim > 0), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
+// Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
+// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 // extent), UNSUPPORTED_DTYPE.
 enum dlv_status dlv_tensor_from_buffer(void *data,
                                        DLDataType dtype,
@@ -460,6 +555,7 @@ bool dlv_may_share_memory(const struct dlv_tensor *a, const struct dlv_tensor *b
 // bounds count from the end, out-of-range bounds clamp, `DLV_NONE` is an
 // omitted bound, a negative step gives negative strides.
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
                                  int32_t axis,
                                  int64_t start,
@@ -469,7 +565,7 @@ enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
 
 // View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 // counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
-// INDEX ("index 5 is out of bounds for axis 1 with size 3").
+// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
                                   int32_t axis,
                                   int64_t index,
@@ -477,16 +573,17 @@ enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
 
 // View with axes reordered: result axis k is source axis `axes[k]`
 // (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (axis out of range, repeated axis).
+// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_permute(const struct dlv_tensor *t,
                                    const int32_t *axes,
                                    struct dlv_tensor **out);
 
 // View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_transpose(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // View with the order of elements along `axis` reversed (negative stride).
-// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis).
+// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_flip(const struct dlv_tensor *t, int32_t axis, struct dlv_tensor **out);
 
 // The tensor with a new shape (one entry may be -1). A view when the
@@ -502,13 +599,14 @@ enum dlv_status dlv_tensor_reshape(const struct dlv_tensor *t,
 
 // View without `axis` (which must have size 1), or without every size-1
 // axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (axis out of range or not of size 1).
+// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_squeeze(const struct dlv_tensor *t,
                                    int32_t axis,
                                    struct dlv_tensor **out);
 
 // View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
                                        int32_t axis,
                                        struct dlv_tensor **out);
@@ -516,6 +614,7 @@ enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
 // Read-only view broadcast to `shape` with NumPy's rules (new leading axes
 // and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
                                         int32_t ndim,
                                         const int64_t *shape,
@@ -525,7 +624,7 @@ enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
 // element. Checked: every element must lie in the memory the storage owns
 // or, if that is unknown (wrapped or imported memory), inside `t`'s own
 // extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (out of bounds, overflowing layout).
+// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
 enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
                                       int32_t ndim,
                                       const int64_t *shape,
@@ -535,6 +634,7 @@ enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
 // Read-only view of every window of length `window` along `axis` (NumPy's
 // `sliding_window_view`): that axis becomes the window count and a new last
 // axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
+// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           int32_t axis,
                                           int64_t window,

@@ -4,8 +4,9 @@
 //!
 //! Layers, bottom to top: [`layout`] (pure shape/stride math), [`dtype`],
 //! [`device`], [`storage`] (reference-counted memory), [`tensor`] (views and
-//! flags), [`copy`] (element kernels), and the C ABI in `ffi`. Only `ffi`
-//! is visible to cbindgen; the other modules carry `cbindgen:ignore`.
+//! flags), [`copy`] (element kernels), [`npy`] and [`mmap`] (files), and
+//! the C ABI in `ffi`. Only `ffi` is visible to cbindgen; the other modules
+//! carry `cbindgen:ignore`.
 
 /// cbindgen:ignore
 pub mod copy;
@@ -19,6 +20,10 @@ pub mod dtype;
 pub mod error;
 /// cbindgen:ignore
 pub mod layout;
+/// cbindgen:ignore
+pub mod mmap;
+/// cbindgen:ignore
+pub mod npy;
 /// cbindgen:ignore
 pub mod storage;
 /// cbindgen:ignore

@@ -165,7 +165,7 @@ impl Tensor {
 
     /// A new view of this tensor's storage (never a root).
     fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
-        self.dtype.require_addressable("views")?;
+        self.dtype.require_addressable("taking a view")?;
         let byte_offset = offset
             .checked_mul(self.dtype.itemsize() as i64)
             .and_then(|b| isize::try_from(b).ok())

@@ -128,8 +128,20 @@ unsafe fn describe(dl: &DLTensor, null_strides_ok: bool) -> Result<Described> {
                 "DLPack tensor has ndim {ndim} but NULL strides (allowed only for legacy and versions below 1.2)"
             ));
         }
-        // SAFETY: non-NULL and readable for ndim values by the contract.
-        (_, false) => Layout::new(shape, unsafe { std::slice::from_raw_parts(dl.strides, ndim) })?,
+        (_, false) => {
+            // SAFETY: non-NULL and readable for ndim values by the contract.
+            let strides = unsafe { std::slice::from_raw_parts(dl.strides, ndim) };
+            // Layout's overflow messages do not repeat the values; a producer
+            // needs to see which strides were refused.
+            Layout::new(shape, strides).map_err(|e| match e {
+                Error::InvalidArgument(why) => invalid!(
+                    "DLPack tensor of shape {} with strides {}: {why}",
+                    fmt_dims(shape),
+                    fmt_dims(strides)
+                ),
+                other => other,
+            })?
+        }
     };
     // `Tensor::from_storage` checks the byte extent once the storage owns
     // the tensor (so a failure there also releases it).

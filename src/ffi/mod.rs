@@ -7,11 +7,13 @@
 
 pub(crate) mod boundary;
 pub mod dlpack;
+pub mod npy;
 pub mod tensor;
 pub mod types;
 
 #[doc(hidden)]
 pub use boundary::{panic_probe, panic_probe_value};
 pub use dlpack::*;
+pub use npy::*;
 pub use tensor::*;
 pub use types::*;

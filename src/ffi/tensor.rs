@@ -125,8 +125,8 @@ pub unsafe extern "C" fn dlv_tensor_zeros(
 /// false the memory is read-only for good: making any view of it writeable
 /// fails with READ_ONLY.
 ///
-/// Statuses: NULL_ARGUMENT (out; data with size > 0; shape/strides with
-/// ndim > 0), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
+/// Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
+/// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 /// extent), UNSUPPORTED_DTYPE.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_from_buffer(
@@ -388,6 +388,8 @@ pub unsafe extern "C" fn dlv_may_share_memory(a: *const dlv_tensor, b: *const dl
 }
 
 // ---- views -----------------------------------------------------------------
+// Every view call also returns UNSUPPORTED_DTYPE for packed sub-byte tensors
+// (float4/float6), which support exchange only; each doc says so.
 
 /// Shared body of every call `(t, ...) -> new handle`.
 unsafe fn derive(
@@ -409,6 +411,7 @@ unsafe fn derive(
 /// bounds count from the end, out-of-range bounds clamp, `DLV_NONE` is an
 /// omitted bound, a negative step gives negative strides.
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_slice(
     t: *const dlv_tensor,
@@ -424,7 +427,7 @@ pub unsafe extern "C" fn dlv_tensor_slice(
 
 /// View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 /// counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
-/// INDEX ("index 5 is out of bounds for axis 1 with size 3").
+/// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_select(t: *const dlv_tensor, axis: i32, index: i64, out: *mut *mut dlv_tensor) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
@@ -433,7 +436,7 @@ pub unsafe extern "C" fn dlv_tensor_select(t: *const dlv_tensor, axis: i32, inde
 
 /// View with axes reordered: result axis k is source axis `axes[k]`
 /// (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
-/// INVALID_ARGUMENT (axis out of range, repeated axis).
+/// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_permute(t: *const dlv_tensor, axes: *const i32, out: *mut *mut dlv_tensor) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
@@ -447,6 +450,7 @@ pub unsafe extern "C" fn dlv_tensor_permute(t: *const dlv_tensor, axes: *const i
 }
 
 /// View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_transpose(t: *const dlv_tensor, out: *mut *mut dlv_tensor) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
@@ -454,7 +458,7 @@ pub unsafe extern "C" fn dlv_tensor_transpose(t: *const dlv_tensor, out: *mut *m
 }
 
 /// View with the order of elements along `axis` reversed (negative stride).
-/// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis).
+/// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_flip(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
@@ -486,7 +490,7 @@ pub unsafe extern "C" fn dlv_tensor_reshape(
 
 /// View without `axis` (which must have size 1), or without every size-1
 /// axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
-/// INVALID_ARGUMENT (axis out of range or not of size 1).
+/// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_squeeze(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
     let axis = (axis != DLV_ALL_AXES).then_some(i64::from(axis));
@@ -496,6 +500,7 @@ pub unsafe extern "C" fn dlv_tensor_squeeze(t: *const dlv_tensor, axis: i32, out
 
 /// View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_expand_dims(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
@@ -505,6 +510,7 @@ pub unsafe extern "C" fn dlv_tensor_expand_dims(t: *const dlv_tensor, axis: i32,
 /// Read-only view broadcast to `shape` with NumPy's rules (new leading axes
 /// and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_broadcast_to(
     t: *const dlv_tensor,
@@ -525,7 +531,7 @@ pub unsafe extern "C" fn dlv_tensor_broadcast_to(
 /// element. Checked: every element must lie in the memory the storage owns
 /// or, if that is unknown (wrapped or imported memory), inside `t`'s own
 /// extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
-/// INVALID_ARGUMENT (out of bounds, overflowing layout).
+/// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_as_strided(
     t: *const dlv_tensor,
@@ -547,6 +553,7 @@ pub unsafe extern "C" fn dlv_tensor_as_strided(
 /// Read-only view of every window of length `window` along `axis` (NumPy's
 /// `sliding_window_view`): that axis becomes the window count and a new last
 /// axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_sliding_window(
     t: *const dlv_tensor,
