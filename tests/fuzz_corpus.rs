@@ -47,6 +47,11 @@ fn dlpack_import_seeds() {
 }
 
 #[test]
+fn npy_header_seeds() {
+    replay("npy_header", harness::npy_header::run);
+}
+
+#[test]
 fn view_ops_seeds() {
     replay("view_ops", harness::view_ops::run);
 }
@@ -61,6 +66,7 @@ fn short_inputs() {
             let data = vec![fill; len];
             harness::dlpack_import::run(&data);
             harness::view_ops::run(&data);
+            harness::npy_header::run(&data);
         }
     }
 }
@@ -77,6 +83,7 @@ fn replay_one() {
     match target {
         "dlpack_import" => harness::dlpack_import::run(&data),
         "view_ops" => harness::view_ops::run(&data),
+        "npy_header" => harness::npy_header::run(&data),
         other => panic!("unknown target {other}"),
     }
 }

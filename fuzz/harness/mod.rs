@@ -9,5 +9,5 @@
 
 pub mod dlpack_import;
 pub mod input;
+pub mod npy_header;
 pub mod view_ops;
-// TODO(npy): `pub mod npy_header;` once src/npy.rs (dlv_npy_load) is on main.
