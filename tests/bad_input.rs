@@ -526,6 +526,91 @@ fn catalogue() -> Vec<Case> {
                 |_, _| dlv_tensor_from_dlpack_legacy(Producer::default().legacy(), std::ptr::null(), null_mut())),
             import("from_dlpack_legacy: unknown dtype", DLV_ERR_UNSUPPORTED_DTYPE, &["code 3, bits 64"],
                 |_, o| dlv_tensor_from_dlpack_legacy(p(|p| p.dtype = dt(3, 64, 1)).legacy(), std::ptr::null(), &mut o.t)),
+            // ---- .npy files and memory maps ----
+            case("npy_load: NULL path", DLV_ERR_NULL_ARGUMENT, &["`path`"],
+                |_, o| dlv_npy_load(std::ptr::null(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: NULL out", DLV_ERR_NULL_ARGUMENT, &["`out`"],
+                |_, _| dlv_npy_load(file("good.npy", &npy_f8(GOOD_DICT)).as_ptr(), DLV_MMAP_NONE, null_mut())),
+            case("npy_load: empty path", DLV_ERR_INVALID_ARGUMENT, &["path is empty"],
+                |_, o| dlv_npy_load(c"".as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: a path that does not exist", DLV_ERR_IO, &["no-such-file.npy", "No such file"],
+                |_, o| dlv_npy_load(path("no-such-file.npy").as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: a directory", DLV_ERR_IO, &["dlview-bad-input-", "directory"],
+                |_, o| dlv_npy_load(std::ffi::CString::new(scratch_dir().to_str().unwrap()).unwrap().as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: mmap mode 9", DLV_ERR_INVALID_ARGUMENT, &["mmap mode 9"],
+                |_, o| dlv_npy_load(file("good.npy", &npy_f8(GOOD_DICT)).as_ptr(), 9, &mut o.t)),
+            case("npy_load: mode w+ would truncate", DLV_ERR_INVALID_ARGUMENT, &["\"w+\"", "truncate"],
+                |_, o| dlv_npy_load(file("good.npy", &npy_f8(GOOD_DICT)).as_ptr(), DLV_MMAP_CREATE, &mut o.t)),
+            case("npy_load: empty file", DLV_ERR_FORMAT, &["empty.npy", "0 bytes"],
+                |_, o| dlv_npy_load(file("empty.npy", b"").as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: bad magic", DLV_ERR_FORMAT, &["not a .npy file", "\\x58"],
+                |_, o| { let mut b = npy_f8(GOOD_DICT); b[5] = b'X'; dlv_npy_load(file("magic.npy", &b).as_ptr(), DLV_MMAP_NONE, &mut o.t) }),
+            case("npy_load: format version 4.0", DLV_ERR_FORMAT, &["version 4.0"],
+                |_, o| dlv_npy_load(file("v4.npy", &npy(GOOD_DICT, 4, &[0; 24])).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: header length past the end", DLV_ERR_FORMAT, &["header length 118", "50 bytes"],
+                |_, o| dlv_npy_load(file("short-header.npy", &npy_f8(GOOD_DICT)[..50]).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: truncated data", DLV_ERR_FORMAT, &["shape (3,) of float64 needs 24 bytes", "holds 21"],
+                |_, o| dlv_npy_load(file("short-data.npy", &npy_f8(GOOD_DICT)[..128 + 21]).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: truncated data, memory-mapped", DLV_ERR_FORMAT, &["needs 24 bytes", "holds 8"],
+                |_, o| dlv_npy_load(file("short-data-map.npy", &npy_f8(GOOD_DICT)[..128 + 8]).as_ptr(), DLV_MMAP_READ, &mut o.t)),
+            case("npy_load: non-ASCII header", DLV_ERR_FORMAT, &["non-ASCII byte 0xc3 at offset 3"],
+                |_, o| dlv_npy_load(file("latin1.npy", &npy(&GOOD_DICT.replace("descr", "d\u{e9}scr"), 1, &[0; 24])).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: object dtype", DLV_ERR_FORMAT, &["\"|O\"", "object"],
+                |_, o| dlv_npy_load(file("object.npy", &npy_f8(&GOOD_DICT.replace("<f8", "|O"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: structured dtype", DLV_ERR_FORMAT, &["structured"],
+                |_, o| dlv_npy_load(file("structured.npy", &npy_f8(&GOOD_DICT.replace("'<f8'", "[('a', '<f8')]"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: unicode string dtype", DLV_ERR_FORMAT, &["\"<U3\"", "string"],
+                |_, o| dlv_npy_load(file("unicode.npy", &npy_f8(&GOOD_DICT.replace("<f8", "<U3"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: no shape key", DLV_ERR_FORMAT, &["no \"shape\" key"],
+                |_, o| dlv_npy_load(file("noshape.npy", &npy_f8("{'descr': '<f8', 'fortran_order': False, }")).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: unexpected key", DLV_ERR_FORMAT, &["unexpected key", "extra"],
+                |_, o| dlv_npy_load(file("extra.npy", &npy_f8(&GOOD_DICT.replace("}", "'extra': 1, }"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: negative dimension", DLV_ERR_FORMAT, &["shape dimension -3"],
+                |_, o| dlv_npy_load(file("negdim.npy", &npy_f8(&GOOD_DICT.replace("(3,)", "(-3,)"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: 65 dimensions", DLV_ERR_FORMAT, &["65 dimensions", "64"],
+                |_, o| dlv_npy_load(file("ndim65.npy", &npy_f8(&GOOD_DICT.replace("(3,)", &format!("({})", vec!["1"; 65].join(", "))))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: byte size overflows", DLV_ERR_FORMAT, &["(4294967296, 4294967296)", "float64"],
+                |_, o| dlv_npy_load(file("huge.npy", &npy_f8(&GOOD_DICT.replace("(3,)", "(4294967296, 4294967296)"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: fortran_order not a bool", DLV_ERR_FORMAT, &["fortran_order", "Int(1)"],
+                |_, o| dlv_npy_load(file("fo.npy", &npy_f8(&GOOD_DICT.replace("False", "1"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: malformed dict", DLV_ERR_FORMAT, &["malformed .npy header", "character"],
+                |_, o| dlv_npy_load(file("malformed.npy", &npy_f8("{'descr': '<f8', 'fortran_order': False, 'shape': (3,")).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: big-endian data memory-mapped", DLV_ERR_FORMAT, &["big-endian", "float64"],
+                |_, o| dlv_npy_load(file("big.npy", &npy_f8(&GOOD_DICT.replace("<f8", ">f8"))).as_ptr(), DLV_MMAP_READ, &mut o.t)),
+            case("npy_save: NULL tensor", DLV_ERR_NULL_ARGUMENT, &["`t`"],
+                |_, _| dlv_npy_save(NULL_T, path("out.npy").as_ptr())),
+            case("npy_save: NULL path", DLV_ERR_NULL_ARGUMENT, &["`path`"],
+                |f, _| dlv_npy_save(f.t, std::ptr::null())),
+            case("npy_save: a directory that does not exist", DLV_ERR_IO, &["no-such-dir"],
+                |f, _| dlv_npy_save(f.t, path("no-such-dir/out.npy").as_ptr())),
+            case("npy_save: device memory", DLV_ERR_UNSUPPORTED_DEVICE, &["cuda:0"],
+                |f, _| dlv_npy_save(f.cuda, path("out.npy").as_ptr())),
+            case("npy_save: packed float4", DLV_ERR_UNSUPPORTED_DTYPE, &["float4_e2m1fn"],
+                |_, _| {
+                    let mut t4 = null_mut();
+                    let mem = [0u8; 2];
+                    ok(dlv_tensor_from_buffer(mem.as_ptr() as *mut c_void, F4, CPU, 1, [4i64].as_ptr(), std::ptr::null(), false, None, null_mut(), &mut t4));
+                    let st = dlv_npy_save(t4, path("f4.npy").as_ptr());
+                    keep_message(&last_error());
+                    dlv_tensor_free(t4);
+                    st
+                }),
+            case("memmap: offset past the end", DLV_ERR_INVALID_ARGUMENT, &["offset 1000 is past the end", "(24 bytes)"],
+                |_, o| dlv_memmap(file("raw24.bin", &[0; 24]).as_ptr(), dt(2, 64, 1), DLV_MMAP_READ, 1000, -1, std::ptr::null(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: file too small for the shape", DLV_ERR_INVALID_ARGUMENT, &["holds 24 bytes", "shape (100,)", "needs 800"],
+                |_, o| dlv_memmap(file("raw24.bin", &[0; 24]).as_ptr(), dt(2, 64, 1), DLV_MMAP_READ, 0, 1, [100i64].as_ptr(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: bytes not a multiple of the itemsize", DLV_ERR_INVALID_ARGUMENT, &["20 bytes", "8-byte"],
+                |_, o| dlv_memmap(file("raw24.bin", &[0; 24]).as_ptr(), dt(2, 64, 1), DLV_MMAP_READ, 4, -1, std::ptr::null(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: mode NONE", DLV_ERR_INVALID_ARGUMENT, &["DLV_MMAP_NONE"],
+                |_, o| dlv_memmap(file("raw24.bin", &[0; 24]).as_ptr(), dt(2, 64, 1), DLV_MMAP_NONE, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: order K", DLV_ERR_INVALID_ARGUMENT, &["order K"],
+                |_, o| dlv_memmap(file("raw24.bin", &[0; 24]).as_ptr(), dt(2, 64, 1), DLV_MMAP_READ, 0, 1, [3i64].as_ptr(), DLV_ORDER_K, &mut o.t)),
+            case("memmap: w+ without a shape", DLV_ERR_INVALID_ARGUMENT, &["\"w+\" needs a shape"],
+                |_, o| dlv_memmap(path("new.bin").as_ptr(), dt(2, 64, 1), DLV_MMAP_CREATE, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: offset plus size overflows", DLV_ERR_INVALID_ARGUMENT, &["offset 18446744073709551615"],
+                |_, o| dlv_memmap(path("new.bin").as_ptr(), dt(2, 64, 1), DLV_MMAP_CREATE, u64::MAX, 1, [3i64].as_ptr(), DLV_ORDER_C, &mut o.t)),
+            case("memmap: a file that does not exist", DLV_ERR_IO, &["no-such-file.bin"],
+                |_, o| dlv_memmap(path("no-such-file.bin").as_ptr(), dt(2, 64, 1), DLV_MMAP_READ, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut o.t)),
             // ---- DLPack export ----
             case("to_dlpack: NULL handle", DLV_ERR_NULL_ARGUMENT, &["`t`"],
                 |_, o| dlv_tensor_to_dlpack(NULL_T, std::ptr::null(), &mut o.mt)),
@@ -544,6 +629,50 @@ fn catalogue() -> Vec<Case> {
         ]
     }
 }
+
+/// A per-process scratch directory for the file rows.
+fn scratch_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("dlview-bad-input-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    })
+}
+
+/// The C path of `name` in the scratch directory (the file need not exist).
+fn path(name: &str) -> std::ffi::CString {
+    std::ffi::CString::new(scratch_dir().join(name).to_str().unwrap()).unwrap()
+}
+
+/// Writes `bytes` to `name` in the scratch directory; returns its C path.
+fn file(name: &str, bytes: &[u8]) -> std::ffi::CString {
+    std::fs::write(scratch_dir().join(name), bytes).unwrap();
+    path(name)
+}
+
+/// A `.npy` file: magic, `version`, header length, `dict` padded as NumPy
+/// pads it, then `data`.
+fn npy(dict: &str, version: u8, data: &[u8]) -> Vec<u8> {
+    let len_bytes = if version == 1 { 2 } else { 4 };
+    let mut h = dict.as_bytes().to_vec();
+    let pad = 64 - (8 + len_bytes + h.len() + 1) % 64;
+    h.extend(std::iter::repeat_n(b' ', pad));
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY".to_vec();
+    out.extend([version, 0]);
+    out.extend(&(h.len() as u32).to_le_bytes()[..len_bytes]);
+    out.extend(h);
+    out.extend(data);
+    out
+}
+
+/// A valid float64 (3,) file's header with this dict.
+fn npy_f8(dict: &str) -> Vec<u8> {
+    npy(dict, 1, &[0; 24])
+}
+
+const GOOD_DICT: &str = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }";
 
 /// Some rows make and free helper tensors after the failing call; they
 /// re-record the failure's message so the check sees it.
@@ -599,5 +728,6 @@ fn every_malformed_call_fails_exactly() {
             failures.push(format!("{}: {} (message: {msg:?})", c.name, problems.join("; ")));
         }
     }
+    let _ = std::fs::remove_dir_all(scratch_dir());
     assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
