@@ -1,7 +1,8 @@
-//! Thread stress through the C ABI (RULES.md §1, §4): 8 threads each make
+//! Thread stress through the C ABI (RULES.md §1, §4, §7): 8 threads each make
 //! 100 000 mixed view / export / import / free / read operations on SHARED
 //! tensors — the same handles used concurrently, and storages whose last
-//! reference is dropped by whichever thread happens to be last. Exports are
+//! reference is dropped by whichever thread happens to be last (wrapped
+//! buffers and a memory-mapped .npy file among them). Exports are
 //! created on one thread and deleted (or imported) on another, through a
 //! shared queue. Every element read is checked: the roots hold value `k` at
 //! element offset `k`, so any view's element 0 must read its own offset
@@ -293,9 +294,17 @@ fn eight_threads_share_tensors_views_and_exports() {
         // once, freed after the join); roots 3..6 are only reached through
         // per-thread handles, and the main thread lets go of them before the
         // workers finish, so their last reference dies on a worker.
-        let roots: Vec<Handle> = (0..8).map(|i| make_root(i)).collect();
+        let mut roots: Vec<Handle> = (0..8).map(|i| make_root(i)).collect();
+        // Root 8: the same values memory-mapped from a .npy file (read-only,
+        // private copy-on-write pages); it is unmapped on a worker thread.
+        let npy_path = std::env::temp_dir().join(format!("dlview-thread-stress-{}.npy", std::process::id()));
+        let cpath = std::ffi::CString::new(npy_path.to_str().unwrap()).unwrap();
+        ok(dlv_npy_save(roots[6].t as *const dlv_tensor, cpath.as_ptr()), "npy_save");
+        let mut mapped = null_mut();
+        ok(dlv_npy_load(cpath.as_ptr(), DLV_MMAP_READ, &mut mapped), "npy_load mmap");
+        roots.push(Handle { t: mapped as usize, base: dlv_tensor_data(mapped) as usize });
         let shared: Vec<Handle> = [0, 1, 2, 6, 7].iter().map(|&i| roots[i]).collect();
-        let private = [3, 4, 5];
+        let private = [3, 4, 5, 8];
         let mut threads = Vec::new();
         for id in 0..THREADS {
             let own: Vec<Handle> = private
@@ -331,6 +340,7 @@ fn eight_threads_share_tensors_views_and_exports() {
         for h in shared {
             dlv_tensor_free(h.t as *mut dlv_tensor);
         }
+        let _ = std::fs::remove_file(&npy_path);
     }
     let counts: Vec<usize> = RELEASED.iter().map(|c| c.load(Ordering::SeqCst)).collect();
     assert_eq!(counts, vec![1; BUFFERS], "each wrapped buffer is released exactly once");
