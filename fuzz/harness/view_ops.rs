@@ -415,7 +415,7 @@ pub fn run(data: &[u8]) {
         if inp.is_empty() {
             break;
         }
-        let op = inp.below(18);
+        let op = inp.below(20);
         let hi = inp.below(w.handles.len());
         let h = w.handles[hi].clone();
         let what = format!("step {step} op {op} on {:?}/{:?} off {}", h.shape, h.strides, h.offset);
@@ -924,6 +924,38 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     1 => assert!(f_contiguous(&nh.shape, &nh.strides), "{what}: copy F"),
                     _ => {}
                 }
+            }
+            // shares_memory / may_share_memory against the model
+            18 => {
+                let other = w.handles[inp.below(w.handles.len())].clone();
+                let exact = dlv_shares_memory(h.t, other.t);
+                let may = dlv_may_share_memory(h.t, other.t);
+                let (sa, sb) = (size_of(&h.shape), size_of(&other.shape));
+                let span = |x: &H| bounds(&x.shape, &x.strides).map(|(lo, hi)| (i128::from(x.offset) + lo, i128::from(x.offset) + hi));
+                let ranges_meet = h.alloc == other.alloc
+                    && matches!((span(h), span(&other)), (Some((a0, a1)), Some((b0, b1))) if a0 <= b1 && b0 <= a1);
+                assert_eq!(may, ranges_meet, "{what}: may_share_memory with {:?}/{:?} off {}", other.shape, other.strides, other.offset);
+                if sa + sb <= 1 << 14 {
+                    let set = |x: &H| -> std::collections::HashSet<i128> {
+                        element_offsets(&x.shape, &x.strides).into_iter().map(|o| o + i128::from(x.offset)).collect()
+                    };
+                    let common = h.alloc == other.alloc && !set(h).is_disjoint(&set(&other));
+                    assert_eq!(exact, common, "{what}: shares_memory with {:?}/{:?} off {}", other.shape, other.strides, other.offset);
+                }
+                assert!(!exact || may, "{what}: shares but may not share");
+            }
+            // describe: snprintf semantics at any buffer length
+            19 => {
+                let full = dlv_tensor_describe(h.t, std::ptr::null_mut(), 0);
+                let len = inp.below(full + 2);
+                let mut buf = vec![0x55u8; len + 1];
+                let n = dlv_tensor_describe(h.t, buf.as_mut_ptr().cast(), len);
+                assert_eq!(n, full, "{what}: describe length");
+                if len > 0 {
+                    let text = &buf[..len.min(full + 1)];
+                    assert_eq!(text.iter().position(|&b| b == 0), Some((len - 1).min(full)), "{what}: describe terminator");
+                }
+                assert_eq!(buf[len], 0x55, "{what}: describe wrote past its buffer");
             }
             _ => {}
         }
