@@ -45,9 +45,12 @@ demo: lib
 	 else echo "(no .venv: skipping python/examples/roundtrip.py; \`make venv\` creates it)"; fi
 
 ## Everything: Rust unit/integration tests (they also build and run the C
-## tests under tests/c/), the Python suite, and the install test.
+## tests under tests/c/ and replay the fuzz seeds), the hardening runs
+## (seeds with overflow checks, sanitizers, valgrind), the Python suite,
+## and the install test.
 test: lib
 	$(MAKE) test-rust
+	$(MAKE) test-hardening
 	$(MAKE) test-python
 	$(MAKE) test-install
 
@@ -126,3 +129,84 @@ uninstall:
 ## C++ program with CMake find_package against it, run both, uninstall.
 test-install: lib venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/run.sh
+
+# ---- hardening: fuzzing, sanitizers, valgrind (issue #8) ---------------------
+# Fuzzing uses cargo-fuzz (libFuzzer) on the stable toolchain: RUSTC_BOOTSTRAP=1
+# lets stable rustc take the -Zsanitizer=address flag cargo-fuzz passes (with
+# FUZZ_SANITIZER=none no unstable flag is needed at all). The targets live in
+# fuzz/ (its own workspace, never built by `cargo test`); their seeds in
+# fuzz/seeds/<target>/ are replayed by tests/fuzz_corpus.rs in every test run.
+FUZZ_SECONDS   ?= 60
+FUZZ_SANITIZER ?= address
+FUZZ_TARGETS   := dlpack_import view_ops npy_header
+FUZZ_ENV       := RUSTC_BOOTSTRAP=1
+SAN_FLAGS      := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_ENV        := ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:allocator_may_return_null=1 \
+                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+VALGRIND       := valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect
+# Programs run under the sanitizers: the C tests, the examples, the benchmarks
+# (a few iterations: DLVIEW_BENCH_QUICK) and the hardening programs.
+SAN_C          = $(sort $(wildcard tests/c/*.c) $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
+SAN_CXX        = $(sort $(wildcard examples-c/*.cpp))
+# Under valgrind: the examples, benchmarks and hardening programs (tests/c_api.rs
+# already runs the C tests under valgrind).
+VG_C           = $(sort $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
+VG_CXX         = $(SAN_CXX)
+LINK_LIB       = -Iinclude -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
+
+.PHONY: fuzz fuzz-build test-hardening test-fuzz-seeds test-asan test-valgrind
+
+## Build the fuzz targets, then run each for FUZZ_SECONDS (make fuzz FUZZ_SECONDS=600).
+## New corpus entries go to fuzz/corpus/<target>/ (ignored), crashes to
+## fuzz/artifacts/<target>/; add a reproducer to fuzz/seeds/<target>/ when fixing one.
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  dict=; if [ -f fuzz/$$t.dict ]; then dict=-dict=$(abspath fuzz/$$t.dict); fi; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz run -O --debug-assertions -s $(FUZZ_SANITIZER) $$t corpus/$$t seeds/$$t -- \
+	     -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict); \
+	done
+
+fuzz-build:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(FUZZ_ENV) $(CARGO) fuzz build -O --debug-assertions -s $(FUZZ_SANITIZER)
+
+## Seeds with overflow checks and debug assertions, the sanitizers, valgrind.
+test-hardening: test-fuzz-seeds test-asan test-valgrind
+
+## The fuzz seeds and the bad-input catalogue in a debug build, where
+## arithmetic overflow panics (the release run of `cargo test` wraps silently).
+test-fuzz-seeds:
+	$(CARGO) test --test fuzz_corpus --test bad_input --test panic_boundary
+
+## The C tests, examples, benchmarks and hardening programs built with
+## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against
+## the (uninstrumented) library, and run.
+test-asan: lib
+	@mkdir -p $(BUILD)/asan
+	@set -e; for src in $(SAN_C); do \
+	  exe=$(BUILD)/asan/$$(basename $$src .c); \
+	  $(CC) $(CSTRICT) $(SAN_FLAGS) -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
+	  echo "== asan $$src"; $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: $$src"; exit 1; }; \
+	done
+	@set -e; for src in $(SAN_CXX); do \
+	  exe=$(BUILD)/asan/$$(basename $$src .cpp)-cpp; \
+	  $(CXX) $(CXXSTRICT) $(SAN_FLAGS) $$src $(LINK_LIB) -o $$exe; \
+	  echo "== asan $$src"; $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: $$src"; exit 1; }; \
+	done
+
+## The examples, benchmarks and hardening programs under valgrind (memcheck,
+## leaks); any error or definite/indirect leak fails.
+test-valgrind: lib
+	@mkdir -p $(BUILD)/valgrind
+	@set -e; for src in $(VG_C); do \
+	  exe=$(BUILD)/valgrind/$$(basename $$src .c); \
+	  $(CC) $(CSTRICT) -g -O1 -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
+	  echo "== valgrind $$src"; $(VALGRIND) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under valgrind: $$src"; exit 1; }; \
+	done
+	@set -e; for src in $(VG_CXX); do \
+	  exe=$(BUILD)/valgrind/$$(basename $$src .cpp)-cpp; \
+	  $(CXX) $(CXXSTRICT) -g -O1 $$src $(LINK_LIB) -o $$exe; \
+	  echo "== valgrind $$src"; $(VALGRIND) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under valgrind: $$src"; exit 1; }; \
+	done

@@ -32,7 +32,11 @@ static const void *round_trip(const dlv_tensor *t) {
 }
 
 int main(void) {
+#ifdef DLVIEW_BENCH_QUICK
+  const int iters = 1000; /* make test-asan / test-valgrind: correctness, not timing */
+#else
   const int iters = 2000000;
+#endif
   DLDataType f32 = {kDLFloat, 32, 1};
   int64_t shape[4] = {8, 4, 2, 2};
   printf("DLPack export + import + free (versioned, C ABI)\n");

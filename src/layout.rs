@@ -315,7 +315,22 @@ impl Layout {
         if self.size() > EXACT_CHECK_LIMIT {
             return true;
         }
-        let mut offsets: Vec<i64> = self.offsets().collect();
+        // Enumerate over the moving axes only, with |stride|: reversing an
+        // axis translates the set of offsets, which keeps its duplicates, and
+        // size-1 axes add nothing. Walking the full layout instead costs a
+        // pass over every axis per element: up to 64 x 2^20 steps for a
+        // hostile DLPack descriptor, on every import and view of it.
+        let mut offsets: Vec<u64> = Vec::with_capacity(self.size() as usize);
+        offsets.push(0);
+        for &(stride, n) in &dims {
+            let len = offsets.len();
+            for i in 1..n as u64 {
+                // Within the validated extent: cannot overflow.
+                let step = i * stride;
+                offsets.extend_from_within(..len);
+                offsets[len * i as usize..].iter_mut().for_each(|o| *o += step);
+            }
+        }
         offsets.sort_unstable();
         offsets.windows(2).any(|w| w[0] == w[1])
     }
@@ -335,11 +350,17 @@ impl Layout {
                 self.ndim()
             ));
         }
+        // Check every axis before multiplying: a size-0 layout has no
+        // validated extent, so an in-range index on one axis times its stride
+        // may overflow while another axis (of size 0) rejects the index.
+        for (axis, (&i, &n)) in index.iter().zip(&self.shape).enumerate() {
+            resolve_index(i, axis, n)?;
+        }
         let mut offset = 0i64;
         for (axis, ((&i, &n), &s)) in index.iter().zip(&self.shape).zip(&self.strides).enumerate() {
-            let i = resolve_index(i, axis, n)?;
-            // In range and the layout is valid, so this cannot overflow.
-            offset += i * s;
+            // In range on every axis, so the layout has elements and its
+            // validated extent bounds every partial sum.
+            offset += resolve_index(i, axis, n)? * s;
         }
         Ok(offset)
     }
@@ -361,8 +382,10 @@ impl Layout {
         shape[axis] = count;
         strides[axis] = self.strides[axis].checked_mul(step).ok_or_else(|| overflow("stride * step"))?;
         // An empty slice may start one past the end; pointing there would be
-        // pointless, so the view stays at the source's first element.
-        let offset = if count == 0 { 0 } else { first * self.strides[axis] };
+        // pointless, so the view stays at the source's first element. So does
+        // any slice of an empty layout, whose strides were never checked
+        // against an extent (the product could overflow).
+        let offset = if count == 0 || self.is_empty() { 0 } else { first * self.strides[axis] };
         Ok((Layout::from_parts(shape, strides)?, offset))
     }
 
@@ -373,7 +396,9 @@ impl Layout {
         let mut strides = self.strides.clone();
         shape.remove(axis);
         strides.remove(axis);
-        Ok((Layout::derived(shape, strides), i * self.strides[axis]))
+        // An empty layout's strides were never checked against an extent.
+        let offset = if self.is_empty() { 0 } else { i * self.strides[axis] };
+        Ok((Layout::derived(shape, strides), offset))
     }
 
     /// Reorders axes: axis `k` of the result is axis `axes[k]` of the source.
@@ -405,7 +430,7 @@ impl Layout {
         let n = self.shape[axis];
         let mut strides = self.strides.clone();
         strides[axis] = self.strides[axis].checked_neg().ok_or_else(|| overflow("negated stride"))?;
-        let offset = if n == 0 { 0 } else { (n - 1) * self.strides[axis] };
+        let offset = if self.is_empty() { 0 } else { (n - 1) * self.strides[axis] };
         Ok((Layout::derived(self.shape.clone(), strides), offset))
     }
 
@@ -626,11 +651,13 @@ impl Iterator for Offsets<'_> {
             for axis in (0..self.index.len()).rev() {
                 let (n, s) = (self.layout.shape[axis], self.layout.strides[axis]);
                 self.index[axis] += 1;
-                self.offset += s;
                 if self.index[axis] < n {
+                    self.offset += s;
                     break;
                 }
-                self.offset -= s * n;
+                // Never step past the last index: `s * n` or one step beyond
+                // may not fit in i64 even though every element offset does.
+                self.offset -= s * (n - 1);
                 self.index[axis] = 0;
             }
         }
@@ -668,6 +695,56 @@ mod tests {
         assert!(Layout::new(&[2, 2], &[1]).is_err());
         let huge = lay(&[2], &[1 << 62]);
         assert!(huge.byte_bounds(8).is_err());
+    }
+
+    #[test]
+    fn views_of_empty_layouts_never_multiply_unchecked_strides() {
+        // Size 0: the stride 4 on an axis of 2^62 was never checked.
+        let l = lay(&[1 << 62, 0], &[4, 1]);
+        let (v, off) = l.select(0, (1 << 62) - 1).unwrap();
+        assert_eq!((v.shape(), off), (&[0][..], 0));
+        let (v, off) = l.slice(0, Some((1 << 62) - 1), None, 1).unwrap();
+        assert_eq!((v.shape(), off), (&[1, 0][..], 0));
+        let (v, off) = l.flip(0).unwrap();
+        assert_eq!((v.strides(), off), (&[-4, 1][..], 0));
+    }
+
+    #[test]
+    fn overlap_by_enumeration_matches_brute_force() {
+        // Layouts that are not separated, so the enumeration decides.
+        let cases: &[(&[i64], &[i64])] = &[
+            (&[3, 2], &[1, 1]),
+            (&[3, 2], &[2, -1]),
+            (&[2, 3], &[-2, 3]),
+            (&[4, 3, 1], &[2, 3, 9]),
+            (&[2, 2, 2], &[3, 2, -1]),
+            (&[3, 1, 3], &[-2, 100, 2]),
+            (&[5, 4], &[3, 4]),
+            (&[2, 2, 2], &[1, 1, 3 << 61]),
+        ];
+        for &(shape, strides) in cases {
+            let l = lay(shape, strides);
+            let mut all: Vec<i64> = l.offsets().collect();
+            all.sort_unstable();
+            let brute = all.windows(2).any(|w| w[0] == w[1]);
+            assert_eq!(l.may_overlap_strided(), brute, "{shape:?} {strides:?}");
+        }
+    }
+
+    #[test]
+    fn offset_of_checks_every_axis_before_multiplying() {
+        // Size 0, so the huge stride was never validated against an extent.
+        let l = lay(&[i64::MAX - 1, 0], &[(1 << 60) - 1, 1]);
+        let err = l.offset_of(&[(1 << 60) - 1, 0]).unwrap_err();
+        assert_eq!(err, Error::Index { index: 0, axis: 1, size: 0 });
+    }
+
+    #[test]
+    fn offsets_of_strides_near_the_limit() {
+        // Stepping one index past the end would overflow i64 here.
+        assert_eq!(lay(&[2], &[1 << 62]).offsets().collect::<Vec<_>>(), [0, 1 << 62]);
+        assert_eq!(lay(&[2, 2], &[-(1 << 62), 1]).offsets().collect::<Vec<_>>(), [0, 1, -(1 << 62), 1 - (1 << 62)]);
+        assert!(lay(&[2, 2, 2], &[1, 1, 3 << 61]).may_overlap());
     }
 
     #[test]

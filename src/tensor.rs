@@ -108,7 +108,7 @@ impl Tensor {
         dtype: DType,
         writeable: bool,
     ) -> Result<Tensor> {
-        let (start, end) = Tensor::check_layout(&layout, dtype)?;
+        let (start, end) = Tensor::check_placement(&layout, dtype, data)?;
         if let Some(len) = storage.known_len()
             && start < end
         {
@@ -128,6 +128,23 @@ impl Tensor {
         Ok(Tensor { storage, data, layout, dtype, flags, base: None })
     }
 
+    /// [`Tensor::check_layout`], and that the elements' addresses from `data`
+    /// neither fall below 0 nor pass the top of the address space (a
+    /// foreign descriptor can claim either; the pointer arithmetic would wrap).
+    pub fn check_placement(layout: &Layout, dtype: DType, data: *const u8) -> Result<(isize, isize)> {
+        let (start, end) = Tensor::check_layout(layout, dtype)?;
+        let addr = data as usize;
+        if start < end && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none()) {
+            return Err(invalid!(
+                "layout of shape {} with strides {} at address {addr:#x} reaches bytes [{start}, {end}) from it, \
+                 outside the address space",
+                fmt_dims(layout.shape()),
+                fmt_dims(layout.strides())
+            ));
+        }
+        Ok((start, end))
+    }
+
     /// The checks `from_storage` makes that do not depend on the storage:
     /// the byte extent fits `isize`, and packed sub-byte types are compact.
     /// Returns the byte range `[start, end)` relative to element 0.
@@ -135,7 +152,9 @@ impl Tensor {
         if dtype.is_sub_byte() {
             if !layout.is_c_contiguous() {
                 return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} tensors must be compact and packed (C order)"
+                    "{dtype} tensors must be compact and packed (C order), but shape {} has strides {}",
+                    fmt_dims(layout.shape()),
+                    fmt_dims(layout.strides())
                 )));
             }
             Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
@@ -447,7 +466,9 @@ impl Tensor {
         let item = self.dtype.itemsize();
         if let Some((lo, hi)) = layout.byte_bounds(item)? {
             let data = self.data as usize;
-            let (start, end) = (data.wrapping_add_signed(lo), data.wrapping_add_signed(hi));
+            // Absolute addresses in i128: a far negative `lo` must not wrap
+            // around to an address that compares as inside.
+            let (start, end) = (data as i128 + lo as i128, data as i128 + hi as i128);
             let (allowed, what) = match self.storage.known_len() {
                 Some(len) => {
                     let base = self.storage.base() as usize;
@@ -455,7 +476,7 @@ impl Tensor {
                 }
                 None => (self.byte_range(), "the source view (the storage's extent is unknown)"),
             };
-            let inside = allowed.is_some_and(|(a0, a1)| start >= a0 && end <= a1 && lo <= hi);
+            let inside = allowed.is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
             if !inside {
                 let (a0, a1) = allowed.map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128)).unwrap_or((0, 0));
                 return Err(invalid!(

@@ -45,6 +45,22 @@ pub(crate) fn ffi_call(body: impl FnOnce() -> Result<()>) -> dlv_status {
     }
 }
 
+/// Test support, not part of the C API (cbindgen exports only `extern "C"`
+/// items, so this never reaches the header): runs a body that panics with
+/// `message` behind the same boundary as every fallible export, and returns
+/// the status a C caller would get (`DLV_ERR_PANIC`, message recorded).
+#[doc(hidden)]
+pub fn panic_probe(message: &str) -> dlv_status {
+    ffi_call(|| panic!("{message}"))
+}
+
+/// As [`panic_probe`], for the boundary of infallible exports (inspection
+/// calls): returns `fallback`, as such an export would.
+#[doc(hidden)]
+pub fn panic_probe_value(message: &str, fallback: i64) -> i64 {
+    ffi_value(fallback, || panic!("{message}"))
+}
+
 /// Records `e` as this thread's last error and returns its status.
 pub(crate) fn fail(e: &Error) -> dlv_status {
     set_last_error(&e.to_string());

@@ -16,6 +16,8 @@ pub mod tensor;
 pub mod copy;
 pub mod types;
 
+#[doc(hidden)]
+pub use boundary::{panic_probe, panic_probe_value};
 pub use copy::*;
 pub use dlpack::*;
 pub use names::*;

@@ -159,7 +159,7 @@ pub unsafe extern "C" fn dlv_tensor_from_buffer(
         }
         // Everything that can fail is checked before the storage exists:
         // dropping it would run `release`, which a failed call must not.
-        Tensor::check_layout(&layout, dtype)?;
+        Tensor::check_placement(&layout, dtype, data.cast())?;
         // SAFETY: the caller keeps `data` valid (and writable if
         // `writeable`) until `release` runs, which the storage does once.
         let storage = unsafe {
