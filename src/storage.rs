@@ -36,7 +36,13 @@ fn advise_huge_pages(p: *mut u8, nbytes: usize) {
         if end > start {
             // SAFETY: the range lies inside an allocation we own; MADV_HUGEPAGE
             // changes no contents and no protection.
-            unsafe { libc::madvise(start as *mut std::ffi::c_void, end - start, libc::MADV_HUGEPAGE) };
+            unsafe {
+                libc::madvise(
+                    start as *mut std::ffi::c_void,
+                    end - start,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -62,7 +68,10 @@ pub enum Owner {
     /// A buffer from dlview's allocator (`layout.size() == 0`: nothing allocated).
     Allocated(AllocLayout),
     /// Caller memory; `release(ctx)` runs when the storage dies (if not NULL).
-    Callback { release: Option<ReleaseFn>, ctx: *mut c_void },
+    Callback {
+        release: Option<ReleaseFn>,
+        ctx: *mut c_void,
+    },
     /// Anything whose `Drop` gives the memory back: a foreign DLPack tensor,
     /// a file mapping, a device allocation.
     Foreign(Box<dyn Any + Send + Sync>),
@@ -100,16 +109,31 @@ impl Storage {
             std::ptr::null_mut()
         } else {
             // SAFETY: the layout has a non-zero size.
-            let p = unsafe { if zeroed { alloc::alloc_zeroed(layout) } else { alloc::alloc(layout) } };
+            let p = unsafe {
+                if zeroed {
+                    alloc::alloc_zeroed(layout)
+                } else {
+                    alloc::alloc(layout)
+                }
+            };
             if p.is_null() {
-                return Err(Error::OutOfMemory(format!("could not allocate {nbytes} bytes")));
+                return Err(Error::OutOfMemory(format!(
+                    "could not allocate {nbytes} bytes"
+                )));
             }
             if nbytes >= HUGE_PAGE_THRESHOLD {
                 advise_huge_pages(p, nbytes);
             }
             p
         };
-        Ok(Storage::with_owner(base, Some(nbytes), device, false, true, Owner::Allocated(layout)))
+        Ok(Storage::with_owner(
+            base,
+            Some(nbytes),
+            device,
+            false,
+            true,
+            Owner::Allocated(layout),
+        ))
     }
 
     /// Wraps memory someone else owns.
@@ -139,7 +163,14 @@ impl Storage {
         owner: Owner,
     ) -> Storage {
         LIVE.fetch_add(1, Ordering::Relaxed);
-        Storage { base, known_len, device, read_only, exclusive, owner }
+        Storage {
+            base,
+            known_len,
+            device,
+            read_only,
+            exclusive,
+            owner,
+        }
     }
 
     pub fn base(&self) -> *mut u8 {
@@ -215,8 +246,16 @@ mod tests {
         // SAFETY: 1000 bytes were allocated and zeroed.
         let bytes = unsafe { std::slice::from_raw_parts(s.base(), 1000) };
         assert!(bytes.iter().all(|&b| b == 0));
-        assert!(Storage::allocate(0, false, Device::CPU).unwrap().base().is_null());
-        assert!(matches!(Storage::allocate(usize::MAX - 10, false, Device::CPU), Err(Error::OutOfMemory(_))));
+        assert!(
+            Storage::allocate(0, false, Device::CPU)
+                .unwrap()
+                .base()
+                .is_null()
+        );
+        assert!(matches!(
+            Storage::allocate(usize::MAX - 10, false, Device::CPU),
+            Err(Error::OutOfMemory(_))
+        ));
     }
 
     #[test]
@@ -230,7 +269,10 @@ mod tests {
                 Device::CPU,
                 false,
                 false,
-                Owner::Callback { release: Some(count_release), ctx: 0xbeef as *mut c_void },
+                Owner::Callback {
+                    release: Some(count_release),
+                    ctx: 0xbeef as *mut c_void,
+                },
             )
         });
         let other = Arc::clone(&s);

@@ -33,7 +33,9 @@ const TYPED: [DType; 15] = [
 ];
 
 fn float8_types() -> Vec<DType> {
-    (code::FLOAT8_E3M4..=code::FLOAT8_E8M0FNU).map(|c| DType::new(c, 8, 1).unwrap()).collect()
+    (code::FLOAT8_E3M4..=code::FLOAT8_E8M0FNU)
+        .map(|c| DType::new(c, 8, 1).unwrap())
+        .collect()
 }
 
 struct Rng(u64);
@@ -100,7 +102,10 @@ fn fill(t: &mut Tensor, seed: u64) {
                 .iter()
                 .flat_map(|x| x.to_le_bytes())
                 .collect(),
-            (Kind::Complex, _) => [random_f64(&mut rng), random_f64(&mut rng)].iter().flat_map(|x| x.to_le_bytes()).collect(),
+            (Kind::Complex, _) => [random_f64(&mut rng), random_f64(&mut rng)]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
             _ => rng.next().to_le_bytes()[..item].to_vec(),
         };
         // SAFETY: element i of a compact tensor of n elements.
@@ -129,7 +134,10 @@ fn bytes_at(t: &Tensor, index: &[i64]) -> Vec<u8> {
     let item = t.dtype().itemsize();
     let offset: i64 = index.iter().zip(t.strides()).map(|(i, s)| i * s).sum();
     // SAFETY: `index` is inside the shape, so the element is inside the view.
-    unsafe { std::slice::from_raw_parts(t.data_ptr().offset(offset as isize * item as isize), item).to_vec() }
+    unsafe {
+        std::slice::from_raw_parts(t.data_ptr().offset(offset as isize * item as isize), item)
+            .to_vec()
+    }
 }
 
 fn read(dtype: DType, b: &[u8]) -> V {
@@ -169,7 +177,8 @@ fn scalar_read(dtype: DType, b: &[u8]) -> f64 {
 fn table(bf: bool) -> &'static [(f64, u16)] {
     static F16: OnceLock<Vec<(f64, u16)>> = OnceLock::new();
     static BF16: OnceLock<Vec<(f64, u16)>> = OnceLock::new();
-    let build = |top: u16, decode: fn(u16) -> f64| (0..top).map(|b| (decode(b), b)).collect::<Vec<_>>();
+    let build =
+        |top: u16, decode: fn(u16) -> f64| (0..top).map(|b| (decode(b), b)).collect::<Vec<_>>();
     if bf {
         BF16.get_or_init(|| build(0x7f80, |b| bf16::from_bits(b).to_f64()))
     } else {
@@ -180,7 +189,11 @@ fn table(bf: bool) -> &'static [(f64, u16)] {
 /// The nearest value of a 16-bit float format, ties to the even bit
 /// pattern, beyond the largest finite value by half an ulp: infinity.
 fn nearest16(x: f64, bf: bool) -> u16 {
-    let (inf, nan) = if bf { (0x7f80, 0x7fc0) } else { (0x7c00, 0x7e00) };
+    let (inf, nan) = if bf {
+        (0x7f80, 0x7fc0)
+    } else {
+        (0x7c00, 0x7e00)
+    };
     if x.is_nan() {
         return nan;
     }
@@ -199,14 +212,22 @@ fn nearest16(x: f64, bf: bool) -> u16 {
             hi_v.1
         } else {
             let (dl, dh) = (a - lo_v.0, hi_v.0 - a);
-            if dl < dh || (dl == dh && lo_v.1 % 2 == 0) { lo_v.1 } else { hi_v.1 }
+            if dl < dh || (dl == dh && lo_v.1 % 2 == 0) {
+                lo_v.1
+            } else {
+                hi_v.1
+            }
         }
     };
     bits | sign
 }
 
 fn to_int(v: V, bits: u32, signed: bool) -> i128 {
-    let (lo, hi) = if signed { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) } else { (0, (1i128 << bits) - 1) };
+    let (lo, hi) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
     let from_float = |x: f64| {
         if x.is_nan() {
             0
@@ -248,15 +269,29 @@ fn expected(dtype: DType, v: V) -> Vec<u8> {
         (Kind::Float, 16) => nearest16(real(v), false).to_le_bytes().to_vec(),
         (Kind::BFloat, _) => nearest16(real(v), true).to_le_bytes().to_vec(),
         (Kind::Float, 32) => {
-            let x = if let V::I(i) = v { i as f32 } else { real(v) as f32 };
+            let x = if let V::I(i) = v {
+                i as f32
+            } else {
+                real(v) as f32
+            };
             x.to_le_bytes().to_vec()
         }
         (Kind::Float, _) => real(v).to_le_bytes().to_vec(),
         (Kind::Complex, 64) => {
-            let re = if let V::I(i) = v { i as f32 } else { real(v) as f32 };
-            [re, imag(v) as f32].iter().flat_map(|x| x.to_le_bytes()).collect()
+            let re = if let V::I(i) = v {
+                i as f32
+            } else {
+                real(v) as f32
+            };
+            [re, imag(v) as f32]
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect()
         }
-        (Kind::Complex, _) => [real(v), imag(v)].iter().flat_map(|x| x.to_le_bytes()).collect(),
+        (Kind::Complex, _) => [real(v), imag(v)]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect(),
         (Kind::Float8, _) => {
             // float8 casts are defined as going through f64 with the
             // library's codec (its own tests pin the codec down).
@@ -282,8 +317,13 @@ fn same_element(dtype: DType, got: &[u8], want: &[u8]) -> bool {
     match dtype.kind() {
         Kind::Complex => {
             let h = got.len() / 2;
-            let half_dtype = if dtype.bits() == 64 { DType::F32 } else { DType::F64 };
-            same_element(half_dtype, &got[..h], &want[..h]) && same_element(half_dtype, &got[h..], &want[h..])
+            let half_dtype = if dtype.bits() == 64 {
+                DType::F32
+            } else {
+                DType::F64
+            };
+            same_element(half_dtype, &got[..h], &want[..h])
+                && same_element(half_dtype, &got[h..], &want[h..])
         }
         _ => nan(got) && nan(want),
     }
@@ -292,7 +332,10 @@ fn same_element(dtype: DType, got: &[u8], want: &[u8]) -> bool {
 fn indices(shape: &[i64]) -> Vec<Vec<i64>> {
     let mut all = vec![vec![]];
     for &n in shape {
-        all = all.into_iter().flat_map(|p| (0..n).map(move |i| [p.clone(), vec![i]].concat())).collect();
+        all = all
+            .into_iter()
+            .flat_map(|p| (0..n).map(move |i| [p.clone(), vec![i]].concat()))
+            .collect();
     }
     all
 }
@@ -336,11 +379,20 @@ fn expected_strides(src: &Tensor, order: Order) -> Vec<i64> {
 }
 
 fn check_copy(src: &Tensor, dtype: DType, order: Order, what: &str) {
-    let out = src.astype(dtype, order).unwrap_or_else(|e| panic!("{what}: {} -> {dtype}: {e}", src.dtype()));
+    let out = src
+        .astype(dtype, order)
+        .unwrap_or_else(|e| panic!("{what}: {} -> {dtype}: {e}", src.dtype()));
     assert_eq!(out.dtype(), dtype);
-    assert!(out.is_writeable() && out.base().is_none(), "{what}: a copy is a new writeable root");
+    assert!(
+        out.is_writeable() && out.base().is_none(),
+        "{what}: a copy is a new writeable root"
+    );
     if src.size() > 0 {
-        assert_eq!(out.strides(), expected_strides(src, order), "{what} {order:?}");
+        assert_eq!(
+            out.strides(),
+            expected_strides(src, order),
+            "{what} {order:?}"
+        );
     }
     check_elements(&out, src, &format!("{what} {order:?}"));
 }
@@ -354,12 +406,37 @@ fn views(dtype: DType, seed: u64) -> Vec<(&'static str, Tensor)> {
     vec![
         ("contiguous", a.clone()),
         ("permuted (2, 0, 1)", a.permute(&[2, 0, 1]).unwrap()),
-        ("flipped and stepped", a.flip(1).unwrap().slice(2, None, None, 2).unwrap()),
-        ("reversed", a.flip(0).unwrap().flip(1).unwrap().flip(2).unwrap()),
+        (
+            "flipped and stepped",
+            a.flip(1).unwrap().slice(2, None, None, 2).unwrap(),
+        ),
+        (
+            "reversed",
+            a.flip(0).unwrap().flip(1).unwrap().flip(2).unwrap(),
+        ),
         ("transposed 45x130", big.transpose().unwrap()),
-        ("transposed, flipped", big.transpose().unwrap().flip(1).unwrap()),
-        ("broadcast", a.slice(0, Some(0), Some(1), 1).unwrap().slice(2, None, Some(1), 1).unwrap().broadcast_to(&[6, 7, 5]).unwrap()),
-        ("0-d", a.select(0, 2).unwrap().select(0, 3).unwrap().select(0, 4).unwrap()),
+        (
+            "transposed, flipped",
+            big.transpose().unwrap().flip(1).unwrap(),
+        ),
+        (
+            "broadcast",
+            a.slice(0, Some(0), Some(1), 1)
+                .unwrap()
+                .slice(2, None, Some(1), 1)
+                .unwrap()
+                .broadcast_to(&[6, 7, 5])
+                .unwrap(),
+        ),
+        (
+            "0-d",
+            a.select(0, 2)
+                .unwrap()
+                .select(0, 3)
+                .unwrap()
+                .select(0, 4)
+                .unwrap(),
+        ),
         ("empty", a.slice(1, Some(3), Some(3), 1).unwrap()),
     ]
 }
@@ -368,14 +445,20 @@ fn views(dtype: DType, seed: u64) -> Vec<(&'static str, Tensor)> {
 
 #[test]
 fn every_dtype_pair_in_every_order_matches_the_oracle() {
-    let opts = CastOptions { discard_imaginary: true };
+    let opts = CastOptions {
+        discard_imaginary: true,
+    };
     for (i, &from) in TYPED.iter().enumerate() {
         for (name, src) in views(from, 1000 + i as u64) {
             for &to in &TYPED {
                 for order in [Order::C, Order::F, Order::K] {
                     let out = src.astype_with(to, order, opts).unwrap();
                     if src.size() > 0 {
-                        assert_eq!(out.strides(), expected_strides(&src, order), "{name} {from}->{to} {order:?}");
+                        assert_eq!(
+                            out.strides(),
+                            expected_strides(&src, order),
+                            "{name} {from}->{to} {order:?}"
+                        );
                     }
                     check_elements(&out, &src, &format!("{name} {order:?}"));
                 }
@@ -405,7 +488,11 @@ fn tiled_permutations_with_full_and_partial_tiles() {
             let v = a.permute(&axes).unwrap();
             for order in [Order::C, Order::F] {
                 check_copy(&v, dtype, order, "tiled permutation");
-                let to = if dtype == DType::C128 { DType::C64 } else { DType::F16 };
+                let to = if dtype == DType::C128 {
+                    DType::C64
+                } else {
+                    DType::F16
+                };
                 check_copy(&v.flip(1).unwrap(), to, order, "tiled, flipped, cast");
             }
         }
@@ -414,7 +501,16 @@ fn tiled_permutations_with_full_and_partial_tiles() {
 
 #[test]
 fn float8_casts_go_through_f64() {
-    let others = [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I32, DType::U8, DType::BOOL, DType::C128];
+    let others = [
+        DType::F32,
+        DType::F64,
+        DType::F16,
+        DType::BF16,
+        DType::I32,
+        DType::U8,
+        DType::BOOL,
+        DType::C128,
+    ];
     for (i, f8) in float8_types().into_iter().enumerate() {
         let src8 = filled(f8, &[9, 11], 5 + i as u64);
         for &other in &others {
@@ -429,25 +525,48 @@ fn float8_casts_go_through_f64() {
         }
     }
     let c = filled(DType::C128, &[4], 3);
-    assert!(matches!(c.astype(DType::F8_E4M3FN, Order::C).unwrap_err(), Error::UnsupportedDtype(_)));
-    let out = c.astype_with(DType::F8_E5M2, Order::C, CastOptions { discard_imaginary: true }).unwrap();
+    assert!(matches!(
+        c.astype(DType::F8_E4M3FN, Order::C).unwrap_err(),
+        Error::UnsupportedDtype(_)
+    ));
+    let out = c
+        .astype_with(
+            DType::F8_E5M2,
+            Order::C,
+            CastOptions {
+                discard_imaginary: true,
+            },
+        )
+        .unwrap();
     check_elements(&out, &c, "complex to float8, real part");
 }
 
 #[test]
 fn complex_to_real_is_refused_unless_asked() {
     let c = filled(DType::C64, &[3, 4], 9);
-    for to in [DType::F32, DType::F64, DType::I8, DType::F16, DType::BF16, DType::U64] {
+    for to in [
+        DType::F32,
+        DType::F64,
+        DType::I8,
+        DType::F16,
+        DType::BF16,
+        DType::U64,
+    ] {
         let err = c.astype(to, Order::C).unwrap_err();
         assert!(matches!(err, Error::UnsupportedDtype(_)), "{to}: {err}");
         assert!(err.to_string().contains("imaginary part"), "{err}");
         let mut dst = Tensor::zeros(to, &[3, 4], Order::C).unwrap();
-        assert!(matches!(c.copy_into(&mut dst).unwrap_err(), Error::UnsupportedDtype(_)));
+        assert!(matches!(
+            c.copy_into(&mut dst).unwrap_err(),
+            Error::UnsupportedDtype(_)
+        ));
     }
     // Complex to complex and to bool keep both parts, so they are allowed.
     check_copy(&c, DType::C128, Order::C, "c64 -> c128");
     check_copy(&c, DType::BOOL, Order::C, "c64 -> bool");
-    let opts = CastOptions { discard_imaginary: true };
+    let opts = CastOptions {
+        discard_imaginary: true,
+    };
     let out = c.astype_with(DType::F64, Order::C, opts).unwrap();
     check_elements(&out, &c, "discarding the imaginary part");
 }
@@ -462,13 +581,29 @@ fn known_cast_values() {
     }
     let i32s = src.astype(DType::I32, Order::C).unwrap();
     let got: Vec<f64> = (0..8).map(|i| i32s.get_f64(&[i]).unwrap()).collect();
-    assert_eq!(got, [2.0, -2.0, 0.0, i32::MAX as f64, i32::MIN as f64, 0.0, 0.0, 255.0]);
+    assert_eq!(
+        got,
+        [
+            2.0,
+            -2.0,
+            0.0,
+            i32::MAX as f64,
+            i32::MIN as f64,
+            0.0,
+            0.0,
+            255.0
+        ]
+    );
     let u8s = src.astype(DType::U8, Order::C).unwrap();
     let got: Vec<f64> = (0..8).map(|i| u8s.get_f64(&[i]).unwrap()).collect();
     assert_eq!(got, [2.0, 0.0, 0.0, 255.0, 0.0, 0.0, 0.0, 255.0]);
     let bools = src.astype(DType::BOOL, Order::C).unwrap();
     let got: Vec<f64> = (0..8).map(|i| bools.get_f64(&[i]).unwrap()).collect();
-    assert_eq!(got, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0], "NaN is true, -0.0 is false");
+    assert_eq!(
+        got,
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0],
+        "NaN is true, -0.0 is false"
+    );
 }
 
 #[test]
@@ -482,16 +617,34 @@ fn integer_casts_are_exact_and_wrap() {
     let as_u64 = wide.astype(DType::U64, Order::C).unwrap();
     // SAFETY: three compact uint64 elements.
     let got = unsafe { std::slice::from_raw_parts(as_u64.data_ptr().cast::<u64>(), 3) };
-    assert_eq!(got, [big as u64, u64::MAX, i64::MAX as u64], "never through f64");
+    assert_eq!(
+        got,
+        [big as u64, u64::MAX, i64::MAX as u64],
+        "never through f64"
+    );
     let bytes = Tensor::zeros(DType::U8, &[1], Order::C).unwrap();
     // SAFETY: one uint8 element.
     unsafe { bytes.data_ptr().cast_mut().write(200) };
-    assert_eq!(bytes.astype(DType::I8, Order::C).unwrap().get_f64(&[0]).unwrap(), -56.0, "wraps like C");
+    assert_eq!(
+        bytes
+            .astype(DType::I8, Order::C)
+            .unwrap()
+            .get_f64(&[0])
+            .unwrap(),
+        -56.0,
+        "wraps like C"
+    );
     // 2^24 + 1 rounds once, to even (2^24), on the way to float32.
     let odd = Tensor::zeros(DType::I32, &[1], Order::C).unwrap();
     // SAFETY: one int32 element.
     unsafe { odd.data_ptr().cast_mut().cast::<i32>().write((1 << 24) + 1) };
-    assert_eq!(odd.astype(DType::F32, Order::C).unwrap().get_f64(&[0]).unwrap(), 16777216.0);
+    assert_eq!(
+        odd.astype(DType::F32, Order::C)
+            .unwrap()
+            .get_f64(&[0])
+            .unwrap(),
+        16777216.0
+    );
 }
 
 #[test]
@@ -524,7 +677,12 @@ fn unaligned_views_are_copied_correctly() {
     for order in [Order::C, Order::F] {
         check_copy(&f, DType::F32, order, "unaligned");
         check_copy(&f, DType::F16, order, "unaligned cast");
-        check_copy(&f.flip(1).unwrap(), DType::BF16, order, "unaligned reversed cast");
+        check_copy(
+            &f.flip(1).unwrap(),
+            DType::BF16,
+            order,
+            "unaligned reversed cast",
+        );
     }
 }
 
@@ -554,13 +712,24 @@ fn non_host_memory_is_refused() {
             Device::new(dlview::device::kind::CUDA, 0),
             false,
             false,
-            Owner::Callback { release: None, ctx: std::ptr::null_mut() },
+            Owner::Callback {
+                release: None,
+                ctx: std::ptr::null_mut(),
+            },
         )
     };
     let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
-    let mut gpu = Tensor::from_storage(Arc::new(storage), 0x1000 as *mut u8, layout, DType::F32, true).unwrap();
+    let mut gpu = Tensor::from_storage(
+        Arc::new(storage),
+        0x1000 as *mut u8,
+        layout,
+        DType::F32,
+        true,
+    )
+    .unwrap();
     let cpu = filled(DType::F32, &[4], 1);
-    let device = |r: Result<(), Error>| assert!(matches!(r, Err(Error::UnsupportedDevice(_))), "{r:?}");
+    let device =
+        |r: Result<(), Error>| assert!(matches!(r, Err(Error::UnsupportedDevice(_))), "{r:?}");
     device(gpu.copy(Order::C).map(drop));
     device(gpu.astype(DType::F16, Order::C).map(drop));
     device(gpu.take(0, &[1]).map(drop));
@@ -581,19 +750,41 @@ fn copy_into_broadcasts_and_casts() {
     let row = filled(DType::F32, &[1, 1, 5], 6);
     let mut flat = Tensor::zeros(DType::F32, &[3, 5], Order::C).unwrap();
     row.copy_into(&mut flat).unwrap();
-    check_elements(&flat, &row.reshape(&[5], dlview::CopyMode::Never).unwrap().broadcast_to(&[3, 5]).unwrap(), "dropped axes");
+    check_elements(
+        &flat,
+        &row.reshape(&[5], dlview::CopyMode::Never)
+            .unwrap()
+            .broadcast_to(&[3, 5])
+            .unwrap(),
+        "dropped axes",
+    );
     // Scalars fill.
     let scalar = filled(DType::U8, &[], 8);
-    let mut view = Tensor::zeros(DType::I64, &[4, 6], Order::C).unwrap().transpose().unwrap().flip(0).unwrap();
+    let mut view = Tensor::zeros(DType::I64, &[4, 6], Order::C)
+        .unwrap()
+        .transpose()
+        .unwrap()
+        .flip(0)
+        .unwrap();
     scalar.copy_into(&mut view).unwrap();
     check_elements(&view, &scalar.broadcast_to(&[6, 4]).unwrap(), "scalar fill");
     // Into a strided, reversed, transposed destination view.
     let src = filled(DType::F32, &[40, 50], 10);
-    let mut dst = Tensor::zeros(DType::F32, &[100, 40], Order::C).unwrap().slice(0, None, None, -2).unwrap().transpose().unwrap();
+    let mut dst = Tensor::zeros(DType::F32, &[100, 40], Order::C)
+        .unwrap()
+        .slice(0, None, None, -2)
+        .unwrap()
+        .transpose()
+        .unwrap();
     src.copy_into(&mut dst).unwrap();
     check_elements(&dst, &src, "into a strided view");
-    let err = filled(DType::F32, &[2, 3], 1).copy_into(&mut Tensor::zeros(DType::F32, &[3], Order::C).unwrap()).unwrap_err();
-    assert_eq!(err.to_string(), "could not broadcast input array from shape (2, 3) into shape (3,)");
+    let err = filled(DType::F32, &[2, 3], 1)
+        .copy_into(&mut Tensor::zeros(DType::F32, &[3], Order::C).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "could not broadcast input array from shape (2, 3) into shape (3,)"
+    );
     assert!(matches!(err, Error::InvalidArgument(_)));
 }
 
@@ -605,10 +796,19 @@ fn read_only_destination_is_refused_and_untouched() {
     let err = src.copy_into(&mut dst).unwrap_err();
     assert!(matches!(err, Error::ReadOnly(_)));
     assert_eq!(err.to_string(), "assignment destination is read-only");
-    assert!((0..3).all(|i| (0..4).all(|j| dst.get_f64(&[i, j]).unwrap() == 0.0)), "nothing written");
+    assert!(
+        (0..3).all(|i| (0..4).all(|j| dst.get_f64(&[i, j]).unwrap() == 0.0)),
+        "nothing written"
+    );
     // A broadcast view is read-only too.
-    let mut b = Tensor::zeros(DType::F32, &[4], Order::C).unwrap().broadcast_to(&[3, 4]).unwrap();
-    assert!(matches!(src.copy_into(&mut b).unwrap_err(), Error::ReadOnly(_)));
+    let mut b = Tensor::zeros(DType::F32, &[4], Order::C)
+        .unwrap()
+        .broadcast_to(&[3, 4])
+        .unwrap();
+    assert!(matches!(
+        src.copy_into(&mut b).unwrap_err(),
+        Error::ReadOnly(_)
+    ));
 }
 
 /// `dst[...] = src` computed the slow, obviously right way: read all of
@@ -619,7 +819,11 @@ fn assign_reference(dst: &Tensor, src: &Tensor) -> Vec<(Vec<i64>, Vec<u8>)> {
         .into_iter()
         .map(|i| {
             let v = bytes_at(&src, &i);
-            let v = if src.dtype() == dst.dtype() { v } else { expected(dst.dtype(), read(src.dtype(), &v)) };
+            let v = if src.dtype() == dst.dtype() {
+                v
+            } else {
+                expected(dst.dtype(), read(src.dtype(), &v))
+            };
             (i, v)
         })
         .collect()
@@ -629,7 +833,10 @@ fn check_assign(mut dst: Tensor, src: Tensor, what: &str) {
     let want = assign_reference(&dst, &src);
     src.copy_into(&mut dst).unwrap();
     for (i, v) in want {
-        assert!(same_element(dst.dtype(), &bytes_at(&dst, &i), &v), "{what} at {i:?}");
+        assert!(
+            same_element(dst.dtype(), &bytes_at(&dst, &i), &v),
+            "{what} at {i:?}"
+        );
     }
 }
 
@@ -637,30 +844,59 @@ fn check_assign(mut dst: Tensor, src: Tensor, what: &str) {
 fn overlapping_assignments_read_the_source_first() {
     for dtype in [DType::U8, DType::F32, DType::C128] {
         let a = filled(dtype, &[50], 3);
-        check_assign(a.slice(0, Some(1), None, 1).unwrap(), a.slice(0, None, Some(-1), 1).unwrap(), "a[1:] = a[:-1]");
+        check_assign(
+            a.slice(0, Some(1), None, 1).unwrap(),
+            a.slice(0, None, Some(-1), 1).unwrap(),
+            "a[1:] = a[:-1]",
+        );
         let a = filled(dtype, &[50], 4);
-        check_assign(a.slice(0, None, Some(-1), 1).unwrap(), a.slice(0, Some(1), None, 1).unwrap(), "a[:-1] = a[1:]");
+        check_assign(
+            a.slice(0, None, Some(-1), 1).unwrap(),
+            a.slice(0, Some(1), None, 1).unwrap(),
+            "a[:-1] = a[1:]",
+        );
         let a = filled(dtype, &[50], 5);
         check_assign(a.clone(), a.flip(0).unwrap(), "a[...] = a[::-1]");
         let a = filled(dtype, &[50], 6);
-        check_assign(a.flip(0).unwrap().slice(0, Some(2), None, 1).unwrap(), a.slice(0, Some(2), None, 1).unwrap().flip(0).unwrap(), "both reversed");
+        check_assign(
+            a.flip(0).unwrap().slice(0, Some(2), None, 1).unwrap(),
+            a.slice(0, Some(2), None, 1).unwrap().flip(0).unwrap(),
+            "both reversed",
+        );
         let a = filled(dtype, &[50], 7);
         check_assign(a.clone(), a.clone(), "a[...] = a");
         let m = filled(dtype, &[9, 9], 8);
         check_assign(m.clone(), m.transpose().unwrap(), "m[...] = m.T");
         let m = filled(dtype, &[9, 9], 9);
-        check_assign(m.slice(1, Some(1), None, 1).unwrap(), m.slice(1, None, Some(-1), 1).unwrap(), "m[:, 1:] = m[:, :-1]");
+        check_assign(
+            m.slice(1, Some(1), None, 1).unwrap(),
+            m.slice(1, None, Some(-1), 1).unwrap(),
+            "m[:, 1:] = m[:, :-1]",
+        );
         let m = filled(dtype, &[9, 9], 10);
-        check_assign(m.slice(0, Some(1), None, 1).unwrap(), m.slice(0, None, Some(-1), 1).unwrap(), "m[1:] = m[:-1]");
+        check_assign(
+            m.slice(0, Some(1), None, 1).unwrap(),
+            m.slice(0, None, Some(-1), 1).unwrap(),
+            "m[1:] = m[:-1]",
+        );
         let m = filled(dtype, &[9, 9], 11);
-        check_assign(m.clone(), m.slice(0, Some(4), Some(5), 1).unwrap(), "m[...] = m[4:5] (broadcast row)");
+        check_assign(
+            m.clone(),
+            m.slice(0, Some(4), Some(5), 1).unwrap(),
+            "m[...] = m[4:5] (broadcast row)",
+        );
     }
     // The same bytes seen as two dtypes: a cast whose source is overwritten.
     let a = filled(DType::I32, &[64], 12);
     let storage = Arc::clone(a.storage());
     let layout = dlview::Layout::compact(&[64], Order::C).unwrap();
-    let f = Tensor::from_storage(storage, a.data_ptr().cast_mut(), layout, DType::F32, true).unwrap();
-    check_assign(f.clone(), a.clone(), "f32 view = i32 view of the same bytes");
+    let f =
+        Tensor::from_storage(storage, a.data_ptr().cast_mut(), layout, DType::F32, true).unwrap();
+    check_assign(
+        f.clone(),
+        a.clone(),
+        "f32 view = i32 view of the same bytes",
+    );
     check_assign(a.flip(0).unwrap(), f.clone(), "i32 reversed = f32 view");
 }
 
@@ -684,7 +920,11 @@ fn take_reference(src: &Tensor, axis: usize, idx: &[i64]) -> Vec<(Vec<i64>, Vec<
 fn take_gathers_along_any_axis() {
     for dtype in [DType::BOOL, DType::I16, DType::F32, DType::F64, DType::C128] {
         let a = filled(dtype, &[5, 6, 7], 31);
-        let views = [a.clone(), a.permute(&[2, 0, 1]).unwrap(), a.flip(1).unwrap().slice(2, None, None, 3).unwrap()];
+        let views = [
+            a.clone(),
+            a.permute(&[2, 0, 1]).unwrap(),
+            a.flip(1).unwrap().slice(2, None, None, 3).unwrap(),
+        ];
         for v in &views {
             for axis in 0..3 {
                 let n = v.shape()[axis];
@@ -709,25 +949,55 @@ fn take_gathers_along_any_axis() {
 fn take_checks_every_index() {
     let v = filled(DType::F32, &[5, 3], 1);
     let err = v.take(0, &[0, 7]).unwrap_err();
-    assert_eq!(err, Error::Index { index: 7, axis: 0, size: 5 });
-    assert_eq!(err.to_string(), "index 7 is out of bounds for axis 0 with size 5");
-    assert_eq!(v.take(-1, &[-4]).unwrap_err().to_string(), "index -4 is out of bounds for axis 1 with size 3");
-    assert!(matches!(v.take(2, &[0]).unwrap_err(), Error::InvalidArgument(_)));
+    assert_eq!(
+        err,
+        Error::Index {
+            index: 7,
+            axis: 0,
+            size: 5
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "index 7 is out of bounds for axis 0 with size 5"
+    );
+    assert_eq!(
+        v.take(-1, &[-4]).unwrap_err().to_string(),
+        "index -4 is out of bounds for axis 1 with size 3"
+    );
+    assert!(matches!(
+        v.take(2, &[0]).unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
     let empty = filled(DType::F32, &[0, 3], 1);
-    assert!(matches!(empty.take(0, &[0]).unwrap_err(), Error::Index { .. }));
+    assert!(matches!(
+        empty.take(0, &[0]).unwrap_err(),
+        Error::Index { .. }
+    ));
     assert_eq!(empty.take(1, &[2, 0]).unwrap().shape(), &[0, 2]);
     let scalar = filled(DType::F32, &[], 1);
-    assert!(matches!(scalar.take(0, &[0]).unwrap_err(), Error::InvalidArgument(_)));
+    assert!(matches!(
+        scalar.take(0, &[0]).unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
 }
 
 // ---- property test: random views ------------------------------------------------
 
 #[derive(Clone, Debug)]
 enum ViewOp {
-    Slice { axis: usize, start: i64, stop: i64, step: i64 },
+    Slice {
+        axis: usize,
+        start: i64,
+        stop: i64,
+        step: i64,
+    },
     Flip(usize),
     Permute(Vec<usize>),
-    Select { axis: usize, index: i64 },
+    Select {
+        axis: usize,
+        index: i64,
+    },
 }
 
 fn apply(t: &Tensor, op: &ViewOp) -> Tensor {
@@ -736,25 +1006,47 @@ fn apply(t: &Tensor, op: &ViewOp) -> Tensor {
         return t.clone();
     }
     match *op {
-        ViewOp::Slice { axis, start, stop, step } => t.slice((axis % nd) as i64, Some(start), Some(stop), step).unwrap(),
+        ViewOp::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => t
+            .slice((axis % nd) as i64, Some(start), Some(stop), step)
+            .unwrap(),
         ViewOp::Flip(axis) => t.flip((axis % nd) as i64).unwrap(),
         ViewOp::Permute(ref keys) => {
             let mut axes: Vec<usize> = (0..nd).collect();
             axes.sort_by_key(|&a| keys.get(a).copied().unwrap_or(a));
-            t.permute(&axes.iter().map(|&a| a as i64).collect::<Vec<_>>()).unwrap()
+            t.permute(&axes.iter().map(|&a| a as i64).collect::<Vec<_>>())
+                .unwrap()
         }
         ViewOp::Select { axis, index } => {
             let axis = axis % nd;
             let n = t.shape()[axis];
-            if n == 0 { t.clone() } else { t.select(axis as i64, index.rem_euclid(n)).unwrap() }
+            if n == 0 {
+                t.clone()
+            } else {
+                t.select(axis as i64, index.rem_euclid(n)).unwrap()
+            }
         }
     }
 }
 
 fn view_op() -> impl Strategy<Value = ViewOp> {
     prop_oneof![
-        (0..4usize, -8..8i64, -8..8i64, prop_oneof![-3..0i64, 1..4i64])
-            .prop_map(|(axis, start, stop, step)| ViewOp::Slice { axis, start, stop, step }),
+        (
+            0..4usize,
+            -8..8i64,
+            -8..8i64,
+            prop_oneof![-3..0i64, 1..4i64]
+        )
+            .prop_map(|(axis, start, stop, step)| ViewOp::Slice {
+                axis,
+                start,
+                stop,
+                step
+            }),
         (0..4usize).prop_map(ViewOp::Flip),
         prop::collection::vec(0..8usize, 4).prop_map(ViewOp::Permute),
         (0..4usize, 0..8i64).prop_map(|(axis, index)| ViewOp::Select { axis, index }),
@@ -835,13 +1127,26 @@ mod c_abi {
 
     fn last_error() -> String {
         // SAFETY: never NULL, valid until the next failing call on this thread.
-        unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(dlv_last_error()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     unsafe fn zeros(dtype: DType, shape: &[i64]) -> *mut dlv_tensor {
         let mut t = null_mut();
         // SAFETY: valid shape array and out-pointer.
-        assert_eq!(unsafe { dlv_tensor_zeros(dtype.to_dl(), shape.len() as i32, shape.as_ptr(), DLV_ORDER_C, &mut t) }, dlv_status::DLV_OK);
+        assert_eq!(
+            unsafe {
+                dlv_tensor_zeros(
+                    dtype.to_dl(),
+                    shape.len() as i32,
+                    shape.as_ptr(),
+                    DLV_ORDER_C,
+                    &mut t,
+                )
+            },
+            dlv_status::DLV_OK
+        );
         t
     }
 
@@ -853,21 +1158,48 @@ mod c_abi {
             let sentinel = 0x10 as *mut dlv_tensor;
             let mut out = sentinel;
             let idx = [0i64, 7];
-            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), 2, &mut out), dlv_status::DLV_ERR_INDEX);
-            assert_eq!(last_error(), "index 7 is out of bounds for axis 0 with size 5");
+            assert_eq!(
+                dlv_tensor_take(t, 0, idx.as_ptr(), 2, &mut out),
+                dlv_status::DLV_ERR_INDEX
+            );
+            assert_eq!(
+                last_error(),
+                "index 7 is out of bounds for axis 0 with size 5"
+            );
             assert_eq!(out, sentinel, "out is written only on success");
-            assert_eq!(dlv_tensor_take(t, 0, std::ptr::null(), 2, &mut out), dlv_status::DLV_ERR_NULL_ARGUMENT);
-            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), -1, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
-            assert_eq!(dlv_tensor_take(t, 2, idx.as_ptr(), 1, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
-            assert_eq!(dlv_tensor_take(null_mut(), 0, idx.as_ptr(), 1, &mut out), dlv_status::DLV_ERR_NULL_ARGUMENT);
-            assert_eq!(dlv_tensor_take(t, 0, idx.as_ptr(), 1, null_mut()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(
+                dlv_tensor_take(t, 0, std::ptr::null(), 2, &mut out),
+                dlv_status::DLV_ERR_NULL_ARGUMENT
+            );
+            assert_eq!(
+                dlv_tensor_take(t, 0, idx.as_ptr(), -1, &mut out),
+                dlv_status::DLV_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                dlv_tensor_take(t, 2, idx.as_ptr(), 1, &mut out),
+                dlv_status::DLV_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                dlv_tensor_take(null_mut(), 0, idx.as_ptr(), 1, &mut out),
+                dlv_status::DLV_ERR_NULL_ARGUMENT
+            );
+            assert_eq!(
+                dlv_tensor_take(t, 0, idx.as_ptr(), 1, null_mut()),
+                dlv_status::DLV_ERR_NULL_ARGUMENT
+            );
             assert_eq!(out, sentinel);
             let back = [-1i64, 0, 4];
-            assert_eq!(dlv_tensor_take(t, -2, back.as_ptr(), 3, &mut out), dlv_status::DLV_OK);
+            assert_eq!(
+                dlv_tensor_take(t, -2, back.as_ptr(), 3, &mut out),
+                dlv_status::DLV_OK
+            );
             assert_eq!(std::slice::from_raw_parts(dlv_tensor_shape(out), 2), [3, 3]);
             dlv_tensor_free(out);
             // n == 0 may pass NULL indices.
-            assert_eq!(dlv_tensor_take(t, 1, std::ptr::null(), 0, &mut out), dlv_status::DLV_OK);
+            assert_eq!(
+                dlv_tensor_take(t, 1, std::ptr::null(), 0, &mut out),
+                dlv_status::DLV_OK
+            );
             assert_eq!(dlv_tensor_size(out), 0);
             dlv_tensor_free(out);
             dlv_tensor_free(t);
@@ -880,24 +1212,56 @@ mod c_abi {
         unsafe {
             let dst = zeros(DType::F32, &[2, 3]);
             let src = zeros(DType::I64, &[3]);
-            assert_eq!(dlv_tensor_copy_into(dst, src), dlv_status::DLV_OK, "broadcast and cast");
-            assert_eq!(dlv_tensor_copy_into(dst, dst), dlv_status::DLV_OK, "the same handle twice");
-            assert_eq!(dlv_tensor_copy_into(null_mut(), src), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(
+                dlv_tensor_copy_into(dst, src),
+                dlv_status::DLV_OK,
+                "broadcast and cast"
+            );
+            assert_eq!(
+                dlv_tensor_copy_into(dst, dst),
+                dlv_status::DLV_OK,
+                "the same handle twice"
+            );
+            assert_eq!(
+                dlv_tensor_copy_into(null_mut(), src),
+                dlv_status::DLV_ERR_NULL_ARGUMENT
+            );
             assert!(last_error().contains("dst"));
-            assert_eq!(dlv_tensor_copy_into(dst, std::ptr::null()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+            assert_eq!(
+                dlv_tensor_copy_into(dst, std::ptr::null()),
+                dlv_status::DLV_ERR_NULL_ARGUMENT
+            );
             assert!(last_error().contains("src"));
             let wide = zeros(DType::F32, &[4]);
-            assert_eq!(dlv_tensor_copy_into(dst, wide), dlv_status::DLV_ERR_INVALID_ARGUMENT);
-            assert_eq!(last_error(), "could not broadcast input array from shape (4,) into shape (2, 3)");
+            assert_eq!(
+                dlv_tensor_copy_into(dst, wide),
+                dlv_status::DLV_ERR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                last_error(),
+                "could not broadcast input array from shape (4,) into shape (2, 3)"
+            );
             let complex = zeros(DType::C64, &[3]);
-            assert_eq!(dlv_tensor_copy_into(dst, complex), dlv_status::DLV_ERR_UNSUPPORTED_DTYPE);
+            assert_eq!(
+                dlv_tensor_copy_into(dst, complex),
+                dlv_status::DLV_ERR_UNSUPPORTED_DTYPE
+            );
             assert_eq!(dlv_tensor_set_writeable(dst, false), dlv_status::DLV_OK);
-            assert_eq!(dlv_tensor_copy_into(dst, src), dlv_status::DLV_ERR_READ_ONLY);
+            assert_eq!(
+                dlv_tensor_copy_into(dst, src),
+                dlv_status::DLV_ERR_READ_ONLY
+            );
             assert_eq!(last_error(), "assignment destination is read-only");
             let mut out = null_mut();
-            assert_eq!(dlv_tensor_astype(complex, DType::F32.to_dl(), DLV_ORDER_C, &mut out), dlv_status::DLV_ERR_UNSUPPORTED_DTYPE);
+            assert_eq!(
+                dlv_tensor_astype(complex, DType::F32.to_dl(), DLV_ORDER_C, &mut out),
+                dlv_status::DLV_ERR_UNSUPPORTED_DTYPE
+            );
             assert!(out.is_null());
-            assert_eq!(dlv_tensor_copy(src, 7, &mut out), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+            assert_eq!(
+                dlv_tensor_copy(src, 7, &mut out),
+                dlv_status::DLV_ERR_INVALID_ARGUMENT
+            );
             assert!(out.is_null());
             for t in [dst, src, wide, complex] {
                 dlv_tensor_free(t);

@@ -332,16 +332,35 @@ mod tests {
 
     #[test]
     fn bf16_rounding_matches_half_and_ties_to_even() {
-        for &x in &[0.0f32, -0.0, 1.0, -1.5, 3.0e38, 3.4e38, f32::MAX, f32::MIN_POSITIVE, 1e-40, f32::INFINITY, f32::NEG_INFINITY] {
+        for &x in &[
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.5,
+            3.0e38,
+            3.4e38,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-40,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ] {
             assert_eq!(f32_to_bf16_bits(x), bf16::from_f32(x).to_bits(), "{x}");
         }
         // 1 + 2^-8 lies halfway between bf16 1.0 and 1.0078125: ties go to even (1.0).
         assert_eq!(f32_to_bf16_bits(1.0 + 2f32.powi(-8)), 0x3f80);
         // 1 + 3 * 2^-8 lies halfway between 1.0078125 (odd) and 1.015625: up.
         assert_eq!(f32_to_bf16_bits(1.0 + 3.0 * 2f32.powi(-8)), 0x3f82);
-        assert_eq!(f32_to_bf16_bits(f32::MAX), 0x7f80, "overflow rounds to infinity");
+        assert_eq!(
+            f32_to_bf16_bits(f32::MAX),
+            0x7f80,
+            "overflow rounds to infinity"
+        );
         let nan = f32_to_bf16_bits(f32::from_bits(0x7f80_0001));
-        assert!(bf16::from_bits(nan).is_nan(), "a NaN with only low payload bits stays NaN");
+        assert!(
+            bf16::from_bits(nan).is_nan(),
+            "a NaN with only low payload bits stays NaN"
+        );
         assert!(bf16::from_bits(f32_to_bf16_bits(-f32::NAN)).is_nan());
     }
 
@@ -351,7 +370,11 @@ mod tests {
         // is 1 + 2^-10, but rounding to f32 first lands exactly on the tie
         // and then goes to even (1.0).
         let x = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
-        assert_eq!(f16::from_f32(x as f32).to_f64(), 1.0, "the double-rounding trap");
+        assert_eq!(
+            f16::from_f32(x as f32).to_f64(),
+            1.0,
+            "the double-rounding trap"
+        );
         assert_eq!(<f16 as Dst>::from_f64(x).to_f64(), 1.0 + 2f64.powi(-10));
         let mut out = [f16::ZERO; 3];
         cast_slice(&[x, -x, 65520.0], &mut out);
@@ -378,8 +401,22 @@ mod tests {
         assert_eq!(f32::NAN.cast::<Bool>(), Bool(1));
         assert_eq!((-0.0f32).cast::<Bool>(), Bool(0));
         assert_eq!(Bool(7).cast::<f64>(), 1.0);
-        assert_eq!(Complex { re: 0.0f32, im: 2.0 }.cast::<Bool>(), Bool(1));
-        assert_eq!(Complex { re: 1.5f64, im: 2.0 }.cast::<i8>(), 1);
+        assert_eq!(
+            Complex {
+                re: 0.0f32,
+                im: 2.0
+            }
+            .cast::<Bool>(),
+            Bool(1)
+        );
+        assert_eq!(
+            Complex {
+                re: 1.5f64,
+                im: 2.0
+            }
+            .cast::<i8>(),
+            1
+        );
         assert_eq!(3u16.cast::<Complex<f64>>(), Complex { re: 3.0, im: 0.0 });
         assert_eq!(u64::MAX.cast::<f32>(), 18446744073709551616.0);
         assert_eq!(i64::MIN.cast::<f16>(), f16::NEG_INFINITY);

@@ -120,7 +120,8 @@ unsafe fn run<C: Convert>(_: &Ctx, dst: *mut u8, ds: isize, src: *const u8, ss: 
             unsafe { std::ptr::copy_nonoverlapping(src, dst, n * dsz as usize) };
             return;
         }
-        let aligned = (dst as usize).is_multiple_of(align_of::<C::D>()) && (src as usize).is_multiple_of(align_of::<C::S>());
+        let aligned = (dst as usize).is_multiple_of(align_of::<C::D>())
+            && (src as usize).is_multiple_of(align_of::<C::S>());
         if aligned && n > 0 {
             // SAFETY: the destination is a packed, aligned run of `n`
             // writable elements that no source element overlaps.
@@ -149,7 +150,10 @@ unsafe fn run<C: Convert>(_: &Ctx, dst: *mut u8, ds: isize, src: *const u8, ss: 
     for _ in 0..n {
         // SAFETY: element `i` of each operand, per the caller's contract;
         // unaligned access because views need not be aligned.
-        unsafe { d.cast::<C::D>().write_unaligned(C::one(s.cast::<C::S>().read_unaligned())) };
+        unsafe {
+            d.cast::<C::D>()
+                .write_unaligned(C::one(s.cast::<C::S>().read_unaligned()))
+        };
         d = d.wrapping_offset(ds);
         s = s.wrapping_offset(ss);
     }
@@ -190,7 +194,10 @@ unsafe fn tile<C: Convert>(ctx: &Ctx, t: &Tile) {
     let side = const { tile_side(size_of::<C::S>()) };
     let mut lines = TileBuf([MaybeUninit::uninit(); TILE_BYTES]);
     let mut rows = TileBuf([MaybeUninit::uninit(); TILE_BYTES]);
-    let (l, r) = (lines.0.as_mut_ptr().cast::<C::S>(), rows.0.as_mut_ptr().cast::<C::S>());
+    let (l, r) = (
+        lines.0.as_mut_ptr().cast::<C::S>(),
+        rows.0.as_mut_ptr().cast::<C::S>(),
+    );
     let ssz = size_of::<C::S>() as isize;
     let mut y0 = 0;
     while y0 < t.ny {
@@ -198,11 +205,22 @@ unsafe fn tile<C: Convert>(ctx: &Ctx, t: &Tile) {
         let mut x0 = 0;
         while x0 < t.nx {
             let w = side.min(t.nx - x0);
-            let corner = t.src.wrapping_offset(y0 as isize * t.sy + x0 as isize * t.sx);
+            let corner = t
+                .src
+                .wrapping_offset(y0 as isize * t.sy + x0 as isize * t.sx);
             for x in 0..w {
                 // SAFETY: source line `x` of the tile (caller's contract)
                 // into buffer row `x`, `h <= side` packed slots.
-                unsafe { run::<Move<C::S>>(ctx, l.add(x * side).cast(), ssz, corner.wrapping_offset(x as isize * t.sx), t.sy, h) };
+                unsafe {
+                    run::<Move<C::S>>(
+                        ctx,
+                        l.add(x * side).cast(),
+                        ssz,
+                        corner.wrapping_offset(x as isize * t.sx),
+                        t.sy,
+                        h,
+                    )
+                };
             }
             for y in 0..h {
                 for x in 0..w {
@@ -211,7 +229,9 @@ unsafe fn tile<C: Convert>(ctx: &Ctx, t: &Tile) {
                 }
             }
             for y in 0..h {
-                let d = t.dst.wrapping_offset((y0 + y) as isize * t.dy + x0 as isize * t.dx);
+                let d = t
+                    .dst
+                    .wrapping_offset((y0 + y) as isize * t.dy + x0 as isize * t.dx);
                 // SAFETY: buffer row `y` holds `w` initialised elements; the
                 // destination row is part of the block.
                 unsafe { run::<C>(ctx, d, t.dx, r.add(y * side).cast(), ssz, w) };
@@ -257,7 +277,10 @@ unsafe fn run_scalar(ctx: &Ctx, dst: *mut u8, ds: isize, src: *const u8, ss: isi
 /// As [`tile`]. The scalar path is compute-bound, so rows are enough.
 unsafe fn tile_scalar(ctx: &Ctx, t: &Tile) {
     for y in 0..t.ny {
-        let (d, s) = (t.dst.wrapping_offset(y as isize * t.dy), t.src.wrapping_offset(y as isize * t.sy));
+        let (d, s) = (
+            t.dst.wrapping_offset(y as isize * t.dy),
+            t.src.wrapping_offset(y as isize * t.sy),
+        );
         // SAFETY: row `y` of the block.
         unsafe { run_scalar(ctx, d, t.dx, s, t.sx, t.nx) };
     }
@@ -265,7 +288,11 @@ unsafe fn tile_scalar(ctx: &Ctx, t: &Tile) {
 
 impl Kernel {
     fn typed<C: Convert>(ctx: Ctx) -> Kernel {
-        Kernel { run: run::<C>, tile: tile::<C>, ctx }
+        Kernel {
+            run: run::<C>,
+            tile: tile::<C>,
+            ctx,
+        }
     }
 
     /// Executes `plan` from the element-0 addresses of both operands.
@@ -275,7 +302,10 @@ impl Kernel {
     /// kernel's item sizes); every destination element must be writable and
     /// no destination element may overlap a source element.
     pub(crate) unsafe fn execute(&self, plan: &Plan, dst: *mut u8, src: *const u8) {
-        let (dst, src) = (dst.wrapping_offset(plan.dst_start), src.wrapping_offset(plan.src_start));
+        let (dst, src) = (
+            dst.wrapping_offset(plan.dst_start),
+            src.wrapping_offset(plan.src_start),
+        );
         let axes = &plan.axes[..];
         let n = axes.len();
         let ctx = &self.ctx;
@@ -286,12 +316,23 @@ impl Kernel {
             (Inner::Run, _) => {
                 let x = axes[n - 1];
                 // SAFETY: each call covers one innermost run of the plan.
-                walk(&axes[..n - 1], dst, src, |d, s| unsafe { (self.run)(ctx, d, x.dst, s, x.src, x.len) });
+                walk(&axes[..n - 1], dst, src, |d, s| unsafe {
+                    (self.run)(ctx, d, x.dst, s, x.src, x.len)
+                });
             }
             (Inner::Tiled, _) => {
                 let (y, x) = (axes[n - 2], axes[n - 1]);
                 walk(&axes[..n - 2], dst, src, |d, s| {
-                    let t = Tile { dst: d, src: s, ny: y.len, nx: x.len, dy: y.dst, dx: x.dst, sy: y.src, sx: x.src };
+                    let t = Tile {
+                        dst: d,
+                        src: s,
+                        ny: y.len,
+                        nx: x.len,
+                        dy: y.dst,
+                        dx: x.dst,
+                        sy: y.src,
+                        sx: x.src,
+                    };
                     // SAFETY: each call covers one innermost block of the plan.
                     unsafe { (self.tile)(ctx, &t) }
                 });
@@ -302,7 +343,12 @@ impl Kernel {
 
 /// Calls `f` with the addresses of every position of `outer` (an odometer
 /// that only adds and subtracts strides).
-pub(crate) fn walk(outer: &[Axis], dst: *mut u8, src: *const u8, mut f: impl FnMut(*mut u8, *const u8)) {
+pub(crate) fn walk(
+    outer: &[Axis],
+    dst: *mut u8,
+    src: *const u8,
+    mut f: impl FnMut(*mut u8, *const u8),
+) {
     let Some((&last, rest)) = outer.split_last() else {
         f(dst, src);
         return;
@@ -342,21 +388,66 @@ pub(crate) fn walk(outer: &[Axis], dst: *mut u8, src: *const u8, mut f: impl FnM
 macro_rules! with_element_type {
     ($dtype:expr, $T:ident => $body:expr) => {
         match ($dtype.kind(), $dtype.bits()) {
-            (Kind::Bool, _) => { type $T = Bool; $body }
-            (Kind::Int, 8) => { type $T = i8; $body }
-            (Kind::Int, 16) => { type $T = i16; $body }
-            (Kind::Int, 32) => { type $T = i32; $body }
-            (Kind::Int, 64) => { type $T = i64; $body }
-            (Kind::UInt, 8) => { type $T = u8; $body }
-            (Kind::UInt, 16) => { type $T = u16; $body }
-            (Kind::UInt, 32) => { type $T = u32; $body }
-            (Kind::UInt, 64) => { type $T = u64; $body }
-            (Kind::Float, 16) => { type $T = f16; $body }
-            (Kind::Float, 32) => { type $T = f32; $body }
-            (Kind::Float, 64) => { type $T = f64; $body }
-            (Kind::BFloat, 16) => { type $T = bf16; $body }
-            (Kind::Complex, 64) => { type $T = Complex<f32>; $body }
-            (Kind::Complex, 128) => { type $T = Complex<f64>; $body }
+            (Kind::Bool, _) => {
+                type $T = Bool;
+                $body
+            }
+            (Kind::Int, 8) => {
+                type $T = i8;
+                $body
+            }
+            (Kind::Int, 16) => {
+                type $T = i16;
+                $body
+            }
+            (Kind::Int, 32) => {
+                type $T = i32;
+                $body
+            }
+            (Kind::Int, 64) => {
+                type $T = i64;
+                $body
+            }
+            (Kind::UInt, 8) => {
+                type $T = u8;
+                $body
+            }
+            (Kind::UInt, 16) => {
+                type $T = u16;
+                $body
+            }
+            (Kind::UInt, 32) => {
+                type $T = u32;
+                $body
+            }
+            (Kind::UInt, 64) => {
+                type $T = u64;
+                $body
+            }
+            (Kind::Float, 16) => {
+                type $T = f16;
+                $body
+            }
+            (Kind::Float, 32) => {
+                type $T = f32;
+                $body
+            }
+            (Kind::Float, 64) => {
+                type $T = f64;
+                $body
+            }
+            (Kind::BFloat, 16) => {
+                type $T = bf16;
+                $body
+            }
+            (Kind::Complex, 64) => {
+                type $T = Complex<f32>;
+                $body
+            }
+            (Kind::Complex, 128) => {
+                type $T = Complex<f64>;
+                $body
+            }
             _ => None,
         }
     };
@@ -386,7 +477,11 @@ pub(crate) fn kernel(src: DType, dst: DType) -> Option<Kernel> {
         return move_kernel(src.itemsize(), ctx);
     }
     if src.kind() == Kind::Float8 || dst.kind() == Kind::Float8 {
-        return Some(Kernel { run: run_scalar, tile: tile_scalar, ctx });
+        return Some(Kernel {
+            run: run_scalar,
+            tile: tile_scalar,
+            ctx,
+        });
     }
     with_element_type!(src, S => with_element_type!(dst, D => Some(Kernel::typed::<Cast<S, D>>(ctx))))
 }
@@ -397,12 +492,21 @@ pub(crate) fn kernel(src: DType, dst: DType) -> Option<Kernel> {
 /// # Safety
 /// Every addressed element must be valid, the destination ones writable and
 /// disjoint from the source ones.
-pub(crate) unsafe fn gather(item: usize, dst: *mut u8, dst_step: isize, src: *const u8, offsets: &[isize]) {
+pub(crate) unsafe fn gather(
+    item: usize,
+    dst: *mut u8,
+    dst_step: isize,
+    src: *const u8,
+    offsets: &[isize],
+) {
     unsafe fn typed<T: Copy>(dst: *mut u8, dst_step: isize, src: *const u8, offsets: &[isize]) {
         let mut d = dst;
         for &o in offsets {
             // SAFETY: per the contract of `gather`.
-            unsafe { d.cast::<T>().write_unaligned(src.wrapping_offset(o).cast::<T>().read_unaligned()) };
+            unsafe {
+                d.cast::<T>()
+                    .write_unaligned(src.wrapping_offset(o).cast::<T>().read_unaligned())
+            };
             d = d.wrapping_offset(dst_step);
         }
     }

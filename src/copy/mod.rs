@@ -69,13 +69,17 @@ pub fn layout_for_copy(src: &Layout, order: Order) -> Result<Layout> {
 fn kernel_for(src: DType, dst: DType, opts: CastOptions) -> Result<Kernel> {
     src.require_addressable("copying")?;
     dst.require_addressable("copying")?;
-    if src.kind() == Kind::Complex && !matches!(dst.kind(), Kind::Complex | Kind::Bool) && !opts.discard_imaginary {
+    if src.kind() == Kind::Complex
+        && !matches!(dst.kind(), Kind::Complex | Kind::Bool)
+        && !opts.discard_imaginary
+    {
         return Err(Error::UnsupportedDtype(format!(
             "casting {src} to {dst} would discard the imaginary part; \
              take the real part explicitly (or allow it with CastOptions::discard_imaginary)"
         )));
     }
-    kernels::kernel(src, dst).ok_or_else(|| Error::UnsupportedDtype(format!("no cast from {src} to {dst}")))
+    kernels::kernel(src, dst)
+        .ok_or_else(|| Error::UnsupportedDtype(format!("no cast from {src} to {dst}")))
 }
 
 /// A new, writeable, CPU tensor of `layout` whose elements the caller must
@@ -100,11 +104,22 @@ pub fn copy_to_new(src: &Tensor, dtype: DType, order: Order) -> Result<Tensor> {
 }
 
 /// As [`copy_to_new`], with cast options.
-pub fn copy_to_new_with(src: &Tensor, dtype: DType, order: Order, opts: CastOptions) -> Result<Tensor> {
+pub fn copy_to_new_with(
+    src: &Tensor,
+    dtype: DType,
+    order: Order,
+    opts: CastOptions,
+) -> Result<Tensor> {
     let kernel = kernel_for(src.dtype(), dtype, opts)?;
     src.device().require_host("copying elements")?;
     let layout = layout_for_copy(src.layout(), order)?;
-    let plan = Plan::new(src.shape(), layout.strides(), dtype.itemsize(), src.strides(), src.dtype().itemsize());
+    let plan = Plan::new(
+        src.shape(),
+        layout.strides(),
+        dtype.itemsize(),
+        src.strides(),
+        src.dtype().itemsize(),
+    );
     let out = new_output(dtype, layout)?;
     // SAFETY: `out` is a fresh buffer of `src`'s shape that nothing else can
     // see (so no overlap), and `src`'s layout was validated against its
@@ -117,7 +132,11 @@ pub fn copy_to_new_with(src: &Tensor, dtype: DType, order: Order, opts: CastOpti
 /// leading size-1 axes of `src` beyond `shape`'s rank may be dropped.
 fn broadcast_source(src: &Layout, shape: &[i64]) -> Result<Layout> {
     let incompatible = || {
-        invalid!("could not broadcast input array from shape {} into shape {}", fmt_dims(src.shape()), fmt_dims(shape))
+        invalid!(
+            "could not broadcast input array from shape {} into shape {}",
+            fmt_dims(src.shape()),
+            fmt_dims(shape)
+        )
     };
     let extra = src.ndim().saturating_sub(shape.len());
     if src.shape()[..extra].iter().any(|&n| n != 1) {
@@ -155,13 +174,23 @@ pub fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
     let (dp, sp) = (dst.raw_data(), src.raw_data());
     if dst.may_share_memory(src) {
         let same_dtype = src.dtype() == dst.dtype();
-        if same_dtype && std::ptr::eq(dp, sp) && plan.dst_start == plan.src_start && plan.axes.iter().all(|a| a.dst == a.src) {
+        if same_dtype
+            && std::ptr::eq(dp, sp)
+            && plan.dst_start == plan.src_start
+            && plan.axes.iter().all(|a| a.dst == a.src)
+        {
             return Ok(());
         }
         if same_dtype && plan.is_one_packed_run(di, si) {
             // SAFETY: two packed runs of `plan.len()` elements inside their
             // validated layouts; `copy` allows them to overlap.
-            unsafe { std::ptr::copy(sp.wrapping_offset(plan.src_start), dp.wrapping_offset(plan.dst_start), plan.len() * di) };
+            unsafe {
+                std::ptr::copy(
+                    sp.wrapping_offset(plan.src_start),
+                    dp.wrapping_offset(plan.dst_start),
+                    plan.len() * di,
+                )
+            };
             return Ok(());
         }
         let temporary = copy_to_new(src, src.dtype(), Order::K)?;
@@ -200,13 +229,28 @@ pub fn take(src: &Tensor, axis: i64, indices: &[i64]) -> Result<Tensor> {
     if out.size() == 0 {
         return Ok(out);
     }
-    let kernel = kernels::move_kernel(item, Ctx { src: src.dtype(), dst: src.dtype() })
-        .ok_or_else(|| Error::UnsupportedDtype(format!("take of {} elements", src.dtype())))?;
+    let kernel = kernels::move_kernel(
+        item,
+        Ctx {
+            src: src.dtype(),
+            dst: src.dtype(),
+        },
+    )
+    .ok_or_else(|| Error::UnsupportedDtype(format!("take of {} elements", src.dtype())))?;
     let (ds, ss) = (out.strides(), src.strides());
     let outer = Plan::new(&shape[..axis], &ds[..axis], item, &ss[..axis], item);
-    let slab = Plan::new(&shape[axis + 1..], &ds[axis + 1..], item, &ss[axis + 1..], item);
+    let slab = Plan::new(
+        &shape[axis + 1..],
+        &ds[axis + 1..],
+        item,
+        &ss[axis + 1..],
+        item,
+    );
     let step = ds[axis] as isize * item as isize;
-    let (dp, sp) = (out.raw_data().wrapping_offset(outer.dst_start), src.raw_data().wrapping_offset(outer.src_start));
+    let (dp, sp) = (
+        out.raw_data().wrapping_offset(outer.dst_start),
+        src.raw_data().wrapping_offset(outer.src_start),
+    );
     kernels::walk(&outer.axes, dp, sp, |d, s| {
         if slab.axes.is_empty() {
             // SAFETY: `out` is fresh, so disjoint from `src`; every offset was
@@ -215,7 +259,13 @@ pub fn take(src: &Tensor, axis: i64, indices: &[i64]) -> Result<Tensor> {
         } else {
             for (k, &o) in offsets.iter().enumerate() {
                 // SAFETY: as above, one slab at a time.
-                unsafe { kernel.execute(&slab, d.wrapping_offset(k as isize * step), s.wrapping_offset(o)) };
+                unsafe {
+                    kernel.execute(
+                        &slab,
+                        d.wrapping_offset(k as isize * step),
+                        s.wrapping_offset(o),
+                    )
+                };
             }
         }
     });

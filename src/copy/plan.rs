@@ -53,8 +53,19 @@ impl Plan {
     /// Plans `dst[i] = src[i]` over `shape`, with strides in elements and the
     /// operands' item sizes in bytes. The layouts must be valid (their byte
     /// extents fit `isize`), which makes every product below representable.
-    pub fn new(shape: &[i64], dst_strides: &[i64], dst_item: usize, src_strides: &[i64], src_item: usize) -> Plan {
-        let mut plan = Plan { dst_start: 0, src_start: 0, axes: SmallVec::new(), inner: Inner::Run };
+    pub fn new(
+        shape: &[i64],
+        dst_strides: &[i64],
+        dst_item: usize,
+        src_strides: &[i64],
+        src_item: usize,
+    ) -> Plan {
+        let mut plan = Plan {
+            dst_start: 0,
+            src_start: 0,
+            axes: SmallVec::new(),
+            inner: Inner::Run,
+        };
         if shape.contains(&0) {
             plan.inner = Inner::Empty;
             return plan;
@@ -63,7 +74,11 @@ impl Plan {
             if n == 1 {
                 continue;
             }
-            let mut axis = Axis { len: n as usize, dst: ds as isize * dst_item as isize, src: ss as isize * src_item as isize };
+            let mut axis = Axis {
+                len: n as usize,
+                dst: ds as isize * dst_item as isize,
+                src: ss as isize * src_item as isize,
+            };
             // Walk the destination forward: flipping an axis in both operands
             // visits the same pairs of elements in the opposite order.
             if axis.dst < 0 || (axis.dst == 0 && axis.src < 0) {
@@ -77,7 +92,11 @@ impl Plan {
         }
         // Destination memory order, outermost first: writes stream forward.
         // Stable, so ties keep the source's C order of axes.
-        plan.axes.sort_by(|a, b| b.dst.cmp(&a.dst).then(b.src.unsigned_abs().cmp(&a.src.unsigned_abs())));
+        plan.axes.sort_by(|a, b| {
+            b.dst
+                .cmp(&a.dst)
+                .then(b.src.unsigned_abs().cmp(&a.src.unsigned_abs()))
+        });
         plan.coalesce();
         plan.choose_tiling();
         plan
@@ -186,10 +205,16 @@ mod tests {
     fn negative_destination_strides_flip_both_operands() {
         // Both reversed: one forward memcpy starting at the last element.
         let p = Plan::new(&[5], &[-1], 4, &[-1], 4);
-        assert_eq!((axes(&p), p.dst_start, p.src_start), (vec![(5, 4, 4)], -16, -16));
+        assert_eq!(
+            (axes(&p), p.dst_start, p.src_start),
+            (vec![(5, 4, 4)], -16, -16)
+        );
         // Only the source reversed: a run with a negative source stride.
         let p = Plan::new(&[4, 5], &[5, 1], 4, &[5, -1], 4);
-        assert_eq!((axes(&p), p.inner), (vec![(4, 20, 20), (5, 4, -4)], Inner::Run));
+        assert_eq!(
+            (axes(&p), p.inner),
+            (vec![(4, 20, 20), (5, 4, -4)], Inner::Run)
+        );
         // a[::-1, ::-1] of a C array merges into one reversed run.
         let p = Plan::new(&[4, 5], &[5, 1], 4, &[-5, -1], 4);
         assert_eq!(axes(&p), vec![(20, 4, -4)]);
@@ -198,7 +223,10 @@ mod tests {
     #[test]
     fn transposes_are_tiled() {
         let p = Plan::new(&[64, 32], &[32, 1], 4, &[1, 64], 4);
-        assert_eq!((axes(&p), p.inner), (vec![(64, 128, 4), (32, 4, 256)], Inner::Tiled));
+        assert_eq!(
+            (axes(&p), p.inner),
+            (vec![(64, 128, 4), (32, 4, 256)], Inner::Tiled)
+        );
         // A C array of shape (4, 5, 6) with its axes reversed: the source's
         // unit axis moves next to the innermost one, the third stays outside.
         let p = Plan::new(&[6, 5, 4], &[20, 4, 1], 4, &[1, 6, 30], 4);
@@ -206,7 +234,10 @@ mod tests {
         assert_eq!(axes(&p), vec![(5, 16, 24), (6, 80, 4), (4, 4, 120)]);
         // Permutation (2, 0, 1) keeps two source axes adjacent: they merge.
         let p = Plan::new(&[40, 2, 30], &[60, 30, 1], 4, &[1, 1200, 40], 4);
-        assert_eq!((axes(&p), p.inner), (vec![(40, 240, 4), (60, 4, 160)], Inner::Tiled));
+        assert_eq!(
+            (axes(&p), p.inner),
+            (vec![(40, 240, 4), (60, 4, 160)], Inner::Tiled)
+        );
         // Small source strides everywhere: a plain strided run is enough.
         let p = Plan::new(&[8, 8], &[8, 1], 4, &[1, 8], 4);
         assert_eq!(p.inner, Inner::Run);

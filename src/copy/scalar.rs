@@ -45,7 +45,11 @@ pub unsafe fn read_f64(ptr: *const u8, dtype: DType) -> Result<f64> {
                     "a {dtype} element has no single f64 value (read it as two parts)"
                 )));
             }
-            (Kind::SubByte, _) => return Err(Error::UnsupportedDtype(format!("{dtype} elements cannot be read one at a time"))),
+            (Kind::SubByte, _) => {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} elements cannot be read one at a time"
+                )));
+            }
         })
     }
 }
@@ -75,7 +79,11 @@ pub unsafe fn write_f64(ptr: *mut u8, dtype: DType, value: f64) -> Result<()> {
             (Kind::Float8, _) => ptr.write(minifloat::encode(dtype.code(), value).unwrap_or(0)),
             (Kind::Complex, 64) => ptr.cast::<[f32; 2]>().write_unaligned([value as f32, 0.0]),
             (Kind::Complex, _) => ptr.cast::<[f64; 2]>().write_unaligned([value, 0.0]),
-            (Kind::SubByte, _) => return Err(Error::UnsupportedDtype(format!("{dtype} elements cannot be written one at a time"))),
+            (Kind::SubByte, _) => {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} elements cannot be written one at a time"
+                )));
+            }
         }
     }
     Ok(())

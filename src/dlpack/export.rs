@@ -39,7 +39,10 @@ impl ManagedAbi for DLManagedTensorVersioned {
         flags.set(DlpackFlags::READ_ONLY, read_only);
         flags.set(DlpackFlags::IS_COPIED, copied);
         DLManagedTensorVersioned {
-            version: DLPackVersion { major: PRODUCED_VERSION.0, minor: PRODUCED_VERSION.1 },
+            version: DLPackVersion {
+                major: PRODUCED_VERSION.0,
+                minor: PRODUCED_VERSION.1,
+            },
             manager_ctx: std::ptr::null_mut(),
             deleter: Some(delete::<DLManagedTensorVersioned>),
             flags,
@@ -56,7 +59,11 @@ impl ManagedAbi for DLManagedTensor {
     fn new(dl_tensor: DLTensor, _read_only: bool, _copied: bool) -> Self {
         // Legacy tensors have no flags: read-only views never get here
         // (they are copied or refused first).
-        DLManagedTensor { dl_tensor, manager_ctx: std::ptr::null_mut(), deleter: Some(delete::<DLManagedTensor>) }
+        DLManagedTensor {
+            dl_tensor,
+            manager_ctx: std::ptr::null_mut(),
+            deleter: Some(delete::<DLManagedTensor>),
+        }
     }
     fn dl_tensor(&mut self) -> &mut DLTensor {
         &mut self.dl_tensor
@@ -83,11 +90,17 @@ unsafe extern "C" fn delete<M>(managed: *mut M) {
 
 /// Why a view cannot be exported as it is, or `None` if it can.
 fn copy_reason(t: &Tensor, opts: &ExportOptions, legacy: bool) -> Option<&'static str> {
-    let has_negative = t.size() > 0 && t.shape().iter().zip(t.strides()).any(|(&n, &s)| n > 1 && s < 0);
+    let has_negative = t.size() > 0
+        && t.shape()
+            .iter()
+            .zip(t.strides())
+            .any(|(&n, &s)| n > 1 && s < 0);
     if has_negative && !opts.allow_negative_strides {
         Some("negative strides are not exported (pass copy=None/True or allow_negative_strides)")
     } else if legacy && !t.is_writeable() {
-        Some("a read-only tensor cannot be exported through the legacy DLPack ABI, which cannot mark it read-only")
+        Some(
+            "a read-only tensor cannot be exported through the legacy DLPack ABI, which cannot mark it read-only",
+        )
     } else {
         None
     }
@@ -163,8 +176,15 @@ pub fn to_legacy(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTe
 }
 
 /// True if `deleter` is this library's own (the tensor came from `export`).
-pub fn is_own_versioned(deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>) -> bool {
-    deleter.is_some_and(|d| std::ptr::fn_addr_eq(d, delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_)))
+pub fn is_own_versioned(
+    deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>,
+) -> bool {
+    deleter.is_some_and(|d| {
+        std::ptr::fn_addr_eq(
+            d,
+            delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_),
+        )
+    })
 }
 
 /// Takes the storage reference back out of one of our own versioned
@@ -175,6 +195,12 @@ pub fn is_own_versioned(deleter: Option<unsafe extern "C" fn(*mut DLManagedTenso
 /// owned by the caller; it is consumed.
 pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc<Storage> {
     // SAFETY: per the contract, the block is an `Exported` we leaked.
-    let block = unsafe { Box::from_raw(managed.as_ptr().cast::<Exported<DLManagedTensorVersioned>>()) };
+    let block = unsafe {
+        Box::from_raw(
+            managed
+                .as_ptr()
+                .cast::<Exported<DLManagedTensorVersioned>>(),
+        )
+    };
     block.storage
 }

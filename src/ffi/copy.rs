@@ -14,7 +14,11 @@ use dlpark::ffi::DLDataType;
 /// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
 /// (non-CPU memory), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy(t: *const dlv_tensor, order: dlv_order, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_copy(
+    t: *const dlv_tensor,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.copy(super::types::order(order)?)) }
 }
@@ -34,7 +38,11 @@ pub unsafe extern "C" fn dlv_tensor_astype(
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.astype(DType::from_dl(dtype)?, super::types::order(order)?)) }
+    unsafe {
+        derive(t, out, |t| {
+            t.astype(DType::from_dl(dtype)?, super::types::order(order)?)
+        })
+    }
 }
 
 /// Assignment `dst[...] = src`: broadcasts `src` to `dst`'s shape and casts
@@ -47,7 +55,10 @@ pub unsafe extern "C" fn dlv_tensor_astype(
 /// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
 /// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy_into(dst: *mut dlv_tensor, src: *const dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_copy_into(
+    dst: *mut dlv_tensor,
+    src: *const dlv_tensor,
+) -> dlv_status {
     ffi_call(|| {
         if dst.is_null() {
             return Err(Error::NullArgument("dst"));
@@ -82,7 +93,8 @@ pub unsafe extern "C" fn dlv_tensor_take(
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe {
         derive(t, out, |t| {
-            let len = usize::try_from(n).map_err(|_| invalid!("the number of indices must be >= 0, not {n}"))?;
+            let len = usize::try_from(n)
+                .map_err(|_| invalid!("the number of indices must be >= 0, not {n}"))?;
             // SAFETY: the C caller passes `n` readable indices or NULL.
             let indices = c_array(indices, len, "indices")?;
             t.take(axis.into(), indices)

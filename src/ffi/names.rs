@@ -21,7 +21,11 @@ fn static_name(dt: DType) -> &'static CStr {
     if let Some(&(_, n)) = names.iter().find(|(d, _)| *d == dt) {
         return n;
     }
-    let name: &'static CStr = Box::leak(CString::new(dt.name()).unwrap_or_default().into_boxed_c_str());
+    let name: &'static CStr = Box::leak(
+        CString::new(dt.name())
+            .unwrap_or_default()
+            .into_boxed_c_str(),
+    );
     names.push((dt, name));
     name
 }
@@ -73,7 +77,10 @@ pub extern "C" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
 /// UNSUPPORTED_DTYPE (unknown name).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_dtype_from_name(name: *const c_char, out: *mut DLDataType) -> dlv_status {
+pub unsafe extern "C" fn dlv_dtype_from_name(
+    name: *const c_char,
+    out: *mut DLDataType,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -91,14 +98,19 @@ pub unsafe extern "C" fn dlv_dtype_from_name(name: *const c_char, out: *mut DLDa
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_device_name(device: DLDevice, buf: *mut c_char, len: usize) -> usize {
     // SAFETY: the caller promises `len` writable bytes at `buf` (or NULL).
-    ffi_value(0, || unsafe { write_text(&Device::from_dl(device).to_string(), buf, len) })
+    ffi_value(0, || unsafe {
+        write_text(&Device::from_dl(device).to_string(), buf, len)
+    })
 }
 
 /// Parses a device name ("cpu", "cuda", "cuda:1", ...) and writes `*out`.
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
 /// bad index).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_device_from_name(name: *const c_char, out: *mut DLDevice) -> dlv_status {
+pub unsafe extern "C" fn dlv_device_from_name(
+    name: *const c_char,
+    out: *mut DLDevice,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;

@@ -55,7 +55,8 @@ enum SavedError {
 
 /// The CPython C-API functions this module calls, resolved once.
 struct PyApi {
-    capsule_new: unsafe extern "C" fn(*mut c_void, *const c_char, Option<Destructor>) -> *mut PyObject,
+    capsule_new:
+        unsafe extern "C" fn(*mut c_void, *const c_char, Option<Destructor>) -> *mut PyObject,
     capsule_is_valid: unsafe extern "C" fn(*mut PyObject, *const c_char) -> c_int,
     capsule_get_pointer: unsafe extern "C" fn(*mut PyObject, *const c_char) -> *mut c_void,
     capsule_get_name: unsafe extern "C" fn(*mut PyObject) -> *const c_char,
@@ -97,9 +98,15 @@ impl PyApi {
         // function (Include/pycapsule.h, pyerrors.h, pylifecycle.h,
         // pystate.h, object.h); PyGILState_STATE is a C enum (an int).
         unsafe {
-            let errors = match (function(c"PyErr_GetRaisedException"), function(c"PyErr_SetRaisedException")) {
+            let errors = match (
+                function(c"PyErr_GetRaisedException"),
+                function(c"PyErr_SetRaisedException"),
+            ) {
                 (Some(get), Some(set)) => ErrorApi::Raised { get, set },
-                _ => ErrorApi::Triple { fetch: function(c"PyErr_Fetch")?, restore: function(c"PyErr_Restore")? },
+                _ => ErrorApi::Triple {
+                    fetch: function(c"PyErr_Fetch")?,
+                    restore: function(c"PyErr_Restore")?,
+                },
             };
             Some(PyApi {
                 capsule_new: function(c"PyCapsule_New")?,
@@ -111,7 +118,8 @@ impl PyApi {
                 err_occurred: function(c"PyErr_Occurred")?,
                 errors,
                 is_initialized: function(c"Py_IsInitialized")?,
-                is_finalizing: function(c"Py_IsFinalizing").or_else(|| function(c"_Py_IsFinalizing")),
+                is_finalizing: function(c"Py_IsFinalizing")
+                    .or_else(|| function(c"_Py_IsFinalizing")),
                 gil_check: function(c"PyGILState_Check")?,
                 gil_ensure: function(c"PyGILState_Ensure")?,
                 gil_release: function(c"PyGILState_Release")?,
@@ -132,7 +140,11 @@ impl PyApi {
             Some(match self.errors {
                 ErrorApi::Raised { get, .. } => SavedError::Raised(get()),
                 ErrorApi::Triple { fetch, .. } => {
-                    let (mut t, mut v, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+                    let (mut t, mut v, mut tb) = (
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                    );
                     fetch(&mut t, &mut v, &mut tb);
                     SavedError::Triple(t, v, tb)
                 }
@@ -152,7 +164,9 @@ impl PyApi {
             match (saved, self.errors) {
                 (None, _) => {}
                 (Some(SavedError::Raised(e)), ErrorApi::Raised { set, .. }) => set(e),
-                (Some(SavedError::Triple(t, v, tb)), ErrorApi::Triple { restore, .. }) => restore(t, v, tb),
+                (Some(SavedError::Triple(t, v, tb)), ErrorApi::Triple { restore, .. }) => {
+                    restore(t, v, tb)
+                }
                 _ => unreachable!("the error API is resolved once"),
             }
         }
@@ -174,7 +188,10 @@ fn py_api() -> Option<&'static PyApi> {
 
 fn require_py_api() -> Result<&'static PyApi> {
     py_api().ok_or_else(|| {
-        Error::InvalidArgument("the CPython C API is not available in this process (dlv_py_* calls need Python)".into())
+        Error::InvalidArgument(
+            "the CPython C API is not available in this process (dlv_py_* calls need Python)"
+                .into(),
+        )
     })
 }
 
@@ -234,9 +251,11 @@ pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
             // first, and the strings only for capsules made elsewhere.
             let name = (api.capsule_get_name)(capsule);
             let versioned = name == VERSIONED.as_ptr()
-                || (name != LEGACY.as_ptr() && (api.capsule_is_valid)(capsule, VERSIONED.as_ptr()) != 0);
+                || (name != LEGACY.as_ptr()
+                    && (api.capsule_is_valid)(capsule, VERSIONED.as_ptr()) != 0);
             let legacy = !versioned
-                && (name == LEGACY.as_ptr() || (api.capsule_is_valid)(capsule, LEGACY.as_ptr()) != 0);
+                && (name == LEGACY.as_ptr()
+                    || (api.capsule_is_valid)(capsule, LEGACY.as_ptr()) != 0);
             if versioned {
                 delete_versioned((api.capsule_get_pointer)(capsule, VERSIONED.as_ptr()));
             } else if legacy {
@@ -270,13 +289,22 @@ pub unsafe extern "C" fn dlv_py_tensor_to_capsule(
         let api = require_py_api()?;
         let opts = export_options(opts)?;
         let (managed, name, delete): (*mut c_void, &CStr, unsafe fn(*mut c_void)) = if versioned {
-            (export::to_versioned(t, &opts)?.as_ptr().cast(), VERSIONED, delete_versioned)
+            (
+                export::to_versioned(t, &opts)?.as_ptr().cast(),
+                VERSIONED,
+                delete_versioned,
+            )
         } else {
-            (export::to_legacy(t, &opts)?.as_ptr().cast(), LEGACY, delete_legacy)
+            (
+                export::to_legacy(t, &opts)?.as_ptr().cast(),
+                LEGACY,
+                delete_legacy,
+            )
         };
         // SAFETY: the GIL is held (contract); `name` is static, as the
         // capsule needs; the destructor has the PyCapsule_Destructor type.
-        let capsule = unsafe { (api.capsule_new)(managed, name.as_ptr(), Some(dlv_py_capsule_destructor)) };
+        let capsule =
+            unsafe { (api.capsule_new)(managed, name.as_ptr(), Some(dlv_py_capsule_destructor)) };
         if capsule.is_null() {
             // SAFETY: the GIL is held; the export was never handed out, so
             // its deleter is ours to run, once.
@@ -284,7 +312,9 @@ pub unsafe extern "C" fn dlv_py_tensor_to_capsule(
                 (api.err_clear)();
                 delete(managed);
             }
-            return Err(Error::OutOfMemory("could not create a DLPack capsule".into()));
+            return Err(Error::OutOfMemory(
+                "could not create a DLPack capsule".into(),
+            ));
         }
         out.put(capsule);
         Ok(())
@@ -356,7 +386,9 @@ pub unsafe extern "C" fn dlv_py_tensor_from_capsule(
                 let managed = (api.capsule_get_pointer)(capsule, name.as_ptr());
                 if (api.capsule_set_name)(capsule, used.as_ptr()) != 0 {
                     (api.err_clear)();
-                    return Err(Error::InvalidArgument("could not mark the DLPack capsule as used".into()));
+                    return Err(Error::InvalidArgument(
+                        "could not mark the DLPack capsule as used".into(),
+                    ));
                 }
                 let tensor = if name == VERSIONED {
                     import::from_versioned(managed.cast(), &opts)?
