@@ -15,7 +15,7 @@ CXXSTRICT := -std=c++17 -Wall -Wextra -Werror
 # The Python package finds the library through this (see python/dlview/_lib.py).
 export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 
-.PHONY: all lib header demo test test-rust test-python venv bench clean
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean
 
 all: lib
 
@@ -40,6 +40,9 @@ demo: lib
 	  $(CXX) $(CXXSTRICT) -Iinclude $$src -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $$exe; \
 	  echo "== $$exe"; $$exe; \
 	done
+	@if [ -x $(VPY) ]; then \
+	  echo "== python/examples/roundtrip.py"; PYTHONPATH=python $(VPY) python/examples/roundtrip.py; \
+	 else echo "(no .venv: skipping python/examples/roundtrip.py; \`make venv\` creates it)"; fi
 
 ## Everything: Rust unit/integration tests (they also build and run the C
 ## tests under tests/c/ and replay the fuzz seeds), the hardening runs
@@ -62,16 +65,30 @@ $(VENV)/.installed: requirements-test.txt
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-test-python: lib venv
-	@if [ -d tests/python ]; then PYTHONPATH=python $(VPY) -m pytest -q tests/python; \
-	 else echo "no Python tests yet"; fi
+## The Python suite, once with the compiled extension (the default backend)
+## and the protocol/lifetime tests again over pure ctypes (its fallback).
+test-python: lib venv python-ext
+	PYTHONPATH=python $(VPY) -m pytest -q tests/python
+	DLVIEW_PURE_PYTHON=1 PYTHONPATH=python $(VPY) -m pytest -q tests/python/test_protocol.py tests/python/test_lifetime.py
+
+## The optional C extension of the Python package (DLPack hot path), built
+## against the venv's Python headers; without it the package uses ctypes.
+## It does not link libdlview: it dlopens the library the package loaded.
+python-ext: lib venv
+	@inc=$$($(VPY) -c "import sysconfig; print(sysconfig.get_paths()['include'])"); \
+	 out=python/dlview/_ext$$($(VPY) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"); \
+	 if [ ! -f "$$out" ] || [ python/dlview/_ext.c -nt "$$out" ] || [ include/dlview.h -nt "$$out" ]; then \
+	   echo "$(CC) ... -o $$out"; \
+	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
+	 fi
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
-bench: lib
+bench: lib venv python-ext
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
 	$(BUILD)/roundtrip
-	$(MAKE) venv
+	PYTHONPATH=python $(VPY) benches/exchange_bench.py
+	$(VPY) benches/copy_bench.py
 	$(VPY) benches/npy_bench.py
 
 clean:

@@ -36,16 +36,23 @@ fn main() {
         }
     }
 
-    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    let prelude = fs::read_to_string(root.join("cbindgen/dlpack_prelude.h")).expect("dlpack prelude");
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let prelude =
+        fs::read_to_string(root.join("cbindgen/dlpack_prelude.h")).expect("dlpack prelude");
     let version = env::var("CARGO_PKG_VERSION").unwrap();
-    let [major, minor, patch] = ["MAJOR", "MINOR", "PATCH"].map(|p| env::var(format!("CARGO_PKG_VERSION_{p}")).unwrap());
+    let [major, minor, patch] =
+        ["MAJOR", "MINOR", "PATCH"].map(|p| env::var(format!("CARGO_PKG_VERSION_{p}")).unwrap());
     config.after_includes = Some(format!(
         "\n#define DLVIEW_VERSION_MAJOR {major}\n#define DLVIEW_VERSION_MINOR {minor}\n#define DLVIEW_VERSION_PATCH {patch}\n\
          #define DLVIEW_VERSION_STRING \"{version}\"\n\n{prelude}"
     ));
 
-    let header = match cbindgen::Builder::new().with_crate(&root).with_config(config).generate() {
+    let header = match cbindgen::Builder::new()
+        .with_crate(&root)
+        .with_config(config)
+        .generate()
+    {
         Ok(bindings) => {
             let mut buf = Vec::new();
             bindings.write(&mut buf);

@@ -342,6 +342,29 @@ enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
                                             const struct dlv_export_options *opts,
                                             DLManagedTensor **out);
 
+// The canonical name of an element type ("float32", "bfloat16",
+// "float8_e4m3fn", "bool", "complex64", ...), in static storage. NULL when
+// `dtype` is not a type dlview supports (see RULES.md §5).
+const char *dlv_dtype_name(DLDataType dtype);
+
+// Looks an element type up by name: the canonical names of
+// `dlv_dtype_name` and NumPy's aliases ("f4", "double", "bool_", ...).
+// On success writes `*out` (lanes 1).
+// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
+// UNSUPPORTED_DTYPE (unknown name).
+enum dlv_status dlv_dtype_from_name(const char *name, DLDataType *out);
+
+// Writes the name of a device ("cpu", "cuda:0", "device99:1" for an
+// unknown type) into `buf` like snprintf: at most `len - 1` bytes plus a
+// NUL. Returns the full length (without NUL); `buf == NULL, len == 0` asks
+// for the size.
+size_t dlv_device_name(DLDevice device, char *buf, size_t len);
+
+// Parses a device name ("cpu", "cuda", "cuda:1", ...) and writes `*out`.
+// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
+// bad index).
+enum dlv_status dlv_device_from_name(const char *name, DLDevice *out);
+
 // Loads the `.npy` file at `path` (versions 1.0, 2.0, 3.0) as a new CPU
 // tensor: with `DLV_MMAP_NONE` the data is read into a new writeable buffer;
 // with `DLV_MMAP_READ`, `DLV_MMAP_READ_WRITE` or `DLV_MMAP_COPY_ON_WRITE` the
@@ -413,6 +436,53 @@ enum dlv_status dlv_memmap(const char *path,
 // is nothing to write: DLV_OK.
 // Statuses: NULL_ARGUMENT, IO.
 enum dlv_status dlv_tensor_flush(const struct dlv_tensor *t);
+
+// Release callback for `dlv_tensor_from_buffer` when the memory belongs to
+// a Python object: `ctx` is a strong reference (`PyObject*`) that this
+// drops, taking the GIL if this thread does not hold it. Safe on any
+// thread. If the interpreter is finalizing or gone (or this is not a
+// Python process), the reference is deliberately leaked: touching the
+// object then could block or crash. NULL `ctx` is ignored.
+void dlv_py_release_object(void *ctx);
+
+// The destructor of every capsule `dlv_py_tensor_to_capsule` makes, also
+// usable for any DLPack capsule: if the capsule is still named
+// "dltensor_versioned" or "dltensor" (never consumed), it calls the
+// managed tensor's deleter once; a consumed capsule ("used_dltensor...")
+// is left alone, its consumer owns the tensor now. Keeps the exception in
+// flight, if any; runs no Python code of its own. Called by CPython with
+// the GIL held; does nothing outside Python.
+void dlv_py_capsule_destructor(void *capsule);
+
+// Exports `t` as a new DLPack capsule: a `DLManagedTensorVersioned` named
+// "dltensor_versioned" when `versioned`, else a legacy `DLManagedTensor`
+// named "dltensor" (the export follows `dlv_tensor_to_dlpack[_legacy]`
+// and `opts`, NULL meaning all zero). The capsule's destructor is
+// `dlv_py_capsule_destructor`. On success `*out` is a new reference to the
+// capsule (`PyObject*`) owned by the caller. GIL required.
+// Statuses: as `dlv_tensor_to_dlpack`, plus INVALID_ARGUMENT outside
+// Python and OUT_OF_MEMORY when the capsule cannot be made (nothing leaks).
+enum dlv_status dlv_py_tensor_to_capsule(const struct dlv_tensor *t,
+                                         const struct dlv_export_options *opts,
+                                         bool versioned,
+                                         void **out);
+
+// Consumes a DLPack capsule (`PyObject*`, borrowed): checks its name
+// itself ("dltensor_versioned" or "dltensor"; a producer may have ignored
+// the requested version), renames it to "used_dltensor_versioned" /
+// "used_dltensor" so that it can never be consumed again (its destructor
+// then leaves the tensor alone), and imports the managed tensor like
+// `dlv_tensor_from_dlpack[_legacy]` with `opts` (NULL: all zero), which
+// takes ownership whether or not the import succeeds. On success `*out`
+// is a new handle. GIL required (so no other thread can consume the same
+// capsule meanwhile).
+// Statuses: NULL_ARGUMENT (capsule, out: nothing consumed),
+// INVALID_ARGUMENT (not a capsule, an already consumed capsule, another
+// name, outside Python: nothing consumed), and those of
+// `dlv_tensor_from_dlpack` (the capsule is consumed).
+enum dlv_status dlv_py_tensor_from_capsule(void *capsule,
+                                           const struct dlv_import_options *opts,
+                                           struct dlv_tensor **out);
 
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);
@@ -511,6 +581,12 @@ uint64_t dlv_tensor_nbytes(const struct dlv_tensor *t);
 
 // The `DLV_FLAG_*` bits (0 for a NULL handle).
 uint32_t dlv_tensor_flags(const struct dlv_tensor *t);
+
+// The tensor this view was derived from (NumPy's `base`: always a root,
+// never a view of a view), as a new handle in `*out`; `*out = NULL` when
+// `t` is itself a root (it has the OWNDATA flag).
+// Statuses: NULL_ARGUMENT.
+enum dlv_status dlv_tensor_base(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // Address of element [0,...,0] for reading; NULL if the tensor has no
 // elements or the handle is NULL. Non-CPU tensors give a device address.
@@ -641,19 +717,51 @@ enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           struct dlv_tensor **out);
 
 // A new writeable CPU tensor with the same elements in `order` (C, F, or K
-// to keep the source's axis order). Statuses: NULL_ARGUMENT,
-// INVALID_ARGUMENT (order), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+// to keep the source's axis order). On success `*out` is a new handle owned
+// by the caller. Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT
+// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
+// (non-CPU memory), OUT_OF_MEMORY.
 enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
                                 dlv_order order,
                                 struct dlv_tensor **out);
 
-// A new writeable tensor with the elements cast to `dtype` (NumPy's unsafe
-// casting), in `order`. Statuses: as `dlv_tensor_copy`, plus
-// UNSUPPORTED_DTYPE.
+// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
+// unsafe casting: float to int truncates toward zero and saturates, NaN to
+// int is 0, to bool is `!= 0`; float8 converts through double), in `order`.
+// Complex to real is refused (UNSUPPORTED_DTYPE) rather than silently
+// dropping the imaginary part; complex to bool is allowed.
+// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
+// complex to real).
 enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
                                   DLDataType dtype,
                                   dlv_order order,
                                   struct dlv_tensor **out);
+
+// Assignment `dst[...] = src`: broadcasts `src` to `dst`'s shape and casts
+// to `dst`'s dtype (as `dlv_tensor_astype`). Correct when the two share
+// memory (e.g. `a[1:] = a[:-1]`): `src` is then read through a temporary
+// copy. `dst` and `src` may be the same handle. Neither handle changes;
+// only `dst`'s elements are written, and nothing is written on failure.
+// Statuses: NULL_ARGUMENT (dst, src), READ_ONLY ("assignment destination is
+// read-only"), INVALID_ARGUMENT (shapes do not broadcast),
+// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
+// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+enum dlv_status dlv_tensor_copy_into(struct dlv_tensor *dst, const struct dlv_tensor *src);
+
+// Gather along `axis` (negative counts from the end): a new C-contiguous
+// CPU tensor whose `axis` has `n` entries, entry k being `t`'s entry
+// `indices[k]`; negative indices count from the end (NumPy's `take`).
+// `indices` may be NULL when `n` is 0. Every index is checked before
+// anything is allocated. On success `*out` is a new handle owned by the
+// caller. Statuses: NULL_ARGUMENT (t, out, indices with n > 0),
+// INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
+// range: "index 7 is out of bounds for axis 0 with size 5"),
+// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_take(const struct dlv_tensor *t,
+                                int32_t axis,
+                                const int64_t *indices,
+                                int64_t n,
+                                struct dlv_tensor **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -52,20 +52,32 @@ const NAMES: &[(i32, &str)] = &[
 ];
 
 impl Device {
-    pub const CPU: Device = Device { device_type: kind::CPU, device_id: 0 };
+    pub const CPU: Device = Device {
+        device_type: kind::CPU,
+        device_id: 0,
+    };
 
     pub fn new(device_type: i32, device_id: i32) -> Device {
-        Device { device_type, device_id }
+        Device {
+            device_type,
+            device_id,
+        }
     }
 
     pub fn from_dl(d: DLDevice) -> Device {
         // The C enum is an unsigned int; anything that does not fit i32 is an
         // unknown device and stays unknown (it prints as `device<N>`).
-        Device { device_type: d.device_type.0 as i32, device_id: d.device_id }
+        Device {
+            device_type: d.device_type.0 as i32,
+            device_id: d.device_id,
+        }
     }
 
     pub fn to_dl(self) -> DLDevice {
-        DLDevice { device_type: DLDeviceType(self.device_type as u32), device_id: self.device_id }
+        DLDevice {
+            device_type: DLDeviceType(self.device_type as u32),
+            device_id: self.device_id,
+        }
     }
 
     pub fn is_cpu(self) -> bool {
@@ -96,11 +108,9 @@ impl Device {
     pub fn parse(text: &str) -> Result<Device> {
         let (name, id) = match text.split_once(':') {
             Some((n, i)) => {
-                let id = i
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|&id| id >= 0)
-                    .ok_or_else(|| Error::InvalidArgument(format!("bad device index in {text:?}")))?;
+                let id = i.parse::<i32>().ok().filter(|&id| id >= 0).ok_or_else(|| {
+                    Error::InvalidArgument(format!("bad device index in {text:?}"))
+                })?;
                 (n, id)
             }
             None => (text, 0),
@@ -142,7 +152,9 @@ mod tests {
     fn host_accessibility() {
         assert!(Device::CPU.is_host_accessible());
         assert!(Device::new(kind::CUDA_MANAGED, 0).is_host_accessible());
-        let err = Device::new(kind::CUDA, 0).require_host("reading elements").unwrap_err();
+        let err = Device::new(kind::CUDA, 0)
+            .require_host("reading elements")
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "reading elements needs host-accessible memory, but the tensor is on cuda:0"

@@ -81,23 +81,74 @@ const TABLE: &[(u8, u8, &str)] = &[
 ];
 
 impl DType {
-    pub const BOOL: DType = DType { code: code::BOOL, bits: 8 };
-    pub const I8: DType = DType { code: code::INT, bits: 8 };
-    pub const I16: DType = DType { code: code::INT, bits: 16 };
-    pub const I32: DType = DType { code: code::INT, bits: 32 };
-    pub const I64: DType = DType { code: code::INT, bits: 64 };
-    pub const U8: DType = DType { code: code::UINT, bits: 8 };
-    pub const U16: DType = DType { code: code::UINT, bits: 16 };
-    pub const U32: DType = DType { code: code::UINT, bits: 32 };
-    pub const U64: DType = DType { code: code::UINT, bits: 64 };
-    pub const F16: DType = DType { code: code::FLOAT, bits: 16 };
-    pub const F32: DType = DType { code: code::FLOAT, bits: 32 };
-    pub const F64: DType = DType { code: code::FLOAT, bits: 64 };
-    pub const BF16: DType = DType { code: code::BFLOAT, bits: 16 };
-    pub const C64: DType = DType { code: code::COMPLEX, bits: 64 };
-    pub const C128: DType = DType { code: code::COMPLEX, bits: 128 };
-    pub const F8_E4M3FN: DType = DType { code: code::FLOAT8_E4M3FN, bits: 8 };
-    pub const F8_E5M2: DType = DType { code: code::FLOAT8_E5M2, bits: 8 };
+    pub const BOOL: DType = DType {
+        code: code::BOOL,
+        bits: 8,
+    };
+    pub const I8: DType = DType {
+        code: code::INT,
+        bits: 8,
+    };
+    pub const I16: DType = DType {
+        code: code::INT,
+        bits: 16,
+    };
+    pub const I32: DType = DType {
+        code: code::INT,
+        bits: 32,
+    };
+    pub const I64: DType = DType {
+        code: code::INT,
+        bits: 64,
+    };
+    pub const U8: DType = DType {
+        code: code::UINT,
+        bits: 8,
+    };
+    pub const U16: DType = DType {
+        code: code::UINT,
+        bits: 16,
+    };
+    pub const U32: DType = DType {
+        code: code::UINT,
+        bits: 32,
+    };
+    pub const U64: DType = DType {
+        code: code::UINT,
+        bits: 64,
+    };
+    pub const F16: DType = DType {
+        code: code::FLOAT,
+        bits: 16,
+    };
+    pub const F32: DType = DType {
+        code: code::FLOAT,
+        bits: 32,
+    };
+    pub const F64: DType = DType {
+        code: code::FLOAT,
+        bits: 64,
+    };
+    pub const BF16: DType = DType {
+        code: code::BFLOAT,
+        bits: 16,
+    };
+    pub const C64: DType = DType {
+        code: code::COMPLEX,
+        bits: 64,
+    };
+    pub const C128: DType = DType {
+        code: code::COMPLEX,
+        bits: 128,
+    };
+    pub const F8_E4M3FN: DType = DType {
+        code: code::FLOAT8_E4M3FN,
+        bits: 8,
+    };
+    pub const F8_E5M2: DType = DType {
+        code: code::FLOAT8_E5M2,
+        bits: 8,
+    };
 
     /// Validates a DLPack `(code, bits, lanes)` triple.
     pub fn new(code: u8, bits: u8, lanes: u16) -> Result<DType> {
@@ -133,7 +184,11 @@ impl DType {
 
     /// The DLPack struct for this type (always one lane).
     pub fn to_dl(self) -> DLDataType {
-        DLDataType { code: DLDataTypeCode(self.code), bits: self.bits, lanes: 1 }
+        DLDataType {
+            code: DLDataTypeCode(self.code),
+            bits: self.bits,
+            lanes: 1,
+        }
     }
 
     /// Looks a type up by its NumPy/PyTorch-style name (`"float32"`, `"bfloat16"`, ...).
@@ -200,7 +255,11 @@ impl DType {
     /// Bytes per element. Sub-byte types report 0: they have no addressable
     /// element, and every path that needs an itemsize rejects them first.
     pub fn itemsize(self) -> usize {
-        if self.is_sub_byte() { 0 } else { usize::from(self.bits) / 8 }
+        if self.is_sub_byte() {
+            0
+        } else {
+            usize::from(self.bits) / 8
+        }
     }
 
     /// The alignment an element needs: its size, except complex numbers,
@@ -249,11 +308,24 @@ mod tests {
 
     #[test]
     fn rejects_what_the_rules_do_not_list() {
-        let cases = [(2, 32, 4), (2, 8, 1), (17, 8, 1), (3, 64, 1), (18, 8, 1), (6, 1, 1)];
+        let cases = [
+            (2, 32, 4),
+            (2, 8, 1),
+            (17, 8, 1),
+            (3, 64, 1),
+            (18, 8, 1),
+            (6, 1, 1),
+        ];
         for (code, bits, lanes) in cases {
             let err = DType::new(code, bits, lanes).unwrap_err();
-            assert!(matches!(err, Error::UnsupportedDtype(_)), "{code} {bits} {lanes}");
-            assert!(err.to_string().contains(&format!("code {code}, bits {bits}")));
+            assert!(
+                matches!(err, Error::UnsupportedDtype(_)),
+                "{code} {bits} {lanes}"
+            );
+            assert!(
+                err.to_string()
+                    .contains(&format!("code {code}, bits {bits}"))
+            );
         }
     }
 

@@ -50,11 +50,17 @@ fn compute_bounds(shape: &[i64], strides: &[i64]) -> Result<Option<(i64, i64)>> 
     }
     let (mut lo, mut hi) = (0i64, 0i64);
     for (&n, &s) in shape.iter().zip(strides) {
-        let reach = (n - 1).checked_mul(s).ok_or_else(|| overflow("stride * (dim - 1)"))?;
+        let reach = (n - 1)
+            .checked_mul(s)
+            .ok_or_else(|| overflow("stride * (dim - 1)"))?;
         if reach < 0 {
-            lo = lo.checked_add(reach).ok_or_else(|| overflow("lowest element offset"))?;
+            lo = lo
+                .checked_add(reach)
+                .ok_or_else(|| overflow("lowest element offset"))?;
         } else {
-            hi = hi.checked_add(reach).ok_or_else(|| overflow("highest element offset"))?;
+            hi = hi
+                .checked_add(reach)
+                .ok_or_else(|| overflow("highest element offset"))?;
         }
     }
     Ok(Some((lo, hi)))
@@ -68,7 +74,9 @@ pub fn normalize_axis(axis: i64, ndim: usize) -> Result<usize> {
     if (0..n).contains(&a) {
         Ok(a as usize)
     } else {
-        Err(invalid!("axis {axis} is out of bounds for tensor of dimension {ndim}"))
+        Err(invalid!(
+            "axis {axis} is out of bounds for tensor of dimension {ndim}"
+        ))
     }
 }
 
@@ -105,7 +113,10 @@ pub fn shape_size(shape: &[i64]) -> Result<i64> {
     let mut has_zero = false;
     for (axis, &d) in shape.iter().enumerate() {
         if d < 0 {
-            return Err(invalid!("negative dimension {d} at axis {axis} in shape {}", fmt_dims(shape)));
+            return Err(invalid!(
+                "negative dimension {d} at axis {axis} in shape {}",
+                fmt_dims(shape)
+            ));
         }
         if d == 0 {
             has_zero = true;
@@ -127,7 +138,9 @@ pub fn compact_strides(shape: &[i64], order: Order) -> Result<Dims> {
     let mut step: i64 = 1;
     let mut assign = |i: usize| -> Result<()> {
         strides[i] = step;
-        step = step.checked_mul(shape[i].max(1)).ok_or_else(|| overflow("compact strides"))?;
+        step = step
+            .checked_mul(shape[i].max(1))
+            .ok_or_else(|| overflow("compact strides"))?;
         Ok(())
     };
     match order {
@@ -150,7 +163,11 @@ impl Layout {
         }
         shape_size(shape)?;
         let bounds = compute_bounds(shape, strides)?;
-        Ok(Layout { shape: Dims::from_slice(shape), strides: Dims::from_slice(strides), bounds })
+        Ok(Layout {
+            shape: Dims::from_slice(shape),
+            strides: Dims::from_slice(strides),
+            bounds,
+        })
     }
 
     /// A compact layout of `shape` in the given order.
@@ -164,14 +181,23 @@ impl Layout {
     fn from_parts(shape: Dims, strides: Dims) -> Result<Layout> {
         shape_size(&shape)?;
         let bounds = compute_bounds(&shape, &strides)?;
-        Ok(Layout { shape, strides, bounds })
+        Ok(Layout {
+            shape,
+            strides,
+            bounds,
+        })
     }
 
     /// Builds the result of a transform that cannot grow the extent (dropping,
     /// reordering or negating axes, adding size-1 axes) of a valid layout.
     fn derived(shape: Dims, strides: Dims) -> Layout {
-        let bounds = compute_bounds(&shape, &strides).expect("a sub-layout of a valid layout is representable");
-        Layout { shape, strides, bounds }
+        let bounds = compute_bounds(&shape, &strides)
+            .expect("a sub-layout of a valid layout is representable");
+        Layout {
+            shape,
+            strides,
+            bounds,
+        }
     }
 
     pub fn shape(&self) -> &[i64] {
@@ -207,13 +233,17 @@ impl Layout {
     /// element 0, or `None` if there are no elements. Fails if it does not
     /// fit in `isize`.
     pub fn byte_bounds(&self, itemsize: usize) -> Result<Option<(isize, isize)>> {
-        let Some((lo, hi)) = self.element_bounds()? else { return Ok(None) };
+        let Some((lo, hi)) = self.element_bounds()? else {
+            return Ok(None);
+        };
         let item = itemsize as i64;
         let bounds = lo
             .checked_mul(item)
             .zip(hi.checked_add(1).and_then(|h| h.checked_mul(item)))
             .filter(|&(start, end)| end.checked_sub(start).is_some())
-            .and_then(|(start, end)| Some((isize::try_from(start).ok()?, isize::try_from(end).ok()?)));
+            .and_then(|(start, end)| {
+                Some((isize::try_from(start).ok()?, isize::try_from(end).ok()?))
+            });
         match bounds {
             Some(b) => Ok(Some(b)),
             None => Err(invalid!(
@@ -328,7 +358,9 @@ impl Layout {
                 // Within the validated extent: cannot overflow.
                 let step = i * stride;
                 offsets.extend_from_within(..len);
-                offsets[len * i as usize..].iter_mut().for_each(|o| *o += step);
+                offsets[len * i as usize..]
+                    .iter_mut()
+                    .for_each(|o| *o += step);
             }
         }
         offsets.sort_unstable();
@@ -380,12 +412,18 @@ impl Layout {
         let mut shape = self.shape.clone();
         let mut strides = self.strides.clone();
         shape[axis] = count;
-        strides[axis] = self.strides[axis].checked_mul(step).ok_or_else(|| overflow("stride * step"))?;
+        strides[axis] = self.strides[axis]
+            .checked_mul(step)
+            .ok_or_else(|| overflow("stride * step"))?;
         // An empty slice may start one past the end; pointing there would be
         // pointless, so the view stays at the source's first element. So does
         // any slice of an empty layout, whose strides were never checked
         // against an extent (the product could overflow).
-        let offset = if count == 0 || self.is_empty() { 0 } else { first * self.strides[axis] };
+        let offset = if count == 0 || self.is_empty() {
+            0
+        } else {
+            first * self.strides[axis]
+        };
         Ok((Layout::from_parts(shape, strides)?, offset))
     }
 
@@ -397,14 +435,22 @@ impl Layout {
         shape.remove(axis);
         strides.remove(axis);
         // An empty layout's strides were never checked against an extent.
-        let offset = if self.is_empty() { 0 } else { i * self.strides[axis] };
+        let offset = if self.is_empty() {
+            0
+        } else {
+            i * self.strides[axis]
+        };
         Ok((Layout::derived(shape, strides), offset))
     }
 
     /// Reorders axes: axis `k` of the result is axis `axes[k]` of the source.
     pub fn permute(&self, axes: &[i64]) -> Result<Layout> {
         if axes.len() != self.ndim() {
-            return Err(invalid!("axes has {} entries but the tensor has {} dimensions", axes.len(), self.ndim()));
+            return Err(invalid!(
+                "axes has {} entries but the tensor has {} dimensions",
+                axes.len(),
+                self.ndim()
+            ));
         }
         let mut seen = [false; MAX_NDIM];
         let mut shape = Dims::new();
@@ -412,7 +458,10 @@ impl Layout {
         for &a in axes {
             let axis = normalize_axis(a, self.ndim())?;
             if std::mem::replace(&mut seen[axis], true) {
-                return Err(invalid!("repeated axis {a} in permutation {}", fmt_dims(axes)));
+                return Err(invalid!(
+                    "repeated axis {a} in permutation {}",
+                    fmt_dims(axes)
+                ));
             }
             shape.push(self.shape[axis]);
             strides.push(self.strides[axis]);
@@ -422,15 +471,24 @@ impl Layout {
 
     /// All axes reversed (NumPy's `.T`).
     pub fn reversed_axes(&self) -> Layout {
-        Layout::derived(self.shape.iter().rev().copied().collect(), self.strides.iter().rev().copied().collect())
+        Layout::derived(
+            self.shape.iter().rev().copied().collect(),
+            self.strides.iter().rev().copied().collect(),
+        )
     }
 
     /// Reverses the order of elements along `axis`.
     pub fn flip(&self, axis: usize) -> Result<(Layout, i64)> {
         let n = self.shape[axis];
         let mut strides = self.strides.clone();
-        strides[axis] = self.strides[axis].checked_neg().ok_or_else(|| overflow("negated stride"))?;
-        let offset = if self.is_empty() { 0 } else { (n - 1) * self.strides[axis] };
+        strides[axis] = self.strides[axis]
+            .checked_neg()
+            .ok_or_else(|| overflow("negated stride"))?;
+        let offset = if self.is_empty() {
+            0
+        } else {
+            (n - 1) * self.strides[axis]
+        };
         Ok((Layout::derived(self.shape.clone(), strides), offset))
     }
 
@@ -449,7 +507,10 @@ impl Layout {
             None => self.shape[i] != 1,
         };
         let idx = (0..self.ndim()).filter(|&i| keep(i));
-        Ok(Layout::derived(idx.clone().map(|i| self.shape[i]).collect(), idx.map(|i| self.strides[i]).collect()))
+        Ok(Layout::derived(
+            idx.clone().map(|i| self.shape[i]).collect(),
+            idx.map(|i| self.strides[i]).collect(),
+        ))
     }
 
     /// Inserts a size-1 axis at `axis` (in `0..=ndim`).
@@ -458,7 +519,10 @@ impl Layout {
         // The stride of a size-1 axis never matters for addressing; pick the
         // one a compact layout would have so contiguity flags stay natural.
         let stride = match axis {
-            a if a < self.ndim() => self.shape[a].max(1).checked_mul(self.strides[a]).unwrap_or(1),
+            a if a < self.ndim() => self.shape[a]
+                .max(1)
+                .checked_mul(self.strides[a])
+                .unwrap_or(1),
             _ => 1,
         };
         let mut shape = self.shape.clone();
@@ -473,7 +537,11 @@ impl Layout {
     pub fn broadcast_to(&self, target: &[i64]) -> Result<Layout> {
         shape_size(target)?;
         let incompatible = || {
-            invalid!("cannot broadcast shape {} to shape {}", fmt_dims(&self.shape), fmt_dims(target))
+            invalid!(
+                "cannot broadcast shape {} to shape {}",
+                fmt_dims(&self.shape),
+                fmt_dims(target)
+            )
         };
         if target.len() < self.ndim() {
             return Err(incompatible());
@@ -550,7 +618,9 @@ impl Layout {
         check_ndim(self.ndim() + 1)?;
         let n = self.shape[axis];
         if window < 0 || window > n {
-            return Err(invalid!("window {window} does not fit axis {axis} of size {n}"));
+            return Err(invalid!(
+                "window {window} does not fit axis {axis} of size {n}"
+            ));
         }
         let mut shape = self.shape.clone();
         let mut strides = self.strides.clone();
@@ -564,7 +634,11 @@ impl Layout {
 /// Resolves an index that may count from the end, or fails with the exact
 /// NumPy message naming axis, index and size.
 pub fn resolve_index(index: i64, axis: usize, size: i64) -> Result<i64> {
-    let i = if index < 0 { index.checked_add(size) } else { Some(index) };
+    let i = if index < 0 {
+        index.checked_add(size)
+    } else {
+        Some(index)
+    };
     match i {
         Some(i) if (0..size).contains(&i) => Ok(i),
         _ => Err(Error::Index { index, axis, size }),
@@ -573,7 +647,12 @@ pub fn resolve_index(index: i64, axis: usize, size: i64) -> Result<i64> {
 
 /// Python's `slice.indices` plus the element count: returns the first index
 /// and how many elements the slice selects.
-pub fn slice_indices(len: i64, start: Option<i64>, stop: Option<i64>, step: i64) -> Result<(i64, i64)> {
+pub fn slice_indices(
+    len: i64,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: i64,
+) -> Result<(i64, i64)> {
     if step == 0 {
         return Err(invalid!("slice step cannot be zero"));
     }
@@ -606,12 +685,32 @@ pub fn resolve_reshape(size: i64, old_shape: &[i64], shape: &[i64]) -> Result<Di
     for (i, &d) in shape.iter().enumerate() {
         match d {
             -1 if unknown.is_none() => unknown = Some(i),
-            -1 => return Err(invalid!("can only specify one unknown dimension in shape {}", fmt_dims(shape))),
-            d if d < 0 => return Err(invalid!("negative dimension {d} in shape {}", fmt_dims(shape))),
-            d => known = known.checked_mul(d).ok_or_else(|| invalid!("shape {} has too many elements", fmt_dims(shape)))?,
+            -1 => {
+                return Err(invalid!(
+                    "can only specify one unknown dimension in shape {}",
+                    fmt_dims(shape)
+                ));
+            }
+            d if d < 0 => {
+                return Err(invalid!(
+                    "negative dimension {d} in shape {}",
+                    fmt_dims(shape)
+                ));
+            }
+            d => {
+                known = known
+                    .checked_mul(d)
+                    .ok_or_else(|| invalid!("shape {} has too many elements", fmt_dims(shape)))?
+            }
         }
     }
-    let mismatch = || invalid!("cannot reshape tensor of size {size} (shape {}) into shape {}", fmt_dims(old_shape), fmt_dims(shape));
+    let mismatch = || {
+        invalid!(
+            "cannot reshape tensor of size {size} (shape {}) into shape {}",
+            fmt_dims(old_shape),
+            fmt_dims(shape)
+        )
+    };
     if let Some(i) = unknown {
         if known == 0 || size % known != 0 {
             return Err(mismatch());
@@ -634,7 +733,12 @@ pub struct Offsets<'a> {
 
 impl<'a> Offsets<'a> {
     fn new(layout: &'a Layout) -> Self {
-        Offsets { layout, index: SmallVec::from_elem(0, layout.ndim()), offset: 0, remaining: layout.size() }
+        Offsets {
+            layout,
+            index: SmallVec::from_elem(0, layout.ndim()),
+            offset: 0,
+            remaining: layout.size(),
+        }
     }
 }
 
@@ -679,18 +783,43 @@ mod tests {
 
     #[test]
     fn compact_strides_by_hand() {
-        assert_eq!(compact_strides(&[2, 3, 4], Order::C).unwrap().as_slice(), &[12, 4, 1]);
-        assert_eq!(compact_strides(&[2, 3, 4], Order::F).unwrap().as_slice(), &[1, 2, 6]);
-        assert_eq!(compact_strides(&[2, 0, 4], Order::C).unwrap().as_slice(), &[4, 4, 1]);
-        assert_eq!(compact_strides(&[], Order::C).unwrap().as_slice(), &[] as &[i64]);
+        assert_eq!(
+            compact_strides(&[2, 3, 4], Order::C).unwrap().as_slice(),
+            &[12, 4, 1]
+        );
+        assert_eq!(
+            compact_strides(&[2, 3, 4], Order::F).unwrap().as_slice(),
+            &[1, 2, 6]
+        );
+        assert_eq!(
+            compact_strides(&[2, 0, 4], Order::C).unwrap().as_slice(),
+            &[4, 4, 1]
+        );
+        assert_eq!(
+            compact_strides(&[], Order::C).unwrap().as_slice(),
+            &[] as &[i64]
+        );
     }
 
     #[test]
     fn rejects_bad_shapes() {
-        assert!(shape_size(&[2, -1]).unwrap_err().to_string().contains("negative dimension -1 at axis 1"));
+        assert!(
+            shape_size(&[2, -1])
+                .unwrap_err()
+                .to_string()
+                .contains("negative dimension -1 at axis 1")
+        );
         assert!(shape_size(&[1 << 40, 1 << 40]).is_err());
-        assert!(shape_size(&[0, 1 << 40, 1 << 40]).is_err(), "size 0 must not hide an overflowing shape");
-        assert!(shape_size(&[1; 65]).unwrap_err().to_string().contains("ndim 65 exceeds"));
+        assert!(
+            shape_size(&[0, 1 << 40, 1 << 40]).is_err(),
+            "size 0 must not hide an overflowing shape"
+        );
+        assert!(
+            shape_size(&[1; 65])
+                .unwrap_err()
+                .to_string()
+                .contains("ndim 65 exceeds")
+        );
         assert!(Layout::new(&[3], &[i64::MAX]).is_err());
         assert!(Layout::new(&[2, 2], &[1]).is_err());
         let huge = lay(&[2], &[1 << 62]);
@@ -736,14 +865,27 @@ mod tests {
         // Size 0, so the huge stride was never validated against an extent.
         let l = lay(&[i64::MAX - 1, 0], &[(1 << 60) - 1, 1]);
         let err = l.offset_of(&[(1 << 60) - 1, 0]).unwrap_err();
-        assert_eq!(err, Error::Index { index: 0, axis: 1, size: 0 });
+        assert_eq!(
+            err,
+            Error::Index {
+                index: 0,
+                axis: 1,
+                size: 0
+            }
+        );
     }
 
     #[test]
     fn offsets_of_strides_near_the_limit() {
         // Stepping one index past the end would overflow i64 here.
-        assert_eq!(lay(&[2], &[1 << 62]).offsets().collect::<Vec<_>>(), [0, 1 << 62]);
-        assert_eq!(lay(&[2, 2], &[-(1 << 62), 1]).offsets().collect::<Vec<_>>(), [0, 1, -(1 << 62), 1 - (1 << 62)]);
+        assert_eq!(
+            lay(&[2], &[1 << 62]).offsets().collect::<Vec<_>>(),
+            [0, 1 << 62]
+        );
+        assert_eq!(
+            lay(&[2, 2], &[-(1 << 62), 1]).offsets().collect::<Vec<_>>(),
+            [0, 1, -(1 << 62), 1 - (1 << 62)]
+        );
         assert!(lay(&[2, 2, 2], &[1, 1, 3 << 61]).may_overlap());
     }
 
@@ -757,7 +899,9 @@ mod tests {
         assert!(lay(&[1, 3], &[99, 1]).is_f_contiguous());
         assert!(!lay(&[2, 3], &[3, 1]).is_f_contiguous());
         assert!(lay(&[3, 1], &[1, 7]).is_c_contiguous() && lay(&[3, 1], &[1, 7]).is_f_contiguous());
-        assert!(lay(&[0, 3], &[5, -2]).is_c_contiguous() && lay(&[0, 3], &[5, -2]).is_f_contiguous());
+        assert!(
+            lay(&[0, 3], &[5, -2]).is_c_contiguous() && lay(&[0, 3], &[5, -2]).is_f_contiguous()
+        );
         assert!(lay(&[], &[]).is_c_contiguous() && lay(&[], &[]).is_f_contiguous());
         assert!(!lay(&[3], &[-1]).is_c_contiguous());
         assert!(lay(&[3], &[-1]).is_dense());
@@ -780,9 +924,16 @@ mod tests {
             (None, None, i64::MIN, 9, 1),
         ];
         for &(start, stop, step, first, count) in cases {
-            assert_eq!(slice_indices(10, start, stop, step).unwrap(), (first, count), "{start:?}:{stop:?}:{step}");
+            assert_eq!(
+                slice_indices(10, start, stop, step).unwrap(),
+                (first, count),
+                "{start:?}:{stop:?}:{step}"
+            );
         }
-        assert_eq!(slice_indices(10, None, None, 0).unwrap_err().to_string(), "slice step cannot be zero");
+        assert_eq!(
+            slice_indices(10, None, None, 0).unwrap_err().to_string(),
+            "slice step cannot be zero"
+        );
         assert_eq!(slice_indices(0, None, None, -1).unwrap(), (-1, 0));
     }
 
@@ -790,12 +941,25 @@ mod tests {
     fn slice_and_select_layouts() {
         let l = lay(&[4, 5], &[5, 1]);
         let (v, off) = l.slice(1, None, None, -2).unwrap();
-        assert_eq!((v.shape(), v.strides(), off), (&[4, 3][..], &[5, -2][..], 4));
+        assert_eq!(
+            (v.shape(), v.strides(), off),
+            (&[4, 3][..], &[5, -2][..], 4)
+        );
         let (v, off) = l.select(0, -1).unwrap();
         assert_eq!((v.shape(), v.strides(), off), (&[5][..], &[1][..], 15));
         let err = l.select(1, 5).unwrap_err();
-        assert_eq!(err.to_string(), "index 5 is out of bounds for axis 1 with size 5");
-        assert!(matches!(l.select(0, -5).unwrap_err(), Error::Index { index: -5, axis: 0, size: 4 }));
+        assert_eq!(
+            err.to_string(),
+            "index 5 is out of bounds for axis 1 with size 5"
+        );
+        assert!(matches!(
+            l.select(0, -5).unwrap_err(),
+            Error::Index {
+                index: -5,
+                axis: 0,
+                size: 4
+            }
+        ));
     }
 
     #[test]
@@ -803,15 +967,30 @@ mod tests {
         let l = lay(&[2, 3, 4], &[12, 4, 1]);
         let p = l.permute(&[2, 0, -2]).unwrap();
         assert_eq!((p.shape(), p.strides()), (&[4, 2, 3][..], &[1, 12, 4][..]));
-        assert!(l.permute(&[0, 0, 1]).unwrap_err().to_string().contains("repeated axis 0"));
+        assert!(
+            l.permute(&[0, 0, 1])
+                .unwrap_err()
+                .to_string()
+                .contains("repeated axis 0")
+        );
         assert!(l.permute(&[0, 1]).is_err());
-        assert!(l.permute(&[0, 1, 3]).unwrap_err().to_string().contains("axis 3 is out of bounds for tensor of dimension 3"));
+        assert!(
+            l.permute(&[0, 1, 3])
+                .unwrap_err()
+                .to_string()
+                .contains("axis 3 is out of bounds for tensor of dimension 3")
+        );
         let (f, off) = l.flip(1).unwrap();
         assert_eq!((f.strides(), off), (&[12, -4, 1][..], 8));
         let s = lay(&[1, 3, 1], &[3, 1, 1]);
         assert_eq!(s.squeeze(None).unwrap().shape(), &[3]);
         assert_eq!(s.squeeze(Some(2)).unwrap().shape(), &[1, 3]);
-        assert!(s.squeeze(Some(1)).unwrap_err().to_string().contains("size is 3"));
+        assert!(
+            s.squeeze(Some(1))
+                .unwrap_err()
+                .to_string()
+                .contains("size is 3")
+        );
         let e = lay(&[2, 3], &[3, 1]).expand_dims(1).unwrap();
         assert_eq!((e.shape(), e.strides()), (&[2, 1, 3][..], &[3, 3, 1][..]));
         assert!(e.is_c_contiguous());
@@ -824,7 +1003,10 @@ mod tests {
         assert_eq!((b.shape(), b.strides()), (&[2, 3, 4][..], &[0, 1, 0][..]));
         assert!(b.may_overlap());
         let err = l.broadcast_to(&[4, 4]).unwrap_err();
-        assert_eq!(err.to_string(), "cannot broadcast shape (3, 1) to shape (4, 4)");
+        assert_eq!(
+            err.to_string(),
+            "cannot broadcast shape (3, 1) to shape (4, 4)"
+        );
         assert!(l.broadcast_to(&[3]).is_err());
     }
 
@@ -844,11 +1026,29 @@ mod tests {
         // The first three columns are not: rows are 6 apart, not 3.
         let (s, _) = lay(&[4, 6], &[6, 1]).slice(1, None, Some(3), 1).unwrap();
         assert_eq!(s.reshape(&[12]).unwrap(), None);
-        assert_eq!(s.reshape(&[2, 2, 3]).unwrap().unwrap().strides(), &[12, 6, 1]);
-        assert!(c.reshape(&[5, 5]).unwrap_err().to_string().contains("cannot reshape tensor of size 24"));
+        assert_eq!(
+            s.reshape(&[2, 2, 3]).unwrap().unwrap().strides(),
+            &[12, 6, 1]
+        );
+        assert!(
+            c.reshape(&[5, 5])
+                .unwrap_err()
+                .to_string()
+                .contains("cannot reshape tensor of size 24")
+        );
         assert!(c.reshape(&[-1, -1]).is_err());
-        assert_eq!(lay(&[0, 3], &[3, 1]).reshape(&[3, 0, 5]).unwrap().unwrap().shape(), &[3, 0, 5]);
-        assert_eq!(lay(&[], &[]).reshape(&[1, 1]).unwrap().unwrap().shape(), &[1, 1]);
+        assert_eq!(
+            lay(&[0, 3], &[3, 1])
+                .reshape(&[3, 0, 5])
+                .unwrap()
+                .unwrap()
+                .shape(),
+            &[3, 0, 5]
+        );
+        assert_eq!(
+            lay(&[], &[]).reshape(&[1, 1]).unwrap().unwrap().shape(),
+            &[1, 1]
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod tensor;
 
 pub mod ffi;
 
+pub use copy::CastOptions;
 pub use device::Device;
 pub use dtype::DType;
 pub use error::{Error, Result};

@@ -54,7 +54,9 @@ impl MapMode {
             "r+" | "readwrite" => Ok(MapMode::ReadWrite),
             "c" | "copyonwrite" => Ok(MapMode::CopyOnWrite),
             "w+" | "write" => Ok(MapMode::Create),
-            other => Err(invalid!("mode {other:?} is not one of \"r\", \"r+\", \"c\", \"w+\"")),
+            other => Err(invalid!(
+                "mode {other:?} is not one of \"r\", \"r+\", \"c\", \"w+\""
+            )),
         }
     }
 
@@ -100,9 +102,22 @@ impl Mapping {
     /// Maps `len` bytes of `file` starting at byte `offset`, and returns the
     /// mapping with the address of byte `offset` in it. The caller has
     /// checked that the file holds those bytes.
-    fn map(file: &File, path: &Path, offset: u64, len: usize, mode: MapMode) -> Result<(Mapping, *mut u8)> {
+    fn map(
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        mode: MapMode,
+    ) -> Result<(Mapping, *mut u8)> {
         if len == 0 {
-            return Ok((Mapping { addr: std::ptr::null_mut(), len: 0, mode }, std::ptr::null_mut()));
+            return Ok((
+                Mapping {
+                    addr: std::ptr::null_mut(),
+                    len: 0,
+                    mode,
+                },
+                std::ptr::null_mut(),
+            ));
         }
         let page = page_size() as u64;
         let start = offset - offset % page;
@@ -110,16 +125,31 @@ impl Mapping {
         let map_len = lead
             .checked_add(len)
             .filter(|&n| n <= isize::MAX as usize)
-            .ok_or_else(|| invalid!("cannot map {len} bytes at offset {offset}: too large for the address space"))?;
+            .ok_or_else(|| {
+                invalid!(
+                    "cannot map {len} bytes at offset {offset}: too large for the address space"
+                )
+            })?;
         let file_offset = libc::off_t::try_from(start)
             .map_err(|_| invalid!("offset {offset} is too large for this platform's mmap"))?;
         // Read-only mappings are still PROT_WRITE | MAP_PRIVATE: a consumer
         // that ignores READ_ONLY must get private copies, not a fault.
-        let flags = if mode.is_shared() { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        let flags = if mode.is_shared() {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
         // SAFETY: a fresh mapping chosen by the kernel (addr NULL) of a valid
         // descriptor; nothing else is aliased or replaced.
         let addr = unsafe {
-            libc::mmap(std::ptr::null_mut(), map_len, libc::PROT_READ | libc::PROT_WRITE, flags, file.as_raw_fd(), file_offset)
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                file.as_raw_fd(),
+                file_offset,
+            )
         };
         if addr == libc::MAP_FAILED {
             let err = io::Error::last_os_error();
@@ -129,7 +159,11 @@ impl Mapping {
                 mode.as_numpy()
             )));
         }
-        let mapping = Mapping { addr, len: map_len, mode };
+        let mapping = Mapping {
+            addr,
+            len: map_len,
+            mode,
+        };
         Ok((mapping, addr.cast::<u8>().wrapping_add(lead)))
     }
 
@@ -155,7 +189,11 @@ impl Mapping {
         }
         // SAFETY: exactly the region this value mapped and still owns.
         if unsafe { libc::msync(self.addr, self.len, libc::MS_SYNC) } != 0 {
-            return Err(Error::Io(format!("msync of a {}-byte mapping failed: {}", self.len, io::Error::last_os_error())));
+            return Err(Error::Io(format!(
+                "msync of a {}-byte mapping failed: {}",
+                self.len,
+                io::Error::last_os_error()
+            )));
         }
         Ok(())
     }
@@ -197,13 +235,22 @@ pub(crate) fn open(path: &Path, mode: MapMode) -> Result<File> {
 
 /// The size of an open file.
 pub(crate) fn file_len(file: &File, path: &Path) -> Result<u64> {
-    file.metadata().map(|m| m.len()).map_err(|e| io_error("stat", path, e))
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(|e| io_error("stat", path, e))
 }
 
 /// A root tensor of `layout` over a new mapping of `file` whose element 0
 /// is at byte `offset`. The layout must be compact (C or F) with
 /// non-negative strides, and the file must hold its bytes.
-pub(crate) fn map_tensor(file: &File, path: &Path, mode: MapMode, offset: u64, layout: Layout, dtype: DType) -> Result<Tensor> {
+pub(crate) fn map_tensor(
+    file: &File,
+    path: &Path,
+    mode: MapMode,
+    offset: u64,
+    layout: Layout,
+    dtype: DType,
+) -> Result<Tensor> {
     let (_, end) = Tensor::check_layout(&layout, dtype)?;
     let (mapping, data) = Mapping::map(file, path, offset, end as usize, mode)?;
     // SAFETY: the mapping holds `end` bytes from `data` and lives in the
@@ -231,17 +278,30 @@ pub(crate) fn map_tensor(file: &File, path: &Path, mode: MapMode, offset: u64, l
 /// it (as NumPy does); `Read` and `CopyOnWrite` need it to be there already.
 /// Files under `/dev/shm` map like any other, so two processes can share one
 /// tensor through `ReadWrite`.
-pub fn memmap(path: &Path, dtype: DType, mode: MapMode, offset: u64, shape: Option<&[i64]>, order: Order) -> Result<Tensor> {
+pub fn memmap(
+    path: &Path,
+    dtype: DType,
+    mode: MapMode,
+    offset: u64,
+    shape: Option<&[i64]>,
+    order: Order,
+) -> Result<Tensor> {
     dtype.require_addressable("memory-mapping")?;
     if order == Order::K {
-        return Err(invalid!("order K is only meaningful for copies; memmap takes C or F"));
+        return Err(invalid!(
+            "order K is only meaningful for copies; memmap takes C or F"
+        ));
     }
     let item = dtype.itemsize() as u64;
     // Validate everything that does not need the file before touching it,
     // so a bad call cannot create or truncate anything.
     let layout = match shape {
         Some(shape) => Some(Layout::compact(shape, order)?),
-        None if mode == MapMode::Create => return Err(invalid!("mode \"w+\" needs a shape: there is no file to measure")),
+        None if mode == MapMode::Create => {
+            return Err(invalid!(
+                "mode \"w+\" needs a shape: there is no file to measure"
+            ));
+        }
         None => None,
     };
     let needed = match &layout {
@@ -249,7 +309,9 @@ pub fn memmap(path: &Path, dtype: DType, mode: MapMode, offset: u64, shape: Opti
             (Tensor::check_layout(l, dtype)?.1 as u64)
                 .checked_add(offset)
                 .filter(|&n| n <= i64::MAX as u64)
-                .ok_or_else(|| invalid!("offset {offset} plus the tensor's bytes overflows a file size"))?,
+                .ok_or_else(|| {
+                    invalid!("offset {offset} plus the tensor's bytes overflows a file size")
+                })?,
         ),
         None => None,
     };
@@ -259,7 +321,8 @@ pub fn memmap(path: &Path, dtype: DType, mode: MapMode, offset: u64, shape: Opti
         (Some(layout), Some(needed)) => {
             if len < needed {
                 if mode.is_shared() {
-                    file.set_len(needed).map_err(|e| io_error("grow", path, e))?;
+                    file.set_len(needed)
+                        .map_err(|e| io_error("grow", path, e))?;
                 } else {
                     return Err(invalid!(
                         "{} holds {len} bytes, but shape {} of {dtype} at offset {offset} needs {needed}",
@@ -271,9 +334,12 @@ pub fn memmap(path: &Path, dtype: DType, mode: MapMode, offset: u64, shape: Opti
             layout
         }
         _ => {
-            let avail = len
-                .checked_sub(offset)
-                .ok_or_else(|| invalid!("offset {offset} is past the end of {} ({len} bytes)", path.display()))?;
+            let avail = len.checked_sub(offset).ok_or_else(|| {
+                invalid!(
+                    "offset {offset} is past the end of {} ({len} bytes)",
+                    path.display()
+                )
+            })?;
             if avail % item != 0 {
                 return Err(invalid!(
                     "the {avail} bytes of {} after offset {offset} are not a multiple of the {item}-byte {dtype} itemsize",
@@ -324,12 +390,19 @@ pub(crate) fn advise_huge_pages(ptr: *mut u8, len: usize) {
 ///
 /// # Safety
 /// `dst` must be valid for writing `len` bytes.
-pub(crate) unsafe fn read_exact_at(file: &File, path: &Path, mut offset: u64, dst: *mut u8, len: usize) -> Result<()> {
+pub(crate) unsafe fn read_exact_at(
+    file: &File,
+    path: &Path,
+    mut offset: u64,
+    dst: *mut u8,
+    len: usize,
+) -> Result<()> {
     let mut done = 0;
     while done < len {
         // Linux reads at most 0x7fff_f000 bytes per call; ask for whole chunks.
         let want = (len - done).min(1 << 30);
-        let at = libc::off_t::try_from(offset).map_err(|_| invalid!("offset {offset} is too large"))?;
+        let at =
+            libc::off_t::try_from(offset).map_err(|_| invalid!("offset {offset} is too large"))?;
         // SAFETY: `dst + done .. dst + done + want` is inside the caller's buffer.
         let n = unsafe { libc::pread(file.as_raw_fd(), dst.add(done).cast(), want, at) };
         if n < 0 {
@@ -358,10 +431,20 @@ mod tests {
 
     #[test]
     fn mode_strings_round_trip() {
-        for m in [MapMode::Read, MapMode::ReadWrite, MapMode::CopyOnWrite, MapMode::Create] {
+        for m in [
+            MapMode::Read,
+            MapMode::ReadWrite,
+            MapMode::CopyOnWrite,
+            MapMode::Create,
+        ] {
             assert_eq!(MapMode::from_numpy(m.as_numpy()).unwrap(), m);
         }
         assert_eq!(MapMode::from_numpy("readonly").unwrap(), MapMode::Read);
-        assert!(MapMode::from_numpy("rw").unwrap_err().to_string().contains("\"rw\""));
+        assert!(
+            MapMode::from_numpy("rw")
+                .unwrap_err()
+                .to_string()
+                .contains("\"rw\"")
+        );
     }
 }

@@ -22,12 +22,12 @@
 //! This module knows the format; memory maps and raw file reads are in
 //! `mmap.rs`, element copies in `copy/`.
 
+use crate::device::Device;
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
 use crate::layout::{Layout, MAX_NDIM, Order, fmt_dims};
 use crate::mmap::{self, MapMode, io_error};
 use crate::storage::Storage;
-use crate::device::Device;
 use crate::tensor::Tensor;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -63,8 +63,15 @@ pub struct Header {
 impl Header {
     /// The compact layout of the data (C or F order).
     pub fn layout(&self) -> Result<Layout> {
-        Layout::compact(&self.shape, if self.fortran_order { Order::F } else { Order::C })
-            .map_err(|e| Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape))))
+        Layout::compact(
+            &self.shape,
+            if self.fortran_order {
+                Order::F
+            } else {
+                Order::C
+            },
+        )
+        .map_err(|e| Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape))))
     }
 
     /// Bytes of data the header announces, with checked arithmetic.
@@ -73,13 +80,16 @@ impl Header {
         for &d in &self.shape {
             n = n.saturating_mul(d as u128);
         }
-        usize::try_from(n).ok().filter(|&n| n <= isize::MAX as usize).ok_or_else(|| {
-            Error::Format(format!(
-                "shape {} of {} needs more bytes than fit in memory",
-                fmt_dims(&self.shape),
-                self.dtype
-            ))
-        })
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(|| {
+                Error::Format(format!(
+                    "shape {} of {} needs more bytes than fit in memory",
+                    fmt_dims(&self.shape),
+                    self.dtype
+                ))
+            })
     }
 }
 
@@ -113,7 +123,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, what: &str) -> Error {
-        format_err(format!("malformed .npy header: {what} at character {}", self.pos))
+        format_err(format!(
+            "malformed .npy header: {what} at character {}",
+            self.pos
+        ))
     }
 
     fn skip_ws(&mut self) {
@@ -205,7 +218,11 @@ impl Parser<'_> {
                 }
                 let text = std::str::from_utf8(&self.s[start..self.pos]).expect("ASCII");
                 // Python 2 wrote longs with an `L` suffix (old version 1.0 files).
-                if self.s.get(self.pos).is_some_and(|&c| c == b'L' || c == b'l') {
+                if self
+                    .s
+                    .get(self.pos)
+                    .is_some_and(|&c| c == b'L' || c == b'l')
+                {
                     self.pos += 1;
                 }
                 if text.len() == 1 && !text.as_bytes()[0].is_ascii_digit() {
@@ -213,12 +230,18 @@ impl Parser<'_> {
                 }
                 // Too big for i128 is certainly too big for a shape: saturate
                 // and let the shape check name it.
-                let saturated = if text.starts_with('-') { i128::MIN } else { i128::MAX };
+                let saturated = if text.starts_with('-') {
+                    i128::MIN
+                } else {
+                    i128::MAX
+                };
                 Ok(Value::Int(text.parse::<i128>().unwrap_or(saturated)))
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 let start = self.pos;
-                while self.pos < self.s.len() && (self.s[self.pos].is_ascii_alphanumeric() || self.s[self.pos] == b'_') {
+                while self.pos < self.s.len()
+                    && (self.s[self.pos].is_ascii_alphanumeric() || self.s[self.pos] == b'_')
+                {
                     self.pos += 1;
                 }
                 match &self.s[start..self.pos] {
@@ -227,7 +250,10 @@ impl Parser<'_> {
                     b"None" => Ok(Value::None),
                     other => {
                         self.pos = start;
-                        Err(self.error(&format!("unexpected name {:?}", String::from_utf8_lossy(other))))
+                        Err(self.error(&format!(
+                            "unexpected name {:?}",
+                            String::from_utf8_lossy(other)
+                        )))
                     }
                 }
             }
@@ -247,10 +273,16 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
     // (NumPy reads them once ml_dtypes is imported), and NumPy's canonical
     // names. Only exact canonical names: aliases differ between libraries
     // (NumPy's "float" is float64).
-    if descr.len() > 3 && descr.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if descr.len() > 3
+        && descr
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return match DType::from_name(descr) {
             Ok(dt) if dt.name() == descr && !dt.is_sub_byte() => Ok((dt, false)),
-            _ => Err(format_err(format!("unsupported descr {descr:?} (not a NumPy type code or a type name dlview knows)"))),
+            _ => Err(format_err(format!(
+                "unsupported descr {descr:?} (not a NumPy type code or a type name dlview knows)"
+            ))),
         };
     }
     let (order, rest) = match descr.as_bytes().first() {
@@ -259,10 +291,22 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
     };
     let (kind, size) = match rest.as_bytes().first() {
         Some(&k) => (k, &rest[1..]),
-        None => return Err(format_err(format!("unsupported descr {descr:?}: empty type code"))),
+        None => {
+            return Err(format_err(format!(
+                "unsupported descr {descr:?}: empty type code"
+            )));
+        }
     };
-    let explain = |what: &str| format_err(format!("unsupported descr {descr:?}: {what} are not supported"));
-    let size: Option<usize> = if size.is_empty() { None } else { size.parse().ok() };
+    let explain = |what: &str| {
+        format_err(format!(
+            "unsupported descr {descr:?}: {what} are not supported"
+        ))
+    };
+    let size: Option<usize> = if size.is_empty() {
+        None
+    } else {
+        size.parse().ok()
+    };
     let dtype = match (kind, size) {
         (b'b' | b'?', Some(1) | None) => DType::BOOL,
         (b'i', Some(1)) => DType::I8,
@@ -287,7 +331,11 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
         (b'S' | b'a' | b'U', _) => return Err(explain("string types")),
         (b'M' | b'm', _) => return Err(explain("datetime and timedelta types")),
         (b'f', Some(12 | 16)) | (b'c', Some(24 | 32)) => return Err(explain("long double types")),
-        _ => return Err(format_err(format!("unsupported descr {descr:?}: unknown type code or size"))),
+        _ => {
+            return Err(format_err(format!(
+                "unsupported descr {descr:?}: unknown type code or size"
+            )));
+        }
     };
     let big = cfg!(target_endian = "big");
     let swap = dtype.itemsize() > 1
@@ -302,7 +350,11 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
 /// The descr dlview writes for `dtype` (NumPy's `dtype.str`, or the
 /// ml_dtypes name for bfloat16 and float8 types).
 pub fn dtype_to_descr(dtype: DType) -> Result<String> {
-    let native = if cfg!(target_endian = "big") { '>' } else { '<' };
+    let native = if cfg!(target_endian = "big") {
+        '>'
+    } else {
+        '<'
+    };
     let code = match dtype.kind() {
         Kind::Bool => return Ok("|b1".into()),
         Kind::Int => 'i',
@@ -317,7 +369,10 @@ pub fn dtype_to_descr(dtype: DType) -> Result<String> {
         }
     };
     let size = dtype.itemsize();
-    Ok(format!("{}{code}{size}", if size == 1 { '|' } else { native }))
+    Ok(format!(
+        "{}{code}{size}",
+        if size == 1 { '|' } else { native }
+    ))
 }
 
 /// Parses the header text (the dict literal and its padding) of a file with
@@ -329,10 +384,18 @@ pub fn parse_header_text(text: &[u8], version: (u8, u8), data_offset: usize) -> 
             text[i]
         )));
     }
-    let mut p = Parser { s: text, pos: 0, depth: 0 };
+    let mut p = Parser {
+        s: text,
+        pos: 0,
+        depth: 0,
+    };
     let dict = match p.value()? {
         Value::Dict(items) => items,
-        other => return Err(format_err(format!("the .npy header is not a dict but {other:?}"))),
+        other => {
+            return Err(format_err(format!(
+                "the .npy header is not a dict but {other:?}"
+            )));
+        }
     };
     if p.peek().is_some() {
         return Err(p.error("unexpected text after the header dict"));
@@ -343,7 +406,11 @@ pub fn parse_header_text(text: &[u8], version: (u8, u8), data_offset: usize) -> 
             Value::Str(s) if s == "descr" => &mut descr,
             Value::Str(s) if s == "fortran_order" => &mut fortran,
             Value::Str(s) if s == "shape" => &mut shape,
-            _ => return Err(format_err(format!("the .npy header has the unexpected key {k:?}"))),
+            _ => {
+                return Err(format_err(format!(
+                    "the .npy header has the unexpected key {k:?}"
+                )));
+            }
         };
         if slot.replace(v).is_some() {
             return Err(format_err(format!("the .npy header repeats the key {k:?}")));
@@ -352,30 +419,51 @@ pub fn parse_header_text(text: &[u8], version: (u8, u8), data_offset: usize) -> 
     let missing = |key: &str| format_err(format!("the .npy header has no {key:?} key"));
     let (dtype, byteswap) = match descr.ok_or_else(|| missing("descr"))? {
         Value::Str(s) => descr_to_dtype(&s)?,
-        Value::List(_) => return Err(format_err("unsupported descr: structured dtypes (a list of fields) are not supported")),
+        Value::List(_) => {
+            return Err(format_err(
+                "unsupported descr: structured dtypes (a list of fields) are not supported",
+            ));
+        }
         other => return Err(format_err(format!("descr is not a string but {other:?}"))),
     };
     let fortran_order = match fortran.ok_or_else(|| missing("fortran_order"))? {
         Value::Bool(b) => b,
-        other => return Err(format_err(format!("fortran_order is not True or False but {other:?}"))),
+        other => {
+            return Err(format_err(format!(
+                "fortran_order is not True or False but {other:?}"
+            )));
+        }
     };
     let dims = match shape.ok_or_else(|| missing("shape"))? {
         Value::Tuple(dims) => dims,
         other => return Err(format_err(format!("shape is not a tuple but {other:?}"))),
     };
     if dims.len() > MAX_NDIM {
-        return Err(format_err(format!("shape has {} dimensions, more than the maximum of {MAX_NDIM}", dims.len())));
+        return Err(format_err(format!(
+            "shape has {} dimensions, more than the maximum of {MAX_NDIM}",
+            dims.len()
+        )));
     }
     let shape = dims
         .iter()
         .map(|d| match d {
-            Value::Int(n) => i64::try_from(*n).ok().filter(|&n| n >= 0).ok_or_else(|| {
-                format_err(format!("shape dimension {n} is not in 0..=2^63-1"))
-            }),
-            other => Err(format_err(format!("shape dimension {other:?} is not an integer"))),
+            Value::Int(n) => i64::try_from(*n)
+                .ok()
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| format_err(format!("shape dimension {n} is not in 0..=2^63-1"))),
+            other => Err(format_err(format!(
+                "shape dimension {other:?} is not an integer"
+            ))),
         })
         .collect::<Result<Vec<i64>>>()?;
-    let header = Header { version, dtype, byteswap, fortran_order, shape, data_offset };
+    let header = Header {
+        version,
+        dtype,
+        byteswap,
+        fortran_order,
+        shape,
+        data_offset,
+    };
     header.data_len()?;
     // A 0 in the shape makes the byte size 0 however large the other
     // dimensions are; the layout check still refuses their overflow, as
@@ -396,28 +484,38 @@ pub fn read_header(r: &mut impl Read, file_len: u64) -> Result<Header> {
         }
     };
     let mut pre = [0u8; 8];
-    let short = |have: u64| format_err(format!("file is too short for a .npy header: {have} bytes"));
+    let short =
+        |have: u64| format_err(format!("file is too short for a .npy header: {have} bytes"));
     if file_len < 10 {
         return Err(short(file_len));
     }
-    r.read_exact(&mut pre).map_err(|e| read_err("preamble", e))?;
+    r.read_exact(&mut pre)
+        .map_err(|e| read_err("preamble", e))?;
     if &pre[..6] != MAGIC {
         return Err(format_err(format!(
             "not a .npy file: it starts with {} instead of the magic \\x93NUMPY",
-            pre[..6].iter().map(|b| format!("\\x{b:02x}")).collect::<String>()
+            pre[..6]
+                .iter()
+                .map(|b| format!("\\x{b:02x}"))
+                .collect::<String>()
         )));
     }
     let version = (pre[6], pre[7]);
     let len_bytes = match version {
         (1, 0) => 2,
         (2, 0) | (3, 0) => 4,
-        (a, b) => return Err(format_err(format!("unsupported .npy format version {a}.{b} (1.0, 2.0 and 3.0 are supported)"))),
+        (a, b) => {
+            return Err(format_err(format!(
+                "unsupported .npy format version {a}.{b} (1.0, 2.0 and 3.0 are supported)"
+            )));
+        }
     };
     if file_len < 8 + len_bytes as u64 {
         return Err(short(file_len));
     }
     let mut lb = [0u8; 4];
-    r.read_exact(&mut lb[..len_bytes]).map_err(|e| read_err("header length", e))?;
+    r.read_exact(&mut lb[..len_bytes])
+        .map_err(|e| read_err("header length", e))?;
     let header_len = u32::from_le_bytes(lb) as usize;
     let data_offset = 8 + len_bytes + header_len;
     if data_offset as u64 > file_len {
@@ -426,7 +524,9 @@ pub fn read_header(r: &mut impl Read, file_len: u64) -> Result<Header> {
         )));
     }
     if header_len > MAX_HEADER_LEN {
-        return Err(format_err(format!("the .npy header length {header_len} exceeds the limit of {MAX_HEADER_LEN} bytes")));
+        return Err(format_err(format!(
+            "the .npy header length {header_len} exceeds the limit of {MAX_HEADER_LEN} bytes"
+        )));
     }
     let mut text = vec![0u8; header_len];
     r.read_exact(&mut text).map_err(|e| read_err("header", e))?;
@@ -448,7 +548,11 @@ pub fn header_bytes(dtype: DType, shape: &[i64], fortran_order: bool) -> Result<
         if fortran_order { "True" } else { "False" }
     );
     // NumPy's room for the growth axis, so files are byte-identical.
-    if let Some(grow) = if fortran_order { dims.last() } else { dims.first() } {
+    if let Some(grow) = if fortran_order {
+        dims.last()
+    } else {
+        dims.first()
+    } {
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(grow.len())));
     }
     // Version 1.0 while the length fits 2 bytes; 3.0 (UTF-8) is never needed
@@ -520,7 +624,14 @@ pub fn load(path: &Path, mode: Option<MapMode>) -> Result<Tensor> {
                     header.dtype
                 )));
             }
-            mmap::map_tensor(&file, path, mode, header.data_offset as u64, layout, header.dtype)
+            mmap::map_tensor(
+                &file,
+                path,
+                mode,
+                header.data_offset as u64,
+                layout,
+                header.dtype,
+            )
         }
         None => {
             let n = header.data_len()?;
@@ -580,10 +691,13 @@ pub fn save(t: &Tensor, path: &Path) -> Result<()> {
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| io_error("create", &tmp, e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        w.write_all(&header).map_err(|e| io_error("write", &tmp, e))?;
+        w.write_all(&header)
+            .map_err(|e| io_error("write", &tmp, e))?;
         let view = if fortran { t.transpose()? } else { t.clone() };
         write_c_order(&view, &mut w, &tmp)?;
-        let file = w.into_inner().map_err(|e| io_error("write", &tmp, e.into_error()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| io_error("write", &tmp, e.into_error()))?;
         drop(file);
         std::fs::rename(&tmp, path).map_err(|e| io_error("replace", path, e))
     })();
@@ -596,8 +710,15 @@ pub fn save(t: &Tensor, path: &Path) -> Result<()> {
 fn temp_path(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".dlview-tmp-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(
+        ".dlview-tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     path.with_file_name(name)
 }
 
@@ -642,16 +763,25 @@ mod tests {
     #[test]
     fn parses_what_numpy_writes() {
         let h = parse("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }    \n").unwrap();
-        assert_eq!((h.dtype, h.byteswap, h.fortran_order, h.shape.as_slice()), (DType::F32, false, false, &[3, 4][..]));
+        assert_eq!(
+            (h.dtype, h.byteswap, h.fortran_order, h.shape.as_slice()),
+            (DType::F32, false, false, &[3, 4][..])
+        );
         let h = parse("{'descr': '>i8', 'fortran_order': True, 'shape': (5,), }\n").unwrap();
-        assert_eq!((h.dtype, h.byteswap, h.fortran_order, h.shape.as_slice()), (DType::I64, true, true, &[5][..]));
+        assert_eq!(
+            (h.dtype, h.byteswap, h.fortran_order, h.shape.as_slice()),
+            (DType::I64, true, true, &[5][..])
+        );
         let h = parse("{\"shape\": (), \"fortran_order\": False, \"descr\": \"|b1\"}").unwrap();
         assert_eq!((h.dtype, h.shape.len()), (DType::BOOL, 0));
         let h = parse("{'descr': '<u2', 'fortran_order': False, 'shape': (2L, 3L)}").unwrap();
         assert_eq!(h.shape, [2, 3]);
         let h = parse("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (1,)}").unwrap();
         assert_eq!(h.dtype, DType::BF16);
-        assert_eq!(descr_to_dtype("float8_e4m3fn").unwrap(), (DType::F8_E4M3FN, false));
+        assert_eq!(
+            descr_to_dtype("float8_e4m3fn").unwrap(),
+            (DType::F8_E4M3FN, false)
+        );
         assert_eq!(descr_to_dtype("complex64").unwrap(), (DType::C64, false));
         assert_eq!(descr_to_dtype("f8").unwrap(), (DType::F64, false));
         assert_eq!(descr_to_dtype("|u1").unwrap(), (DType::U8, false));
@@ -665,23 +795,74 @@ mod tests {
     #[test]
     fn rejects_malformed_headers() {
         let cases = [
-            ("{'descr': '<f4', 'fortran_order': False}", "no \"shape\" key"),
-            ("{'fortran_order': False, 'shape': (1,)}", "no \"descr\" key"),
-            ("{'descr': '<f4', 'shape': (1,)}", "no \"fortran_order\" key"),
-            ("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", "object arrays"),
-            ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", "structured"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (3)}", "shape is not a tuple"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", "shape dimension -1"),
-            ("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", "fortran_order is not"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", "unexpected key"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} junk", "after the header dict"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,", "unexpected end"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4)}", "more bytes than fit"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999999999999999999999,)}", "shape dimension"),
-            ("{'descr': '<U3', 'fortran_order': False, 'shape': (1,)}", "string types"),
-            ("{'descr': '<V2', 'fortran_order': False, 'shape': (1,)}", "void"),
-            ("{'descr': '<f16', 'fortran_order': False, 'shape': (1,)}", "long double"),
-            ("{'descr': 'float4_e2m1fn', 'fortran_order': False, 'shape': (1,)}", "unsupported descr"),
+            (
+                "{'descr': '<f4', 'fortran_order': False}",
+                "no \"shape\" key",
+            ),
+            (
+                "{'fortran_order': False, 'shape': (1,)}",
+                "no \"descr\" key",
+            ),
+            (
+                "{'descr': '<f4', 'shape': (1,)}",
+                "no \"fortran_order\" key",
+            ),
+            (
+                "{'descr': '|O', 'fortran_order': False, 'shape': (1,)}",
+                "object arrays",
+            ),
+            (
+                "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}",
+                "structured",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (3)}",
+                "shape is not a tuple",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}",
+                "shape dimension -1",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}",
+                "fortran_order is not",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}",
+                "unexpected key",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} junk",
+                "after the header dict",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,",
+                "unexpected end",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4)}",
+                "more bytes than fit",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999999999999999999999,)}",
+                "shape dimension",
+            ),
+            (
+                "{'descr': '<U3', 'fortran_order': False, 'shape': (1,)}",
+                "string types",
+            ),
+            (
+                "{'descr': '<V2', 'fortran_order': False, 'shape': (1,)}",
+                "void",
+            ),
+            (
+                "{'descr': '<f16', 'fortran_order': False, 'shape': (1,)}",
+                "long double",
+            ),
+            (
+                "{'descr': 'float4_e2m1fn', 'fortran_order': False, 'shape': (1,)}",
+                "unsupported descr",
+            ),
             ("[1, 2]", "not a dict"),
         ];
         for (text, want) in cases {
@@ -689,7 +870,12 @@ mod tests {
             assert!(matches!(err, Error::Format(_)), "{text}: {err:?}");
             assert!(err.to_string().contains(want), "{text}: {err}");
         }
-        let err = parse_header_text("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} \u{e9}".as_bytes(), (3, 0), 0).unwrap_err();
+        let err = parse_header_text(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} \u{e9}".as_bytes(),
+            (3, 0),
+            0,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("non-ASCII byte 0xc3"), "{err}");
     }
 
@@ -697,21 +883,40 @@ mod tests {
     fn header_bytes_match_numpy() {
         // Byte strings NumPy 2.4 wrote with np.save.
         let h = header_bytes(DType::F32, &[4], false).unwrap();
-        let mut want = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }".to_vec();
+        let mut want =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }"
+                .to_vec();
         want.extend_from_slice(&[b' '; 60]);
         want.push(b'\n');
         assert_eq!(h, want);
         let h = header_bytes(DType::F64, &[2, 3], true).unwrap();
         assert_eq!(h.len(), 128);
-        assert!(String::from_utf8_lossy(&h).contains("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }"));
+        assert!(
+            String::from_utf8_lossy(&h)
+                .contains("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }")
+        );
         let h = header_bytes(DType::F64, &[], false).unwrap();
         assert_eq!(h.len(), 128);
         let wide = vec![i64::MAX / (1i64 << 40); 64];
         assert_eq!(header_bytes(DType::U8, &wide, false).unwrap().len() % 64, 0);
-        for dt in [DType::BOOL, DType::I8, DType::U8, DType::I16, DType::U64, DType::F16, DType::C64, DType::C128, DType::BF16, DType::F8_E5M2] {
+        for dt in [
+            DType::BOOL,
+            DType::I8,
+            DType::U8,
+            DType::I16,
+            DType::U64,
+            DType::F16,
+            DType::C64,
+            DType::C128,
+            DType::BF16,
+            DType::F8_E5M2,
+        ] {
             let h = header_bytes(dt, &[2, 2], false).unwrap();
             let parsed = read_header(&mut &h[..], h.len() as u64).unwrap();
-            assert_eq!((parsed.dtype, parsed.byteswap, parsed.data_offset), (dt, false, h.len()));
+            assert_eq!(
+                (parsed.dtype, parsed.byteswap, parsed.data_offset),
+                (dt, false, h.len())
+            );
         }
     }
 }

@@ -86,7 +86,9 @@ impl Tensor {
     fn allocate(dtype: DType, shape: &[i64], order: Order, zeroed: bool) -> Result<Tensor> {
         dtype.require_addressable("creating a tensor")?;
         if order == Order::K {
-            return Err(invalid!("order K is only meaningful for copies; new tensors take C or F"));
+            return Err(invalid!(
+                "order K is only meaningful for copies; new tensors take C or F"
+            ));
         }
         let layout = Layout::compact(shape, order)?;
         let nbytes = packed_nbytes(layout.size(), dtype)?;
@@ -114,7 +116,9 @@ impl Tensor {
         {
             let from_base = (data as isize).wrapping_sub(storage.base() as isize);
             let fits = from_base.checked_add(start).is_some_and(|s| s >= 0)
-                && from_base.checked_add(end).is_some_and(|e| e as usize <= len);
+                && from_base
+                    .checked_add(end)
+                    .is_some_and(|e| e as usize <= len);
             if !fits {
                 return Err(invalid!(
                     "layout of shape {} with strides {} reaches bytes [{start}, {end}) from its start, \
@@ -124,17 +128,36 @@ impl Tensor {
                 ));
             }
         }
-        let flags = compute_flags(&layout, data, dtype, writeable && !storage.is_read_only(), true);
-        Ok(Tensor { storage, data, layout, dtype, flags, base: None })
+        let flags = compute_flags(
+            &layout,
+            data,
+            dtype,
+            writeable && !storage.is_read_only(),
+            true,
+        );
+        Ok(Tensor {
+            storage,
+            data,
+            layout,
+            dtype,
+            flags,
+            base: None,
+        })
     }
 
     /// [`Tensor::check_layout`], and that the elements' addresses from `data`
     /// neither fall below 0 nor pass the top of the address space (a
     /// foreign descriptor can claim either; the pointer arithmetic would wrap).
-    pub fn check_placement(layout: &Layout, dtype: DType, data: *const u8) -> Result<(isize, isize)> {
+    pub fn check_placement(
+        layout: &Layout,
+        dtype: DType,
+        data: *const u8,
+    ) -> Result<(isize, isize)> {
         let (start, end) = Tensor::check_layout(layout, dtype)?;
         let addr = data as usize;
-        if start < end && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none()) {
+        if start < end
+            && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none())
+        {
             return Err(invalid!(
                 "layout of shape {} with strides {} at address {addr:#x} reaches bytes [{start}, {end}) from it, \
                  outside the address space",
@@ -176,7 +199,14 @@ impl Tensor {
             Some(b) => Arc::clone(b),
             None => Arc::new(self.clone()),
         };
-        Ok(Tensor { storage: Arc::clone(&self.storage), data, layout, dtype: self.dtype, flags, base: Some(base) })
+        Ok(Tensor {
+            storage: Arc::clone(&self.storage),
+            data,
+            layout,
+            dtype: self.dtype,
+            flags,
+            base: Some(base),
+        })
     }
 
     // ---- inspection ------------------------------------------------------
@@ -235,13 +265,21 @@ impl Tensor {
 
     /// Address of element `[0, ..., 0]`; NULL when the tensor has no elements.
     pub fn data_ptr(&self) -> *const u8 {
-        if self.layout.is_empty() { std::ptr::null() } else { self.data }
+        if self.layout.is_empty() {
+            std::ptr::null()
+        } else {
+            self.data
+        }
     }
 
     /// The data pointer for writing, or `READ_ONLY`.
     pub fn data_ptr_mut(&mut self) -> Result<*mut u8> {
         self.require_writeable()?;
-        Ok(if self.size() == 0 { std::ptr::null_mut() } else { self.data })
+        Ok(if self.size() == 0 {
+            std::ptr::null_mut()
+        } else {
+            self.data
+        })
     }
 
     /// Raw element-0 pointer even for size 0 (for exporters and kernels).
@@ -253,7 +291,9 @@ impl Tensor {
         if self.is_writeable() {
             Ok(())
         } else {
-            Err(Error::ReadOnly("assignment destination is read-only".into()))
+            Err(Error::ReadOnly(
+                "assignment destination is read-only".into(),
+            ))
         }
     }
 
@@ -300,7 +340,9 @@ impl Tensor {
         self.dtype.require_addressable(what)?;
         self.device().require_host(what)?;
         let offset = self.layout.offset_of(index)?;
-        Ok(self.data.wrapping_byte_offset((offset * self.dtype.itemsize() as i64) as isize))
+        Ok(self
+            .data
+            .wrapping_byte_offset((offset * self.dtype.itemsize() as i64) as isize))
     }
 
     /// The absolute byte range `[start, end)` the elements touch, or `None`
@@ -319,7 +361,9 @@ impl Tensor {
     /// NumPy's `may_share_memory`: the byte ranges intersect (same device).
     pub fn may_share_memory(&self, other: &Tensor) -> bool {
         match (self.byte_range(), other.byte_range()) {
-            (Some((a0, a1)), Some((b0, b1))) => self.device() == other.device() && a0 < b1 && b0 < a1,
+            (Some((a0, a1)), Some((b0, b1))) => {
+                self.device() == other.device() && a0 < b1 && b0 < a1
+            }
             _ => false,
         }
     }
@@ -336,12 +380,22 @@ impl Tensor {
         if self.layout.is_dense() && other.layout.is_dense() {
             return true;
         }
-        if self.size().saturating_add(other.size()) > EXACT_CHECK_LIMIT || self.dtype.is_sub_byte() || other.dtype.is_sub_byte() {
+        if self.size().saturating_add(other.size()) > EXACT_CHECK_LIMIT
+            || self.dtype.is_sub_byte()
+            || other.dtype.is_sub_byte()
+        {
             return true;
         }
-        let (ia, ib) = (self.dtype.itemsize() as i128, other.dtype.itemsize() as i128);
+        let (ia, ib) = (
+            self.dtype.itemsize() as i128,
+            other.dtype.itemsize() as i128,
+        );
         let (pa, pb) = (self.data as usize as i128, other.data as usize as i128);
-        let mut starts: Vec<i128> = self.layout.offsets().map(|o| pa + i128::from(o) * ia).collect();
+        let mut starts: Vec<i128> = self
+            .layout
+            .offsets()
+            .map(|o| pa + i128::from(o) * ia)
+            .collect();
         starts.sort_unstable();
         other.layout.offsets().any(|o| {
             let b0 = pb + i128::from(o) * ib;
@@ -353,7 +407,11 @@ impl Tensor {
     /// The diagnostic text of `dlv_tensor_describe` / `Tensor.info()`.
     pub fn describe(&self) -> String {
         let item = self.dtype.itemsize() as i64;
-        let byte_strides: Vec<i64> = self.strides().iter().map(|s| s.saturating_mul(item)).collect();
+        let byte_strides: Vec<i64> = self
+            .strides()
+            .iter()
+            .map(|s| s.saturating_mul(item))
+            .collect();
         let names = [
             (flags::WRITEABLE, "WRITEABLE"),
             (flags::C_CONTIGUOUS, "C_CONTIGUOUS"),
@@ -361,21 +419,49 @@ impl Tensor {
             (flags::OWNDATA, "OWNDATA"),
             (flags::ALIGNED, "ALIGNED"),
         ];
-        let set: Vec<&str> = names.iter().filter(|(f, _)| self.flags & f != 0).map(|&(_, n)| n).collect();
+        let set: Vec<&str> = names
+            .iter()
+            .filter(|(f, _)| self.flags & f != 0)
+            .map(|&(_, n)| n)
+            .collect();
         let mut s = String::new();
         let _ = writeln!(s, "shape:    {}", fmt_dims(self.shape()));
-        let _ = writeln!(s, "strides:  {} elements, {} bytes", fmt_dims(self.strides()), fmt_dims(&byte_strides));
-        let _ = writeln!(s, "dtype:    {} (itemsize {})", self.dtype, self.dtype.itemsize());
+        let _ = writeln!(
+            s,
+            "strides:  {} elements, {} bytes",
+            fmt_dims(self.strides()),
+            fmt_dims(&byte_strides)
+        );
+        let _ = writeln!(
+            s,
+            "dtype:    {} (itemsize {})",
+            self.dtype,
+            self.dtype.itemsize()
+        );
         let _ = writeln!(s, "device:   {}", self.device());
         let _ = writeln!(s, "data:     {:#x}", self.data_ptr() as usize);
-        let _ = writeln!(s, "flags:    {}", if set.is_empty() { "none".to_string() } else { set.join(" | ") });
+        let _ = writeln!(
+            s,
+            "flags:    {}",
+            if set.is_empty() {
+                "none".to_string()
+            } else {
+                set.join(" | ")
+            }
+        );
         let _ = writeln!(s, "nbytes:   {}", self.nbytes());
         match self.base() {
             None => {
                 let _ = writeln!(s, "base:     none (owns its data)");
             }
             Some(b) => {
-                let _ = writeln!(s, "base:     view of a {} tensor of shape {} at {:#x}", b.dtype, fmt_dims(b.shape()), b.data_ptr() as usize);
+                let _ = writeln!(
+                    s,
+                    "base:     view of a {} tensor of shape {} at {:#x}",
+                    b.dtype,
+                    fmt_dims(b.shape()),
+                    b.data_ptr() as usize
+                );
             }
         }
         s
@@ -388,7 +474,13 @@ impl Tensor {
     }
 
     /// `t[start:stop:step]` along `axis` (Python semantics; `None` = omitted).
-    pub fn slice(&self, axis: i64, start: Option<i64>, stop: Option<i64>, step: i64) -> Result<Tensor> {
+    pub fn slice(
+        &self,
+        axis: i64,
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: i64,
+    ) -> Result<Tensor> {
         let (layout, offset) = self.layout.slice(self.axis(axis)?, start, stop, step)?;
         self.view(layout, offset, self.is_writeable())
     }
@@ -453,7 +545,10 @@ impl Tensor {
             )));
         }
         let compact = self.copy(Order::C)?;
-        let layout = compact.layout.reshape(&target)?.expect("a C-contiguous tensor reshapes as a view");
+        let layout = compact
+            .layout
+            .reshape(&target)?
+            .expect("a C-contiguous tensor reshapes as a view");
         let data = compact.data;
         Tensor::from_storage(compact.storage, data, layout, self.dtype, true)
     }
@@ -474,11 +569,17 @@ impl Tensor {
                     let base = self.storage.base() as usize;
                     (Some((base, base + len)), "its storage")
                 }
-                None => (self.byte_range(), "the source view (the storage's extent is unknown)"),
+                None => (
+                    self.byte_range(),
+                    "the source view (the storage's extent is unknown)",
+                ),
             };
-            let inside = allowed.is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
+            let inside = allowed
+                .is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
             if !inside {
-                let (a0, a1) = allowed.map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128)).unwrap_or((0, 0));
+                let (a0, a1) = allowed
+                    .map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128))
+                    .unwrap_or((0, 0));
                 return Err(invalid!(
                     "as_strided layout of shape {} with strides {} reaches bytes [{lo}, {hi}) from the view's start, \
                      outside [{a0}, {a1}) owned by {what}",
@@ -503,16 +604,51 @@ impl Tensor {
         copy::copy_to_new(self, self.dtype, order)
     }
 
-    /// A new writeable buffer with the elements cast to `dtype`.
+    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
+    /// unsafe casting, see `copy::cast`; complex → real fails).
     pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
         copy::copy_to_new(self, dtype, order)
+    }
+
+    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
+    pub fn astype_with(
+        &self,
+        dtype: DType,
+        order: Order,
+        opts: copy::CastOptions,
+    ) -> Result<Tensor> {
+        copy::copy_to_new_with(self, dtype, order, opts)
+    }
+
+    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
+    /// broadcasts, casts, and is correct when the two share memory. Fails
+    /// with `READ_ONLY` if `dst` is not writeable.
+    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
+        copy::copy_into(dst, self, copy::CastOptions::default())
+    }
+
+    /// As [`Tensor::copy_into`], with cast options.
+    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
+        copy::copy_into(dst, self, opts)
+    }
+
+    /// A new C-contiguous tensor of the entries `indices` along `axis`
+    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
+    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
+        copy::take(self, axis, indices)
     }
 }
 
 /// The flags of a view; `writeable` is what the caller asks for, and is
 /// dropped if elements overlap (rule 2.3). One pass per axis order: this
 /// runs for every view and every import.
-fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool, owndata: bool) -> u32 {
+fn compute_flags(
+    layout: &Layout,
+    data: *const u8,
+    dtype: DType,
+    writeable: bool,
+    owndata: bool,
+) -> u32 {
     let (shape, strides) = (layout.shape(), layout.strides());
     // Alignments are powers of two, so a mask replaces a division per axis.
     let mask = dtype.alignment().max(1) as i64 - 1;
@@ -557,6 +693,13 @@ fn compute_flags(layout: &Layout, data: *const u8, dtype: DType, writeable: bool
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor({}, shape={}, strides={}, {})", self.dtype, fmt_dims(self.shape()), fmt_dims(self.strides()), self.device())
+        write!(
+            f,
+            "Tensor({}, shape={}, strides={}, {})",
+            self.dtype,
+            fmt_dims(self.shape()),
+            fmt_dims(self.strides()),
+            self.device()
+        )
     }
 }

@@ -10,8 +10,8 @@
 
 use dlpark::DlpackFlags;
 use dlpark::ffi::{
-    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion,
-    DLTensor,
+    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned,
+    DLPackVersion, DLTensor,
 };
 use dlview::ffi::dlv_status::*;
 use dlview::ffi::*;
@@ -22,19 +22,43 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 // ---- helpers ---------------------------------------------------------------
 
 fn dt(code: u8, bits: u8, lanes: u16) -> DLDataType {
-    DLDataType { code: DLDataTypeCode(code), bits, lanes }
+    DLDataType {
+        code: DLDataTypeCode(code),
+        bits,
+        lanes,
+    }
 }
-const F32: DLDataType = DLDataType { code: DLDataTypeCode(2), bits: 32, lanes: 1 };
-const I8: DLDataType = DLDataType { code: DLDataTypeCode(0), bits: 8, lanes: 1 };
-const F4: DLDataType = DLDataType { code: DLDataTypeCode(17), bits: 4, lanes: 1 };
-const CPU: DLDevice = DLDevice { device_type: DLDeviceType(1), device_id: 0 };
-const CUDA: DLDevice = DLDevice { device_type: DLDeviceType(2), device_id: 0 };
+const F32: DLDataType = DLDataType {
+    code: DLDataTypeCode(2),
+    bits: 32,
+    lanes: 1,
+};
+const I8: DLDataType = DLDataType {
+    code: DLDataTypeCode(0),
+    bits: 8,
+    lanes: 1,
+};
+const F4: DLDataType = DLDataType {
+    code: DLDataTypeCode(17),
+    bits: 4,
+    lanes: 1,
+};
+const CPU: DLDevice = DLDevice {
+    device_type: DLDeviceType(1),
+    device_id: 0,
+};
+const CUDA: DLDevice = DLDevice {
+    device_type: DLDeviceType(2),
+    device_id: 0,
+};
 /// An address nothing is mapped at; these tensors are never read.
 const FAKE: usize = 0x10_0000_0000;
 
 fn last_error() -> String {
     // SAFETY: never NULL, NUL-terminated.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Release callbacks of `from_buffer` calls made by the rows themselves.
@@ -104,20 +128,34 @@ impl Producer {
             device: self.device,
             ndim: self.ndim,
             dtype: self.dtype,
-            shape: if self.shape.is_some() { arrays.0.as_mut_ptr() } else { null_mut() },
-            strides: if self.strides.is_some() { arrays.1.as_mut_ptr() } else { null_mut() },
+            shape: if self.shape.is_some() {
+                arrays.0.as_mut_ptr()
+            } else {
+                null_mut()
+            },
+            strides: if self.strides.is_some() {
+                arrays.1.as_mut_ptr()
+            } else {
+                null_mut()
+            },
             byte_offset: self.byte_offset,
         }
     }
 
     fn arrays(&self) -> (Vec<i64>, Vec<i64>) {
-        (self.shape.clone().unwrap_or_default(), self.strides.clone().unwrap_or_default())
+        (
+            self.shape.clone().unwrap_or_default(),
+            self.strides.clone().unwrap_or_default(),
+        )
     }
 
     fn versioned(&self) -> *mut DLManagedTensorVersioned {
         let mut arrays = self.arrays();
         let managed = DLManagedTensorVersioned {
-            version: DLPackVersion { major: self.version.0, minor: self.version.1 },
+            version: DLPackVersion {
+                major: self.version.0,
+                minor: self.version.1,
+            },
             manager_ctx: null_mut(),
             deleter: Some(delete_v),
             flags: DlpackFlags::from_bits_retain(self.flags),
@@ -128,7 +166,11 @@ impl Producer {
 
     fn legacy(&self) -> *mut DLManagedTensor {
         let mut arrays = self.arrays();
-        let managed = DLManagedTensor { dl_tensor: self.dl(&mut arrays), manager_ctx: null_mut(), deleter: Some(delete_l) };
+        let managed = DLManagedTensor {
+            dl_tensor: self.dl(&mut arrays),
+            manager_ctx: null_mut(),
+            deleter: Some(delete_l),
+        };
         Box::into_raw(Box::new(Block { managed, arrays })).cast()
     }
 
@@ -152,7 +194,13 @@ const SENTINEL: usize = 0x5e47_1e10;
 
 impl Outs {
     fn new() -> Outs {
-        Outs { t: SENTINEL as _, mt: SENTINEL as _, lmt: SENTINEL as _, p: SENTINEL as _, f: -12345.0 }
+        Outs {
+            t: SENTINEL as _,
+            mt: SENTINEL as _,
+            lmt: SENTINEL as _,
+            p: SENTINEL as _,
+            f: -12345.0,
+        }
     }
     fn untouched(&self) -> bool {
         self.t as usize == SENTINEL
@@ -198,26 +246,88 @@ impl Fx {
         let mut h = [null_mut::<dlv_tensor>(); 8];
         // SAFETY: valid arguments; the wrapped memory outlives the handles.
         unsafe {
-            ok(dlv_tensor_zeros(F32, 2, shape.as_ptr(), DLV_ORDER_C, &mut h[0]));
+            ok(dlv_tensor_zeros(
+                F32,
+                2,
+                shape.as_ptr(),
+                DLV_ORDER_C,
+                &mut h[0],
+            ));
             let (m0, m1) = (mem[0].as_mut_ptr().cast(), mem[1].as_mut_ptr().cast());
-            ok(dlv_tensor_from_buffer(m0, F32, CPU, 2, shape.as_ptr(), std::ptr::null(), false, Some(no_release), null_mut(), &mut h[1]));
-            ok(dlv_tensor_from_buffer(m1, F32, CPU, 2, shape.as_ptr(), std::ptr::null(), true, Some(no_release), null_mut(), &mut h[2]));
+            ok(dlv_tensor_from_buffer(
+                m0,
+                F32,
+                CPU,
+                2,
+                shape.as_ptr(),
+                std::ptr::null(),
+                false,
+                Some(no_release),
+                null_mut(),
+                &mut h[1],
+            ));
+            ok(dlv_tensor_from_buffer(
+                m1,
+                F32,
+                CPU,
+                2,
+                shape.as_ptr(),
+                std::ptr::null(),
+                true,
+                Some(no_release),
+                null_mut(),
+                &mut h[2],
+            ));
             let mut row = null_mut();
             ok(dlv_tensor_select(h[0], 0, 0, &mut row));
-            ok(dlv_tensor_broadcast_to(row, 2, [4i64, 3].as_ptr(), &mut h[3]));
+            ok(dlv_tensor_broadcast_to(
+                row,
+                2,
+                [4i64, 3].as_ptr(),
+                &mut h[3],
+            ));
             dlv_tensor_free(row);
             ok(dlv_tensor_transpose(h[0], &mut h[4]));
             ok(dlv_tensor_flip(h[0], 1, &mut h[5]));
-            ok(dlv_tensor_zeros(dt(5, 64, 1), 1, [2i64].as_ptr(), DLV_ORDER_C, &mut h[6]));
-            ok(dlv_tensor_from_buffer(FAKE as _, F32, CUDA, 1, [2i64].as_ptr(), std::ptr::null(), true, None, null_mut(), &mut h[7]));
+            ok(dlv_tensor_zeros(
+                dt(5, 64, 1),
+                1,
+                [2i64].as_ptr(),
+                DLV_ORDER_C,
+                &mut h[6],
+            ));
+            ok(dlv_tensor_from_buffer(
+                FAKE as _,
+                F32,
+                CUDA,
+                1,
+                [2i64].as_ptr(),
+                std::ptr::null(),
+                true,
+                None,
+                null_mut(),
+                &mut h[7],
+            ));
         }
-        Fx { t: h[0], ro: h[1], buf: h[2], bc: h[3], tt: h[4], neg: h[5], c64: h[6], cuda: h[7], _mem: mem }
+        Fx {
+            t: h[0],
+            ro: h[1],
+            buf: h[2],
+            bc: h[3],
+            tt: h[4],
+            neg: h[5],
+            c64: h[6],
+            cuda: h[7],
+            _mem: mem,
+        }
     }
 }
 
 impl Drop for Fx {
     fn drop(&mut self) {
-        for t in [self.t, self.ro, self.buf, self.bc, self.tt, self.neg, self.c64, self.cuda] {
+        for t in [
+            self.t, self.ro, self.buf, self.bc, self.tt, self.neg, self.c64, self.cuda,
+        ] {
             // SAFETY: live handles, freed once.
             unsafe { dlv_tensor_free(t) };
         }
@@ -241,7 +351,13 @@ const fn case(
     says: &'static [&'static str],
     call: fn(&Fx, &mut Outs) -> dlv_status,
 ) -> Case {
-    Case { name, call, status, says, deletes: 0 }
+    Case {
+        name,
+        call,
+        status,
+        says,
+        deletes: 0,
+    }
 }
 
 /// An import row: the deleter must have run exactly once.
@@ -251,7 +367,13 @@ const fn import(
     says: &'static [&'static str],
     call: fn(&Fx, &mut Outs) -> dlv_status,
 ) -> Case {
-    Case { name, call, status, says, deletes: 1 }
+    Case {
+        name,
+        call,
+        status,
+        says,
+        deletes: 1,
+    }
 }
 
 fn p(f: impl FnOnce(&mut Producer)) -> Producer {
@@ -697,12 +819,17 @@ fn every_malformed_call_fails_exactly() {
     for c in &cases {
         assert!(names.insert(c.name), "duplicate case name {:?}", c.name);
         let live = dlv_live_storage_count();
-        let (deletes, releases) = (DELETES.load(Ordering::SeqCst), ROW_RELEASES.load(Ordering::SeqCst));
+        let (deletes, releases) = (
+            DELETES.load(Ordering::SeqCst),
+            ROW_RELEASES.load(Ordering::SeqCst),
+        );
         let fx = Fx::new();
         let mut outs = Outs::new();
         SAVED.with(|s| s.borrow_mut().take());
         let status = (c.call)(&fx, &mut outs);
-        let msg = SAVED.with(|s| s.borrow_mut().take()).unwrap_or_else(last_error);
+        let msg = SAVED
+            .with(|s| s.borrow_mut().take())
+            .unwrap_or_else(last_error);
         drop(fx);
         let mut problems = Vec::new();
         if status != c.status {
@@ -718,18 +845,35 @@ fn every_malformed_call_fails_exactly() {
         }
         let deleted = DELETES.load(Ordering::SeqCst) - deletes;
         if deleted != c.deletes {
-            problems.push(format!("deleter ran {deleted} times, expected {}", c.deletes));
+            problems.push(format!(
+                "deleter ran {deleted} times, expected {}",
+                c.deletes
+            ));
         }
         if ROW_RELEASES.load(Ordering::SeqCst) != releases {
             problems.push("a failed from_buffer ran its release callback".into());
         }
         if dlv_live_storage_count() != live {
-            problems.push(format!("storages leaked: {} -> {}", live, dlv_live_storage_count()));
+            problems.push(format!(
+                "storages leaked: {} -> {}",
+                live,
+                dlv_live_storage_count()
+            ));
         }
         if !problems.is_empty() {
-            failures.push(format!("{}: {} (message: {msg:?})", c.name, problems.join("; ")));
+            failures.push(format!(
+                "{}: {} (message: {msg:?})",
+                c.name,
+                problems.join("; ")
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(scratch_dir());
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

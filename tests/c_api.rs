@@ -13,12 +13,19 @@ use std::process::Output;
 
 /// Builds `source` in each of `langs` and runs the programs, returning
 /// their outputs.
-fn build_and_run(source: PathBuf, kind: &str, include_dirs: &[PathBuf], langs: &[Lang]) -> Vec<Output> {
+fn build_and_run(
+    source: PathBuf,
+    kind: &str,
+    include_dirs: &[PathBuf],
+    langs: &[Lang],
+) -> Vec<Output> {
     let stem = source.file_stem().unwrap().to_string_lossy().into_owned();
     let dir = scratch_dir(kind);
     let valgrind = valgrind_available();
     if !valgrind {
-        eprintln!("note: valgrind is not on PATH (or DLVIEW_NO_VALGRIND=1): running {stem} without it");
+        eprintln!(
+            "note: valgrind is not on PATH (or DLVIEW_NO_VALGRIND=1): running {stem} without it"
+        );
     }
     let mut outputs = Vec::new();
     for (i, &lang) in langs.iter().enumerate() {
@@ -60,7 +67,13 @@ macro_rules! c_tests {
     };
 }
 
-c_tests!(test_create, test_views, test_copy, test_release);
+c_tests!(
+    test_create,
+    test_views,
+    test_copy,
+    test_copy_into,
+    test_release
+);
 
 /// The user-facing examples compile cleanly and run (valgrind-clean), so
 /// `make demo` cannot rot: C examples as C11 and C++17, C++ ones as C++17.
@@ -72,7 +85,10 @@ fn examples_build_and_run() {
         .filter(|p| p.extension().is_some_and(|x| x == "c" || x == "cpp"))
         .collect();
     sources.sort();
-    assert!(sources.iter().any(|p| p.ends_with("views.c")), "examples-c/views.c is missing");
+    assert!(
+        sources.iter().any(|p| p.ends_with("views.c")),
+        "examples-c/views.c is missing"
+    );
     for source in sources {
         if source.extension().is_some_and(|x| x == "c") {
             build_and_run(source, "examples-c", &[], &[Lang::C11, Lang::Cxx17]);
@@ -87,7 +103,10 @@ fn examples_build_and_run() {
 #[test]
 fn readme_quick_start_builds_and_runs() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
-    let section = readme.split("## C quick start").nth(1).expect("README.md has a `## C quick start` section");
+    let section = readme
+        .split("## C quick start")
+        .nth(1)
+        .expect("README.md has a `## C quick start` section");
     let code = section
         .split("```c\n")
         .nth(1)
@@ -98,6 +117,9 @@ fn readme_quick_start_builds_and_runs() {
     let outputs = build_and_run(source, "readme", &[], &[Lang::C11, Lang::Cxx17]);
     for out in outputs {
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(stdout, "t[:, 2][1] = 5\nindex 5 is out of bounds for axis 1 with size 3\n");
+        assert_eq!(
+            stdout,
+            "t[:, 2][1] = 5\nindex 5 is out of bounds for axis 1 with size 3\n"
+        );
     }
 }

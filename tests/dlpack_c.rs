@@ -15,13 +15,20 @@ use std::process::Command;
 /// `target/<profile>`, where it may be stale: prefer the one in `deps`.
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test executable is in target/<profile>/deps");
+    let deps = exe
+        .parent()
+        .expect("test executable is in target/<profile>/deps");
     let candidates = [Some(deps), deps.parent()];
     candidates
         .into_iter()
         .flatten()
         .find(|dir| dir.join("libdlview.so").exists())
-        .unwrap_or_else(|| panic!("no libdlview.so in {} or its parent: run `cargo build` first", deps.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no libdlview.so in {} or its parent: run `cargo build` first",
+                deps.display()
+            )
+        })
         .to_path_buf()
 }
 
@@ -42,7 +49,10 @@ fn sources() -> Vec<PathBuf> {
 
 fn have_valgrind() -> bool {
     std::env::var_os("DLVIEW_NO_VALGRIND").is_none()
-        && Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success())
+        && Command::new("valgrind")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
 }
 
 #[derive(Clone, Copy)]
@@ -91,13 +101,20 @@ fn compile(src: &Path, lang: Lang, libdir: &Path) -> Result<PathBuf, String> {
 fn run(exe: &Path) -> Result<(), String> {
     let mut cmd = if have_valgrind() {
         let mut c = Command::new("valgrind");
-        c.args(["--quiet", "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect"])
-            .arg(exe);
+        c.args([
+            "--quiet",
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+        ])
+        .arg(exe);
         c
     } else {
         Command::new(exe)
     };
-    let output = cmd.output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -113,8 +130,10 @@ fn run(exe: &Path) -> Result<(), String> {
 
 fn build_and_run_all(lang: Lang) {
     let libdir = library_dir();
-    let failures: Vec<String> =
-        sources().iter().filter_map(|src| compile(src, lang, &libdir).and_then(|exe| run(&exe)).err()).collect();
+    let failures: Vec<String> = sources()
+        .iter()
+        .filter_map(|src| compile(src, lang, &libdir).and_then(|exe| run(&exe)).err())
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

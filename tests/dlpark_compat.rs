@@ -3,7 +3,9 @@
 //! dlpark's allocation API are imported by dlview, with every deleter run
 //! exactly once (counted) when the last owner lets go.
 
-use dlpark::ffi::{DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned};
+use dlpark::ffi::{
+    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned,
+};
 use dlpark::metadata::Dynamic;
 use dlpark::{DlpackFlags, Managed};
 use dlview::dlpack::{ExportOptions, ImportOptions, export, import};
@@ -35,10 +37,21 @@ fn iota_4x6() -> Tensor {
 }
 
 /// Reads element `index` of a CPU float64 DLPack view through its strides.
-fn read_f64(data: *const std::ffi::c_void, byte_offset: u64, strides: &[i64], index: &[i64]) -> f64 {
+fn read_f64(
+    data: *const std::ffi::c_void,
+    byte_offset: u64,
+    strides: &[i64],
+    index: &[i64],
+) -> f64 {
     let offset: i64 = strides.iter().zip(index).map(|(s, i)| s * i).sum();
     // SAFETY: callers pass an in-bounds index of a live CPU float64 tensor.
-    unsafe { *data.cast::<u8>().add(byte_offset as usize).cast::<f64>().offset(offset as isize) }
+    unsafe {
+        *data
+            .cast::<u8>()
+            .add(byte_offset as usize)
+            .cast::<f64>()
+            .offset(offset as isize)
+    }
 }
 
 /// Every element of the tensor dlpark validated equals ours.
@@ -50,8 +63,13 @@ fn assert_same_elements(seen: &dlpark::TensorRef<'_>, t: &Tensor) {
         return;
     }
     loop {
-        assert_eq!(read_f64(seen.data_ptr(), seen.byte_offset(), &strides, &index), t.get_f64(&index).unwrap());
-        let Some(axis) = (0..shape.len()).rev().find(|&a| index[a] + 1 < shape[a]) else { return };
+        assert_eq!(
+            read_f64(seen.data_ptr(), seen.byte_offset(), &strides, &index),
+            t.get_f64(&index).unwrap()
+        );
+        let Some(axis) = (0..shape.len()).rev().find(|&a| index[a] + 1 < shape[a]) else {
+            return;
+        };
         index[axis] += 1;
         index[axis + 1..].iter_mut().for_each(|i| *i = 0);
     }
@@ -83,7 +101,12 @@ fn dlpark_types_have_the_dlpack_1_3_layout() {
 
 /// Exports `view` (versioned), hands it to dlpark, checks what dlpark sees
 /// against the view, and drops dlpark's handle.
-fn consume_versioned(view: &Tensor, opts: &ExportOptions, expect_flags: DlpackFlags, expect_shared: bool) {
+fn consume_versioned(
+    view: &Tensor,
+    opts: &ExportOptions,
+    expect_flags: DlpackFlags,
+    expect_shared: bool,
+) {
     let raw = export::to_versioned(view, opts).unwrap();
     // SAFETY: a fresh export, owned by us; dlpark takes it over.
     let managed = unsafe { Managed::from_raw(raw.as_ptr()) }.unwrap();
@@ -133,11 +156,30 @@ fn our_versioned_exports_are_valid_dlpark_tensors() {
         assert_eq!(slice, (0..24).map(f64::from).collect::<Vec<_>>().as_slice());
     }
 
-    consume_versioned(&base.transpose().unwrap(), &share, DlpackFlags::empty(), true);
-    let strided = base.slice(0, Some(1), Some(3), 1).unwrap().slice(1, Some(1), None, 2).unwrap();
+    consume_versioned(
+        &base.transpose().unwrap(),
+        &share,
+        DlpackFlags::empty(),
+        true,
+    );
+    let strided = base
+        .slice(0, Some(1), Some(3), 1)
+        .unwrap()
+        .slice(1, Some(1), None, 2)
+        .unwrap();
     consume_versioned(&strided, &share, DlpackFlags::empty(), true);
-    consume_versioned(&base.slice(0, Some(4), None, 1).unwrap(), &share, DlpackFlags::empty(), true);
-    consume_versioned(&base.select(0, 2).unwrap().select(0, 3).unwrap(), &share, DlpackFlags::empty(), true);
+    consume_versioned(
+        &base.slice(0, Some(4), None, 1).unwrap(),
+        &share,
+        DlpackFlags::empty(),
+        true,
+    );
+    consume_versioned(
+        &base.select(0, 2).unwrap().select(0, 3).unwrap(),
+        &share,
+        DlpackFlags::empty(),
+        true,
+    );
 
     // Zero strides: shared, READ_ONLY.
     let broadcast = base.select(0, 1).unwrap().broadcast_to(&[3, 6]).unwrap();
@@ -149,9 +191,15 @@ fn our_versioned_exports_are_valid_dlpark_tensors() {
     // Negative strides: copied by default, as they are when allowed.
     let flipped = base.flip(1).unwrap();
     consume_versioned(&flipped, &share, DlpackFlags::IS_COPIED, false);
-    let allow = ExportOptions { allow_negative_strides: true, ..ExportOptions::default() };
+    let allow = ExportOptions {
+        allow_negative_strides: true,
+        ..ExportOptions::default()
+    };
     consume_versioned(&flipped, &allow, DlpackFlags::empty(), true);
-    let always = ExportOptions { copy: CopyMode::Always, ..ExportOptions::default() };
+    let always = ExportOptions {
+        copy: CopyMode::Always,
+        ..ExportOptions::default()
+    };
     consume_versioned(&base, &always, DlpackFlags::IS_COPIED, false);
     consume_versioned(&read_only, &always, DlpackFlags::IS_COPIED, false);
 
@@ -177,7 +225,10 @@ fn dropping_dlparks_handle_releases_our_memory() {
     assert_eq!(legacy.validate().unwrap().shape(), &[4, 6]);
     assert_eq!(legacy.flags(), DlpackFlags::empty());
     let seen = managed.validate().unwrap();
-    assert_eq!(read_f64(seen.data_ptr(), 0, seen.strides().unwrap(), &[3, 3]), 23.0);
+    assert_eq!(
+        read_f64(seen.data_ptr(), 0, seen.strides().unwrap(), &[3, 3]),
+        23.0
+    );
 
     // Dropped on another thread: dlpark's handles are Send.
     std::thread::spawn(move || drop(managed)).join().unwrap();
@@ -205,7 +256,13 @@ fn our_legacy_exports_are_valid_dlpark_tensors() {
     // Legacy has no READ_ONLY: dlpark may write, and the write is ours to see.
     let writable = managed.validate_mut().unwrap();
     // SAFETY: a CPU float64 tensor; view index [5, 3] is base element 3 * 6 + 5.
-    unsafe { *writable.offset_data_ptr::<f64>().unwrap().cast_mut().add(23) = -1.0 };
+    unsafe {
+        *writable
+            .offset_data_ptr::<f64>()
+            .unwrap()
+            .cast_mut()
+            .add(23) = -1.0
+    };
     assert_eq!(base.get_f64(&[3, 5]).unwrap(), -1.0);
     drop(managed);
 
@@ -247,10 +304,17 @@ fn dlpark_tensor<M: dlpark::ManagedTensorBase>(
     flags: DlpackFlags,
     drops: &Arc<AtomicUsize>,
 ) -> Managed<M> {
-    let owner = Box::new(Owner { data: values, drops: Arc::clone(drops) });
+    let owner = Box::new(Owner {
+        data: values,
+        drops: Arc::clone(drops),
+    });
     let data = owner.data.as_ptr().cast_mut().cast();
-    let mut init = Dynamic::new(shape.to_vec(), strides.to_vec()).initialize_as::<M>(owner).unwrap();
-    init.set_data(data).set_dtype(DLDataType::F64).set_device(DLDevice::CPU);
+    let mut init = Dynamic::new(shape.to_vec(), strides.to_vec())
+        .initialize_as::<M>(owner)
+        .unwrap();
+    init.set_data(data)
+        .set_dtype(DLDataType::F64)
+        .set_device(DLDevice::CPU);
     // SAFETY: READ_ONLY and IS_COPIED are honest here: the owner's Vec is
     // this tensor's alone.
     unsafe { init.set_flags_unchecked(flags) };
@@ -269,13 +333,19 @@ fn dlpark_versioned_tensors_import_as_views() {
     let before = live();
     let drops = Arc::new(AtomicUsize::new(0));
 
-    let managed =
-        dlpark_tensor::<DLManagedTensorVersioned>(iota_values(24), &[4, 6], &[6, 1], DlpackFlags::empty(), &drops);
+    let managed = dlpark_tensor::<DLManagedTensorVersioned>(
+        iota_values(24),
+        &[4, 6],
+        &[6, 1],
+        DlpackFlags::empty(),
+        &drops,
+    );
     assert_eq!(managed.version().minor, dlpark::ffi::DLPACK_MINOR_VERSION);
     // SAFETY: the descriptor is live; read its data pointer before handing over.
     let data = unsafe { managed.tensor() }.data;
     // SAFETY: ownership passes to dlview.
-    let t = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
+    let t =
+        unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert_eq!(t.data_ptr(), data.cast_const().cast());
     assert_eq!(t.shape(), &[4, 6]);
     assert_eq!(t.strides(), &[6, 1]);
@@ -292,10 +362,16 @@ fn dlpark_versioned_tensors_import_as_views() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 
     // Fortran strides, READ_ONLY.
-    let managed =
-        dlpark_tensor::<DLManagedTensorVersioned>(iota_values(6), &[2, 3], &[1, 2], DlpackFlags::READ_ONLY, &drops);
+    let managed = dlpark_tensor::<DLManagedTensorVersioned>(
+        iota_values(6),
+        &[2, 3],
+        &[1, 2],
+        DlpackFlags::READ_ONLY,
+        &drops,
+    );
     // SAFETY: ownership passes to dlview.
-    let mut t = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
+    let mut t =
+        unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert!(!t.is_writeable());
     assert!(matches!(t.set_writeable(true), Err(Error::ReadOnly(_))));
     assert!(matches!(t.set_f64(&[0, 0], 1.0), Err(Error::ReadOnly(_))));
@@ -305,16 +381,22 @@ fn dlpark_versioned_tensors_import_as_views() {
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 
     // IS_COPIED, compact strides computed by dlpark.
-    let owner = Box::new(Owner { data: iota_values(6), drops: Arc::clone(&drops) });
+    let owner = Box::new(Owner {
+        data: iota_values(6),
+        drops: Arc::clone(&drops),
+    });
     let data = owner.data.as_ptr().cast_mut().cast();
     let mut init = Dynamic::compact(vec![3i64, 2]).initialize(owner).unwrap();
-    init.set_data(data).set_dtype(DLDataType::F64).set_device(DLDevice::CPU);
+    init.set_data(data)
+        .set_dtype(DLDataType::F64)
+        .set_device(DLDevice::CPU);
     // SAFETY: the Vec is this tensor's alone.
     unsafe { init.set_flags_unchecked(DlpackFlags::IS_COPIED) };
     // SAFETY: as in `dlpark_tensor`.
     let managed = unsafe { init.finish() };
     // SAFETY: ownership passes to dlview.
-    let mut t = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
+    let mut t =
+        unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert_eq!(t.strides(), &[2, 1]);
     t.set_f64(&[2, 1], 50.0).unwrap();
     assert_eq!(t.get_f64(&[2, 1]).unwrap(), 50.0);
@@ -330,7 +412,13 @@ fn dlpark_legacy_tensors_import_read_only_unless_trusted() {
     let before = live();
     let drops = Arc::new(AtomicUsize::new(0));
 
-    let managed = dlpark_tensor::<DLManagedTensor>(iota_values(12), &[3, 4], &[4, 1], DlpackFlags::empty(), &drops);
+    let managed = dlpark_tensor::<DLManagedTensor>(
+        iota_values(12),
+        &[3, 4],
+        &[4, 1],
+        DlpackFlags::empty(),
+        &drops,
+    );
     // SAFETY: ownership passes to dlview.
     let t = unsafe { import::from_legacy(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert!(!t.is_writeable());
@@ -338,8 +426,17 @@ fn dlpark_legacy_tensors_import_read_only_unless_trusted() {
     drop(t);
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 
-    let managed = dlpark_tensor::<DLManagedTensor>(iota_values(12), &[3, 4], &[4, 1], DlpackFlags::empty(), &drops);
-    let trust = ImportOptions { trust_legacy_writeable: true, ..ImportOptions::default() };
+    let managed = dlpark_tensor::<DLManagedTensor>(
+        iota_values(12),
+        &[3, 4],
+        &[4, 1],
+        DlpackFlags::empty(),
+        &drops,
+    );
+    let trust = ImportOptions {
+        trust_legacy_writeable: true,
+        ..ImportOptions::default()
+    };
     // SAFETY: ownership passes to dlview.
     let mut t = unsafe { import::from_legacy(managed.into_raw(), &trust) }.unwrap();
     assert!(t.is_writeable());
@@ -357,19 +454,34 @@ fn dlpark_tensors_rejected_by_dlview_are_released_once() {
     let drops = Arc::new(AtomicUsize::new(0));
 
     // Two lanes: unsupported dtype, deleter run before the error returns.
-    let owner = Box::new(Owner { data: iota_values(8), drops: Arc::clone(&drops) });
+    let owner = Box::new(Owner {
+        data: iota_values(8),
+        drops: Arc::clone(&drops),
+    });
     let data = owner.data.as_ptr().cast_mut().cast();
     let mut init = Dynamic::compact(vec![4i64]).initialize(owner).unwrap();
-    init.set_data(data).set_dtype(DLDataType::new(DLDataTypeCode::FLOAT, 64, 2)).set_device(DLDevice::CPU);
+    init.set_data(data)
+        .set_dtype(DLDataType::new(DLDataTypeCode::FLOAT, 64, 2))
+        .set_device(DLDevice::CPU);
     // SAFETY: as in `dlpark_tensor`.
     let managed = unsafe { init.finish() };
     // SAFETY: ownership passes to dlview.
-    let err = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap_err();
-    assert!(matches!(&err, Error::UnsupportedDtype(m) if m.contains("lanes 2")), "{err:?}");
+    let err = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnsupportedDtype(m) if m.contains("lanes 2")),
+        "{err:?}"
+    );
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 
     // A version dlpark itself would refuse: VERSION, released once.
-    let managed = dlpark_tensor::<DLManagedTensorVersioned>(iota_values(4), &[4], &[1], DlpackFlags::empty(), &drops);
+    let managed = dlpark_tensor::<DLManagedTensorVersioned>(
+        iota_values(4),
+        &[4],
+        &[1],
+        DlpackFlags::empty(),
+        &drops,
+    );
     let raw = managed.into_raw();
     // SAFETY: `raw` is live and ours.
     unsafe { (*raw).version.major = 2 };
@@ -379,7 +491,13 @@ fn dlpark_tensors_rejected_by_dlview_are_released_once() {
     assert_eq!(drops.load(Ordering::SeqCst), 2);
 
     // dlpark's own 1.2+ rule, shared by dlview: NULL strides are invalid.
-    let managed = dlpark_tensor::<DLManagedTensorVersioned>(iota_values(4), &[4], &[1], DlpackFlags::empty(), &drops);
+    let managed = dlpark_tensor::<DLManagedTensorVersioned>(
+        iota_values(4),
+        &[4],
+        &[1],
+        DlpackFlags::empty(),
+        &drops,
+    );
     let raw = managed.into_raw();
     // SAFETY: `raw` is live and ours (dlpark's deleter frees its own block
     // regardless of the strides pointer).
@@ -408,43 +526,68 @@ fn dlpark_tensors_through_the_c_abi() {
     let data = unsafe { managed.tensor() }.data;
     let mut out: *mut dlv_tensor = std::ptr::null_mut();
     // SAFETY: ownership of the managed tensor passes to the call.
-    let status = unsafe { dlview::ffi::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out) };
+    let status = unsafe {
+        dlview::ffi::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out)
+    };
     assert_eq!(status, dlv_status::DLV_OK);
     // SAFETY: `out` is a live handle.
     unsafe {
         assert_eq!(dlview::ffi::dlv_tensor_data(out), data.cast_const());
         assert_eq!(dlview::ffi::dlv_tensor_ndim(out), 3);
         let mut v = 0.0;
-        assert_eq!(dlview::ffi::dlv_tensor_get_f64(out, [1, 2, 3].as_ptr(), &mut v), dlv_status::DLV_OK);
+        assert_eq!(
+            dlview::ffi::dlv_tensor_get_f64(out, [1, 2, 3].as_ptr(), &mut v),
+            dlv_status::DLV_OK
+        );
         assert_eq!(v, 23.0);
 
         // Our export of it, consumed by dlpark: the chain releases once.
         let mut exported: *mut DLManagedTensorVersioned = std::ptr::null_mut();
-        assert_eq!(dlview::ffi::dlv_tensor_to_dlpack(out, std::ptr::null(), &mut exported), dlv_status::DLV_OK);
+        assert_eq!(
+            dlview::ffi::dlv_tensor_to_dlpack(out, std::ptr::null(), &mut exported),
+            dlv_status::DLV_OK
+        );
         dlview::ffi::dlv_tensor_free(out);
         assert_eq!(drops.load(Ordering::SeqCst), 0);
         let again = Managed::from_raw(exported).unwrap();
         let seen = again.validate().unwrap();
         assert_eq!(seen.data_ptr(), data.cast_const());
         assert_eq!(seen.strides().unwrap(), &[12, 4, 1]);
-        assert_eq!(read_f64(seen.data_ptr(), 0, seen.strides().unwrap(), &[1, 0, 2]), 14.0);
+        assert_eq!(
+            read_f64(seen.data_ptr(), 0, seen.strides().unwrap(), &[1, 0, 2]),
+            14.0
+        );
         drop(again);
     }
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 
     // The legacy entry point, and a failure (NULL out) that still releases.
-    let managed = dlpark_tensor::<DLManagedTensor>(iota_values(4), &[4], &[1], DlpackFlags::empty(), &drops);
+    let managed =
+        dlpark_tensor::<DLManagedTensor>(iota_values(4), &[4], &[1], DlpackFlags::empty(), &drops);
     let mut out: *mut dlv_tensor = std::ptr::null_mut();
     // SAFETY: ownership passes to the call.
-    let status = unsafe { dlview::ffi::dlv_tensor_from_dlpack_legacy(managed.into_raw(), std::ptr::null(), &mut out) };
+    let status = unsafe {
+        dlview::ffi::dlv_tensor_from_dlpack_legacy(managed.into_raw(), std::ptr::null(), &mut out)
+    };
     assert_eq!(status, dlv_status::DLV_OK);
     // SAFETY: `out` is a live handle, freed once.
     unsafe { dlview::ffi::dlv_tensor_free(out) };
     assert_eq!(drops.load(Ordering::SeqCst), 2);
-    let managed = dlpark_tensor::<DLManagedTensorVersioned>(iota_values(4), &[4], &[1], DlpackFlags::empty(), &drops);
+    let managed = dlpark_tensor::<DLManagedTensorVersioned>(
+        iota_values(4),
+        &[4],
+        &[1],
+        DlpackFlags::empty(),
+        &drops,
+    );
     // SAFETY: ownership passes to the call.
-    let status =
-        unsafe { dlview::ffi::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), std::ptr::null_mut()) };
+    let status = unsafe {
+        dlview::ffi::dlv_tensor_from_dlpack(
+            managed.into_raw(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+        )
+    };
     assert_eq!(status, dlv_status::DLV_ERR_NULL_ARGUMENT);
     assert_eq!(drops.load(Ordering::SeqCst), 3);
     assert_eq!(live(), before);
@@ -455,18 +598,27 @@ fn dlpark_device_tensors_pass_through_untouched() {
     let _serial = serial();
     let before = live();
     let drops = Arc::new(AtomicUsize::new(0));
-    let owner = Box::new(Owner { data: Vec::new(), drops: Arc::clone(&drops) });
+    let owner = Box::new(Owner {
+        data: Vec::new(),
+        drops: Arc::clone(&drops),
+    });
     let fake = 0x1000usize as *mut std::ffi::c_void;
     let mut init = Dynamic::compact(vec![4i64, 6]).initialize(owner).unwrap();
-    init.set_data(fake).set_dtype(DLDataType::F32).set_device(DLDevice::cuda(0));
+    init.set_data(fake)
+        .set_dtype(DLDataType::F32)
+        .set_device(DLDevice::cuda(0));
     // SAFETY: the fake pointer is never dereferenced (device memory).
     let managed = unsafe { init.finish() };
     // SAFETY: ownership passes to dlview.
-    let t = unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
+    let t =
+        unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert_eq!(t.device().device_type, DLDeviceType::CUDA.0 as i32);
     let view = t.slice(1, Some(1), None, 2).unwrap().transpose().unwrap();
     assert_eq!(view.data_ptr() as usize, 0x1000 + 4);
-    assert!(matches!(view.get_f64(&[0, 0]), Err(Error::UnsupportedDevice(_))));
+    assert!(matches!(
+        view.get_f64(&[0, 0]),
+        Err(Error::UnsupportedDevice(_))
+    ));
 
     let raw = export::to_versioned(&view, &ExportOptions::default()).unwrap();
     // SAFETY: a fresh export, taken over by dlpark.

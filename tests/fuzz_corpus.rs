@@ -17,7 +17,9 @@ use std::sync::Mutex;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn seeds(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -30,12 +32,19 @@ fn seeds(target: &str) -> Vec<PathBuf> {
 fn replay(target: &str, run: fn(&[u8])) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let files = seeds(target);
-    assert!(files.len() >= 10, "fuzz/seeds/{target}/ holds only {} seeds", files.len());
+    assert!(
+        files.len() >= 10,
+        "fuzz/seeds/{target}/ holds only {} seeds",
+        files.len()
+    );
     for file in files {
         let data = std::fs::read(&file).unwrap();
         let outcome = std::panic::catch_unwind(|| run(&data));
         if let Err(e) = outcome {
-            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
             panic!("seed {} fails: {}", file.display(), msg.unwrap_or_default());
         }
     }
@@ -76,8 +85,12 @@ fn short_inputs() {
 /// --test fuzz_corpus replay_one -- --nocapture`. Does nothing when unset.
 #[test]
 fn replay_one() {
-    let Ok(spec) = std::env::var("DLVIEW_FUZZ_REPLAY") else { return };
-    let (target, path) = spec.split_once(':').expect("DLVIEW_FUZZ_REPLAY=target:path");
+    let Ok(spec) = std::env::var("DLVIEW_FUZZ_REPLAY") else {
+        return;
+    };
+    let (target, path) = spec
+        .split_once(':')
+        .expect("DLVIEW_FUZZ_REPLAY=target:path");
     let data = std::fs::read(path).unwrap();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     match target {

@@ -25,7 +25,10 @@ fn committed_header_is_up_to_date() {
             .lines()
             .zip(GENERATED.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| committed.lines().count().min(GENERATED.lines().count()) + 1, |i| i + 1);
+            .map_or_else(
+                || committed.lines().count().min(GENERATED.lines().count()) + 1,
+                |i| i + 1,
+            );
         panic!(
             "include/dlview.h is out of date with the Rust sources (first difference at line {line}).\n\
              Run `make header` and commit include/dlview.h."
@@ -47,7 +50,10 @@ fn compile_header_test(file: &str, lang: Lang) {
     cmd.arg("-I").arg(dir.join("standin"));
     cmd.arg("-I").arg(&dir);
     cmd.arg("-c").arg(dir.join(file)).arg("-o").arg(&obj);
-    run_ok(&mut cmd, &format!("compiling tests/c/header/{file} as {lang:?}"));
+    run_ok(
+        &mut cmd,
+        &format!("compiling tests/c/header/{file} as {lang:?}"),
+    );
 }
 
 #[test]
@@ -98,7 +104,12 @@ fn dlview_part(header: &str) -> (usize, Vec<&str>) {
 
 fn identifier_before_paren(text: &str) -> Option<String> {
     let head = &text[..text.find('(')?];
-    let name: String = head.trim_end().chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let name: String = head
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let name: String = name.chars().rev().collect();
     (!name.is_empty()).then_some(name)
 }
@@ -125,7 +136,11 @@ fn function_decls(header: &str) -> Vec<Decl> {
                 text.push_str(lines[j].trim());
             }
             if let Some(name) = identifier_before_paren(&text).filter(|n| n.starts_with("dlv_")) {
-                decls.push(Decl { name, line: i, above: lines[i - 1].to_string() });
+                decls.push(Decl {
+                    name,
+                    line: i,
+                    above: lines[i - 1].to_string(),
+                });
             }
             i = j + 1;
         } else {
@@ -141,14 +156,23 @@ fn other_decls(header: &str) -> Vec<Decl> {
     let mut decls = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(start) {
         let name = if let Some(rest) = line.strip_prefix("#define DLV_") {
-            Some(format!("DLV_{}", rest.split_whitespace().next().unwrap_or("")))
+            Some(format!(
+                "DLV_{}",
+                rest.split_whitespace().next().unwrap_or("")
+            ))
         } else if line.starts_with("typedef") && line.contains("dlv_") {
-            line.split(|c: char| !(c.is_alphanumeric() || c == '_')).find(|w| w.starts_with("dlv_")).map(String::from)
+            line.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .find(|w| w.starts_with("dlv_"))
+                .map(String::from)
         } else {
             None
         };
         if let Some(name) = name {
-            decls.push(Decl { name, line: i, above: lines[i - 1].to_string() });
+            decls.push(Decl {
+                name,
+                line: i,
+                above: lines[i - 1].to_string(),
+            });
         }
     }
     decls
@@ -165,10 +189,20 @@ fn every_declaration_has_a_doc_comment() {
     let functions = function_decls(&header);
     // The parser must find the whole API, or this test proves nothing.
     let names: BTreeSet<&str> = functions.iter().map(|d| d.name.as_str()).collect();
-    for expected in ["dlv_version", "dlv_last_error", "dlv_tensor_empty", "dlv_tensor_from_buffer", "dlv_tensor_free",
-        "dlv_tensor_describe", "dlv_tensor_sliding_window", "dlv_tensor_astype"]
-    {
-        assert!(names.contains(expected), "the header parser missed {expected}; found {names:?}");
+    for expected in [
+        "dlv_version",
+        "dlv_last_error",
+        "dlv_tensor_empty",
+        "dlv_tensor_from_buffer",
+        "dlv_tensor_free",
+        "dlv_tensor_describe",
+        "dlv_tensor_sliding_window",
+        "dlv_tensor_astype",
+    ] {
+        assert!(
+            names.contains(expected),
+            "the header parser missed {expected}; found {names:?}"
+        );
     }
     let mut missing: Vec<String> = functions
         .iter()
@@ -189,7 +223,11 @@ fn every_declaration_has_a_doc_comment() {
 #[test]
 fn header_declares_exactly_the_exported_functions() {
     let lib = library_dir().join(library_file_name());
-    let out = match Command::new("nm").args(["-D", "--defined-only"]).arg(&lib).output() {
+    let out = match Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+    {
         Ok(out) if out.status.success() => out,
         _ => {
             eprintln!("note: `nm -D` is not available; skipping the export check");
@@ -202,17 +240,31 @@ fn header_declares_exactly_the_exported_functions() {
         .map(|s| s.trim_start_matches('_').to_string())
         .filter(|s| s.starts_with("dlv_"))
         .collect();
-    let declared: BTreeSet<String> = function_decls(&committed()).into_iter().map(|d| d.name).collect();
+    let declared: BTreeSet<String> = function_decls(&committed())
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
     let undeclared: Vec<_> = exported.difference(&declared).collect();
     let unexported: Vec<_> = declared.difference(&exported).collect();
-    assert!(undeclared.is_empty(), "exported by {} but not declared in the header: {undeclared:?}", lib.display());
-    assert!(unexported.is_empty(), "declared in the header but not exported: {unexported:?}");
+    assert!(
+        undeclared.is_empty(),
+        "exported by {} but not declared in the header: {undeclared:?}",
+        lib.display()
+    );
+    assert!(
+        unexported.is_empty(),
+        "declared in the header but not exported: {unexported:?}"
+    );
 }
 
 fn define_value<'a>(header: &'a str, name: &str) -> &'a str {
     header
         .lines()
-        .find_map(|l| l.strip_prefix("#define ").and_then(|r| r.strip_prefix(name)).filter(|r| r.starts_with(' ')))
+        .find_map(|l| {
+            l.strip_prefix("#define ")
+                .and_then(|r| r.strip_prefix(name))
+                .filter(|r| r.starts_with(' '))
+        })
         .unwrap_or_else(|| panic!("#define {name} not found in include/dlview.h"))
         .trim()
 }
@@ -220,10 +272,22 @@ fn define_value<'a>(header: &'a str, name: &str) -> &'a str {
 #[test]
 fn version_macros_match_the_crate() {
     let header = committed();
-    assert_eq!(define_value(&header, "DLVIEW_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
-    assert_eq!(define_value(&header, "DLVIEW_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
-    assert_eq!(define_value(&header, "DLVIEW_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
-    assert_eq!(define_value(&header, "DLVIEW_VERSION_STRING"), format!("\"{}\"", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        define_value(&header, "DLVIEW_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        define_value(&header, "DLVIEW_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        define_value(&header, "DLVIEW_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(
+        define_value(&header, "DLVIEW_VERSION_STRING"),
+        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
+    );
     let from_parts = format!(
         "{}.{}.{}",
         define_value(&header, "DLVIEW_VERSION_MAJOR"),

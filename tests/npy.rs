@@ -39,13 +39,20 @@ struct Guard {
 /// Take first in every test: locals declared after it drop before it.
 fn guard() -> Guard {
     let lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    Guard { start: live_count(), _lock: lock }
+    Guard {
+        start: live_count(),
+        _lock: lock,
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            assert_eq!(live_count(), self.start, "a storage outlived every tensor of the test");
+            assert_eq!(
+                live_count(),
+                self.start,
+                "a storage outlived every tensor of the test"
+            );
         }
     }
 }
@@ -77,7 +84,9 @@ impl Drop for TempDir {
 }
 
 fn data(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npy").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/npy")
+        .join(file)
 }
 
 /// How many regions of `/proc/self/maps` map `path`.
@@ -140,13 +149,21 @@ fn reference_tensor(dtype: DType, shape: &[i64], order: Order) -> Tensor {
         // SAFETY: a fresh compact buffer of exactly `bytes.len()` bytes.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
     }
-    if order == Order::F { t.copy(Order::F).unwrap() } else { t }
+    if order == Order::F {
+        t.copy(Order::F).unwrap()
+    } else {
+        t
+    }
 }
 
 fn compact_strides(shape: &[i64], order: Order) -> Vec<i64> {
     let mut strides = vec![0; shape.len()];
     let mut acc = 1;
-    let axes: Vec<usize> = if order == Order::C { (0..shape.len()).rev().collect() } else { (0..shape.len()).collect() };
+    let axes: Vec<usize> = if order == Order::C {
+        (0..shape.len()).rev().collect()
+    } else {
+        (0..shape.len()).collect()
+    };
     for a in axes {
         strides[a] = acc;
         acc *= shape[a].max(1);
@@ -171,7 +188,12 @@ const DTYPES: [DType; 14] = [
     DType::C128,
 ];
 
-const MODES: [Option<MapMode>; 4] = [None, Some(MapMode::Read), Some(MapMode::ReadWrite), Some(MapMode::CopyOnWrite)];
+const MODES: [Option<MapMode>; 4] = [
+    None,
+    Some(MapMode::Read),
+    Some(MapMode::ReadWrite),
+    Some(MapMode::CopyOnWrite),
+];
 
 fn format_error(r: Result<Tensor, Error>) -> String {
     match r {
@@ -198,14 +220,31 @@ fn reference_files_load_in_every_mode() {
         for (order, tag) in [(Order::C, "C"), (Order::F, "F")] {
             let file = format!("{}_{tag}.npy", dtype.name());
             for mode in MODES {
-                let t = load_copy(&dir, &file, mode).unwrap_or_else(|e| panic!("{file} {mode:?}: {e}"));
+                let t =
+                    load_copy(&dir, &file, mode).unwrap_or_else(|e| panic!("{file} {mode:?}: {e}"));
                 let what = format!("{file} in mode {mode:?}");
                 assert_eq!(t.dtype(), dtype, "{what}");
                 assert_eq!(t.shape(), [2, 3, 4], "{what}");
-                assert_eq!(t.strides(), compact_strides(&[2, 3, 4], order), "{what}: a view, never a transposing copy");
-                let writeable = if mode == Some(MapMode::Read) { 0 } else { WRITEABLE };
-                let contiguous = if order == Order::C { C_CONTIGUOUS } else { F_CONTIGUOUS };
-                assert_eq!(t.flags(), writeable | contiguous | OWNDATA | ALIGNED, "{what}");
+                assert_eq!(
+                    t.strides(),
+                    compact_strides(&[2, 3, 4], order),
+                    "{what}: a view, never a transposing copy"
+                );
+                let writeable = if mode == Some(MapMode::Read) {
+                    0
+                } else {
+                    WRITEABLE
+                };
+                let contiguous = if order == Order::C {
+                    C_CONTIGUOUS
+                } else {
+                    F_CONTIGUOUS
+                };
+                assert_eq!(
+                    t.flags(),
+                    writeable | contiguous | OWNDATA | ALIGNED,
+                    "{what}"
+                );
                 assert_eq!(c_bytes(&t), expected_bytes(dtype, 24), "{what}");
                 // The data sits 128 bytes into the file; mapped tensors point into the map.
                 if mode.is_some() {
@@ -226,11 +265,17 @@ fn reference_files_zero_d_size_zero_and_versions() {
         assert_eq!((t.ndim(), t.get_f64(&[]).unwrap()), (0, 3.5));
         let t = load_copy(&dir, "int32_0d.npy", mode).unwrap();
         assert_eq!((t.dtype(), t.get_f64(&[]).unwrap()), (DType::I32, -7.0));
-        for (file, dtype, shape) in [("float32_0x3.npy", DType::F32, &[0i64, 3][..]), ("int64_0.npy", DType::I64, &[0][..])] {
+        for (file, dtype, shape) in [
+            ("float32_0x3.npy", DType::F32, &[0i64, 3][..]),
+            ("int64_0.npy", DType::I64, &[0][..]),
+        ] {
             let t = load_copy(&dir, file, mode).unwrap();
             assert_eq!((t.dtype(), t.shape()), (dtype, shape));
             assert!(t.data_ptr().is_null());
-            assert_eq!(t.flags() & (C_CONTIGUOUS | F_CONTIGUOUS), C_CONTIGUOUS | F_CONTIGUOUS);
+            assert_eq!(
+                t.flags() & (C_CONTIGUOUS | F_CONTIGUOUS),
+                C_CONTIGUOUS | F_CONTIGUOUS
+            );
             assert_eq!(maps_of(&dir.path(file)), 0, "nothing to map for size 0");
         }
         for (file, version) in [("float32_v2.npy", (2, 0)), ("float32_v3.npy", (3, 0))] {
@@ -254,12 +299,20 @@ fn big_endian_loads_as_a_swapped_copy_and_refuses_maps() {
         ("complex64_big.npy", DType::C64, Order::C),
     ] {
         let t = load_copy(&dir, file, None).unwrap();
-        assert_eq!((t.dtype(), t.strides()), (dtype, &compact_strides(&[2, 3, 4], order)[..]));
+        assert_eq!(
+            (t.dtype(), t.strides()),
+            (dtype, &compact_strides(&[2, 3, 4], order)[..])
+        );
         assert_eq!(c_bytes(&t), expected_bytes(dtype, 24), "{file}");
         assert!(t.is_writeable());
         for mode in [MapMode::Read, MapMode::ReadWrite, MapMode::CopyOnWrite] {
             let m = format_error(load_copy(&dir, file, Some(mode)));
-            assert!(m.contains("big-endian") && m.contains("cannot be memory-mapped") && m.contains(file), "{m}");
+            assert!(
+                m.contains("big-endian")
+                    && m.contains("cannot be memory-mapped")
+                    && m.contains(file),
+                "{m}"
+            );
             assert_eq!(maps_of(&dir.path(file)), 0);
         }
     }
@@ -294,12 +347,22 @@ fn saved_files_are_byte_identical_to_numpys() {
             t.set_f64(&[], 3.5).unwrap();
             t
         }),
-        ("float32_0x3.npy", Tensor::zeros(DType::F32, &[0, 3], Order::C).unwrap()),
-        ("int64_0.npy", Tensor::zeros(DType::I64, &[0], Order::F).unwrap()),
+        (
+            "float32_0x3.npy",
+            Tensor::zeros(DType::F32, &[0, 3], Order::C).unwrap(),
+        ),
+        (
+            "int64_0.npy",
+            Tensor::zeros(DType::I64, &[0], Order::F).unwrap(),
+        ),
     ] {
         let out = dir.path(file);
         npy::save(&t, &out).unwrap();
-        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(data(file)).unwrap(), "{file}");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(data(file)).unwrap(),
+            "{file}"
+        );
     }
 }
 
@@ -310,11 +373,25 @@ fn saving_views_writes_their_elements() {
     let base = reference_tensor(DType::I32, &[4, 6], Order::C);
     let cases: Vec<(&str, Tensor, bool)> = vec![
         ("transposed (F-contiguous)", base.transpose().unwrap(), true),
-        ("column slice", base.slice(1, Some(1), Some(5), 2).unwrap(), false),
+        (
+            "column slice",
+            base.slice(1, Some(1), Some(5), 2).unwrap(),
+            false,
+        ),
         ("flipped", base.flip(0).unwrap().flip(1).unwrap(), false),
-        ("broadcast", base.select(0, 1).unwrap().broadcast_to(&[3, 6]).unwrap(), false),
+        (
+            "broadcast",
+            base.select(0, 1).unwrap().broadcast_to(&[3, 6]).unwrap(),
+            false,
+        ),
         ("row", base.select(0, 2).unwrap(), false),
-        ("permuted 3-d", reference_tensor(DType::F64, &[2, 3, 4], Order::C).permute(&[1, 0, 2]).unwrap(), false),
+        (
+            "permuted 3-d",
+            reference_tensor(DType::F64, &[2, 3, 4], Order::C)
+                .permute(&[1, 0, 2])
+                .unwrap(),
+            false,
+        ),
     ];
     for (what, view, fortran) in cases {
         let out = dir.path("v.npy");
@@ -322,7 +399,11 @@ fn saving_views_writes_their_elements() {
         let back = npy::load(&out, None).unwrap();
         assert_eq!(back.shape(), view.shape(), "{what}");
         assert_eq!(c_bytes(&back), c_bytes(&view), "{what}");
-        assert_eq!(back.layout().is_f_contiguous() && !back.layout().is_c_contiguous(), fortran, "{what}");
+        assert_eq!(
+            back.layout().is_f_contiguous() && !back.layout().is_c_contiguous(),
+            fortran,
+            "{what}"
+        );
         assert!(back.layout().is_c_contiguous() || fortran, "{what}");
     }
     // Bigger than the gathering chunk: written piecewise, still in C order.
@@ -352,14 +433,19 @@ fn saves_bfloat16_and_float8_under_ml_dtypes_names() {
         let out = dir.path("ml.npy");
         npy::save(&t, &out).unwrap();
         let text = String::from_utf8_lossy(&std::fs::read(&out).unwrap()[..128]).into_owned();
-        assert!(text.contains(&format!("'descr': '{}'", dtype.name())), "{text}");
+        assert!(
+            text.contains(&format!("'descr': '{}'", dtype.name())),
+            "{text}"
+        );
         for mode in [None, Some(MapMode::Read)] {
             let back = npy::load(&out, mode).unwrap();
             assert_eq!((back.dtype(), c_bytes(&back)), (dtype, c_bytes(&t)));
         }
     }
     let f4 = {
-        let storage = std::sync::Arc::new(dlview::storage::Storage::allocate(2, true, dlview::Device::CPU).unwrap());
+        let storage = std::sync::Arc::new(
+            dlview::storage::Storage::allocate(2, true, dlview::Device::CPU).unwrap(),
+        );
         let data = storage.base();
         let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
         Tensor::from_storage(storage, data, layout, DType::new(17, 4, 1).unwrap(), true).unwrap()
@@ -375,7 +461,10 @@ fn failed_saves_leave_no_file() {
     let dir = TempDir::new("failsave");
     let t = reference_tensor(DType::F32, &[3], Order::C);
     let err = npy::save(&t, &dir.path("missing/dir/x.npy")).unwrap_err();
-    assert!(matches!(&err, Error::Io(m) if m.contains("missing/dir") && m.contains("No such file")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Io(m) if m.contains("missing/dir") && m.contains("No such file")),
+        "{err:?}"
+    );
     // A device tensor is refused before any file is created.
     let dev = {
         let storage = unsafe {
@@ -385,15 +474,32 @@ fn failed_saves_leave_no_file() {
                 dlview::Device::new(dlview::device::kind::CUDA, 0),
                 false,
                 false,
-                dlview::storage::Owner::Callback { release: None, ctx: std::ptr::null_mut() },
+                dlview::storage::Owner::Callback {
+                    release: None,
+                    ctx: std::ptr::null_mut(),
+                },
             )
         };
         let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
-        Tensor::from_storage(std::sync::Arc::new(storage), 0x1000 as *mut u8, layout, DType::F32, true).unwrap()
+        Tensor::from_storage(
+            std::sync::Arc::new(storage),
+            0x1000 as *mut u8,
+            layout,
+            DType::F32,
+            true,
+        )
+        .unwrap()
     };
     let err = npy::save(&dev, &dir.path("dev.npy")).unwrap_err();
-    assert!(matches!(&err, Error::UnsupportedDevice(m) if m.contains("cuda:0")), "{err:?}");
-    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0, "no file, no temporary");
+    assert!(
+        matches!(&err, Error::UnsupportedDevice(m) if m.contains("cuda:0")),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir.0).unwrap().count(),
+        0,
+        "no file, no temporary"
+    );
 }
 
 #[test]
@@ -404,7 +510,11 @@ fn save_replaces_a_mapped_file_without_disturbing_the_map() {
     npy::save(&reference_tensor(DType::F64, &[8], Order::C), &p).unwrap();
     let mapped = npy::load(&p, Some(MapMode::Read)).unwrap();
     npy::save(&Tensor::zeros(DType::F64, &[2], Order::C).unwrap(), &p).unwrap();
-    assert_eq!(c_bytes(&mapped), expected_bytes(DType::F64, 8), "the old map keeps the old file");
+    assert_eq!(
+        c_bytes(&mapped),
+        expected_bytes(DType::F64, 8),
+        "the old map keeps the old file"
+    );
     assert_eq!(npy::load(&p, None).unwrap().shape(), [2]);
 }
 
@@ -412,7 +522,11 @@ fn save_replaces_a_mapped_file_without_disturbing_the_map() {
 
 fn file_f64(path: &Path, offset: usize, index: usize) -> f64 {
     let bytes = std::fs::read(path).unwrap();
-    f64::from_le_bytes(bytes[offset + 8 * index..offset + 8 * index + 8].try_into().unwrap())
+    f64::from_le_bytes(
+        bytes[offset + 8 * index..offset + 8 * index + 8]
+            .try_into()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -427,7 +541,10 @@ fn mode_r_is_read_only_for_good() {
     assert!(matches!(t.set_f64(&[0, 0], 1.0), Err(Error::ReadOnly(_))));
     assert!(matches!(t.data_ptr_mut(), Err(Error::ReadOnly(_))));
     let mut row = t.select(0, 1).unwrap();
-    assert!(row.set_writeable(true).is_err(), "views of a read-only map stay read-only");
+    assert!(
+        row.set_writeable(true).is_err(),
+        "views of a read-only map stay read-only"
+    );
     mmap::flush(&t).unwrap();
 }
 
@@ -456,7 +573,11 @@ fn mode_r_plus_writes_reach_the_file_and_c_writes_do_not() {
     rw.set_f64(&[3, 3], 77.0).unwrap();
     drop(rw); // unmapping writes back too (MAP_SHARED), flush or not
     assert_eq!(file_f64(&p, 128, 15), 77.0);
-    assert_eq!(c.get_f64(&[1, 1]).unwrap(), 1234.0, "the private copy is unaffected");
+    assert_eq!(
+        c.get_f64(&[1, 1]).unwrap(),
+        1234.0,
+        "the private copy is unaffected"
+    );
     assert_eq!(maps_of(&p), 1);
     drop(c);
     assert_eq!(maps_of(&p), 0);
@@ -499,7 +620,11 @@ fn slices_keep_the_mapping_alive() {
     let p = dir.path("a.npy");
     npy::save(&reference_tensor(DType::I64, &[10, 10], Order::C), &p).unwrap();
     let t = npy::load(&p, Some(MapMode::Read)).unwrap();
-    let s = t.slice(0, Some(2), Some(8), 3).unwrap().slice(1, None, None, -1).unwrap();
+    let s = t
+        .slice(0, Some(2), Some(8), 3)
+        .unwrap()
+        .slice(1, None, None, -1)
+        .unwrap();
     let before = live_count();
     drop(t);
     assert_eq!(live_count(), before);
@@ -508,7 +633,11 @@ fn slices_keep_the_mapping_alive() {
     let copy = s.copy(Order::C).unwrap();
     drop(s);
     assert_eq!(maps_of(&p), 0, "unmapped when the last view went");
-    assert_eq!(copy.get_f64(&[0, 9]).unwrap(), (20 - 12) as f64, "a copy detaches");
+    assert_eq!(
+        copy.get_f64(&[0, 9]).unwrap(),
+        (20 - 12) as f64,
+        "a copy detaches"
+    );
 }
 
 #[test]
@@ -522,7 +651,10 @@ fn as_strided_is_bounded_by_the_mapped_data() {
     let row = t.slice(0, Some(50), None, 1).unwrap();
     assert!(row.as_strided(&[50], &[1]).is_ok());
     let err = row.as_strided(&[51], &[1]).unwrap_err();
-    assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("outside")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("outside")),
+        "{err:?}"
+    );
     // Not even the header bytes before the data are reachable.
     assert!(t.as_strided(&[2], &[-1]).is_err());
 }
@@ -542,22 +674,50 @@ fn memmap_raw_files_like_numpy() {
     assert_eq!((t.shape(), t.is_writeable()), (&[10_000i64][..], false));
     let t = mmap::memmap(&p, DType::U16, MapMode::Read, 4998, None, Order::C).unwrap();
     assert_eq!(t.shape(), [2501]);
-    assert_eq!(t.get_f64(&[0]).unwrap(), f64::from(u16::from_le_bytes([bytes[4998], bytes[4999]])));
+    assert_eq!(
+        t.get_f64(&[0]).unwrap(),
+        f64::from(u16::from_le_bytes([bytes[4998], bytes[4999]]))
+    );
     assert_eq!(t.data_ptr() as usize % 4096, 4998 % 4096);
     let err = mmap::memmap(&p, DType::U32, MapMode::Read, 1, None, Order::C).unwrap_err();
-    assert!(err.to_string().contains("not a multiple of the 4-byte"), "{err}");
+    assert!(
+        err.to_string().contains("not a multiple of the 4-byte"),
+        "{err}"
+    );
     let err = mmap::memmap(&p, DType::U8, MapMode::Read, 20_000, None, Order::C).unwrap_err();
     assert!(err.to_string().contains("past the end"), "{err}");
 
     // A shape, in F order.
-    let t = mmap::memmap(&p, DType::U8, MapMode::CopyOnWrite, 10, Some(&[3, 4]), Order::F).unwrap();
-    assert_eq!((t.strides(), t.get_f64(&[1, 2]).unwrap()), (&[1i64, 3][..], f64::from(bytes[10 + 1 + 2 * 3])));
+    let t = mmap::memmap(
+        &p,
+        DType::U8,
+        MapMode::CopyOnWrite,
+        10,
+        Some(&[3, 4]),
+        Order::F,
+    )
+    .unwrap();
+    assert_eq!(
+        (t.strides(), t.get_f64(&[1, 2]).unwrap()),
+        (&[1i64, 3][..], f64::from(bytes[10 + 1 + 2 * 3]))
+    );
     let err = mmap::memmap(&p, DType::U8, MapMode::Read, 0, Some(&[10_001]), Order::C).unwrap_err();
-    assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("holds 10000 bytes") && m.contains("needs 10001")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("holds 10000 bytes") && m.contains("needs 10001")),
+        "{err:?}"
+    );
     assert!(mmap::memmap(&p, DType::U8, MapMode::Read, 0, Some(&[2]), Order::K).is_err());
 
     // r+ grows the file to the shape, as NumPy does.
-    let mut t = mmap::memmap(&p, DType::U8, MapMode::ReadWrite, 9_990, Some(&[20]), Order::C).unwrap();
+    let mut t = mmap::memmap(
+        &p,
+        DType::U8,
+        MapMode::ReadWrite,
+        9_990,
+        Some(&[20]),
+        Order::C,
+    )
+    .unwrap();
     t.set_f64(&[19], 200.0).unwrap();
     mmap::flush(&t).unwrap();
     let now = std::fs::read(&p).unwrap();
@@ -566,7 +726,10 @@ fn memmap_raw_files_like_numpy() {
     // w+ creates (and needs a shape).
     let q = dir.path("new.bin");
     let err = mmap::memmap(&q, DType::F32, MapMode::Create, 0, None, Order::C).unwrap_err();
-    assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("needs a shape")), "{err:?}");
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("needs a shape")),
+        "{err:?}"
+    );
     assert!(!q.exists(), "a refused w+ creates nothing");
     let mut t = mmap::memmap(&q, DType::F32, MapMode::Create, 16, Some(&[2, 2]), Order::C).unwrap();
     assert_eq!(std::fs::metadata(&q).unwrap().len(), 32);
@@ -592,10 +755,16 @@ fn memmap_in_dev_shm_shares_one_tensor() {
     let b = mmap::memmap(&p, DType::F64, MapMode::ReadWrite, 0, None, Order::C).unwrap();
     let r = mmap::memmap(&p, DType::F64, MapMode::Read, 0, None, Order::C).unwrap();
     a.set_f64(&[3], 42.0).unwrap();
-    assert_eq!((b.get_f64(&[3]).unwrap(), r.get_f64(&[3]).unwrap()), (42.0, 42.0), "one page cache, two mappings");
+    assert_eq!(
+        (b.get_f64(&[3]).unwrap(), r.get_f64(&[3]).unwrap()),
+        (42.0, 42.0),
+        "one page cache, two mappings"
+    );
     assert_ne!(a.data_ptr(), b.data_ptr());
     // Another process (NumPy, when available) sees and makes changes too.
-    let Some(py) = python() else { return skip("the cross-process half of memmap_in_dev_shm_shares_one_tensor") };
+    let Some(py) = python() else {
+        return skip("the cross-process half of memmap_in_dev_shm_shares_one_tensor");
+    };
     let out = run_python(
         &py,
         "import numpy as np, sys\nm = np.memmap(sys.argv[1], dtype='<f8', mode='r+')\nprint(m[3])\nm[5] = -1.25\nm.flush()",
@@ -633,29 +802,146 @@ fn malformed_files_fail_with_format_and_a_message() {
     let mut good = raw_npy((1, 0), &good_header("(2, 3)"), 24);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", vec![], "too short for a .npy header: 0 bytes"),
-        ("short", b"\x93NUMPY\x01\x00v".to_vec(), "too short for a .npy header: 9 bytes"),
-        ("short-v2", b"\x93NUMPY\x02\x00\x10\x00".to_vec(), "too short for a .npy header: 10 bytes"),
-        ("magic", { let mut v = good.clone(); v[1] = b'X'; v }, "not a .npy file: it starts with \\x93\\x58\\x55"),
-        ("version", { let mut v = good.clone(); v[6] = 4; v }, "unsupported .npy format version 4.0"),
-        ("minor", { let mut v = good.clone(); v[7] = 1; v }, "unsupported .npy format version 1.1"),
-        ("hlen", { let mut v = good.clone(); v[8] = 0xff; v[9] = 0xff; v }, "header length 65535 runs past the end of the file"),
-        ("hlen-v2", { let mut v = raw_npy((2, 0), &good_header("(2, 3)"), 24); v[11] = 0x7f; v }, "runs past the end of the file"),
-        ("truncated-text", raw_npy((1, 0), "{'descr': '<f4', 'fortr", 0), "unterminated string"),
-        ("truncated-dict", raw_npy((1, 0), "{'descr': '<f4', ", 0), "unexpected end of header"),
-        ("no-shape", raw_npy((1, 0), "{'descr': '<f4', 'fortran_order': False}", 0), "no \"shape\" key"),
-        ("no-descr", raw_npy((1, 0), "{'fortran_order': False, 'shape': (1,)}", 4), "no \"descr\" key"),
-        ("object", raw_npy((1, 0), "{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", 8), "object arrays"),
-        ("structured", raw_npy((1, 0), "{'descr': [('x', '<f4'), ('y', '<i4')], 'fortran_order': False, 'shape': (1,)}", 8), "structured dtypes"),
-        ("unicode", raw_npy((3, 0), "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'caf\u{e9}': 1}", 4), "non-ASCII byte 0xc3"),
-        ("overflow", raw_npy((1, 0), &good_header("(4294967296, 4294967296, 4)"), 0), "needs more bytes than fit in memory"),
-        ("huge-dim", raw_npy((1, 0), &good_header("(123456789012345678901234567890,)"), 0), "not in 0..=2^63-1"),
-        ("negative", raw_npy((1, 0), &good_header("(2, -3)"), 0), "shape dimension -3"),
-        ("too-big", raw_npy((1, 0), &good_header("(2, 4)"), 24), "shape (2, 4) of float32 needs 32 bytes of data, but the file holds 24"),
-        ("ndim", raw_npy((1, 0), &good_header(&format!("({})", vec!["1"; 65].join(", "))), 4), "65 dimensions"),
+        (
+            "short",
+            b"\x93NUMPY\x01\x00v".to_vec(),
+            "too short for a .npy header: 9 bytes",
+        ),
+        (
+            "short-v2",
+            b"\x93NUMPY\x02\x00\x10\x00".to_vec(),
+            "too short for a .npy header: 10 bytes",
+        ),
+        (
+            "magic",
+            {
+                let mut v = good.clone();
+                v[1] = b'X';
+                v
+            },
+            "not a .npy file: it starts with \\x93\\x58\\x55",
+        ),
+        (
+            "version",
+            {
+                let mut v = good.clone();
+                v[6] = 4;
+                v
+            },
+            "unsupported .npy format version 4.0",
+        ),
+        (
+            "minor",
+            {
+                let mut v = good.clone();
+                v[7] = 1;
+                v
+            },
+            "unsupported .npy format version 1.1",
+        ),
+        (
+            "hlen",
+            {
+                let mut v = good.clone();
+                v[8] = 0xff;
+                v[9] = 0xff;
+                v
+            },
+            "header length 65535 runs past the end of the file",
+        ),
+        (
+            "hlen-v2",
+            {
+                let mut v = raw_npy((2, 0), &good_header("(2, 3)"), 24);
+                v[11] = 0x7f;
+                v
+            },
+            "runs past the end of the file",
+        ),
+        (
+            "truncated-text",
+            raw_npy((1, 0), "{'descr': '<f4', 'fortr", 0),
+            "unterminated string",
+        ),
+        (
+            "truncated-dict",
+            raw_npy((1, 0), "{'descr': '<f4', ", 0),
+            "unexpected end of header",
+        ),
+        (
+            "no-shape",
+            raw_npy((1, 0), "{'descr': '<f4', 'fortran_order': False}", 0),
+            "no \"shape\" key",
+        ),
+        (
+            "no-descr",
+            raw_npy((1, 0), "{'fortran_order': False, 'shape': (1,)}", 4),
+            "no \"descr\" key",
+        ),
+        (
+            "object",
+            raw_npy(
+                (1, 0),
+                "{'descr': '|O', 'fortran_order': False, 'shape': (1,)}",
+                8,
+            ),
+            "object arrays",
+        ),
+        (
+            "structured",
+            raw_npy(
+                (1, 0),
+                "{'descr': [('x', '<f4'), ('y', '<i4')], 'fortran_order': False, 'shape': (1,)}",
+                8,
+            ),
+            "structured dtypes",
+        ),
+        (
+            "unicode",
+            raw_npy(
+                (3, 0),
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'caf\u{e9}': 1}",
+                4,
+            ),
+            "non-ASCII byte 0xc3",
+        ),
+        (
+            "overflow",
+            raw_npy((1, 0), &good_header("(4294967296, 4294967296, 4)"), 0),
+            "needs more bytes than fit in memory",
+        ),
+        (
+            "huge-dim",
+            raw_npy((1, 0), &good_header("(123456789012345678901234567890,)"), 0),
+            "not in 0..=2^63-1",
+        ),
+        (
+            "negative",
+            raw_npy((1, 0), &good_header("(2, -3)"), 0),
+            "shape dimension -3",
+        ),
+        (
+            "too-big",
+            raw_npy((1, 0), &good_header("(2, 4)"), 24),
+            "shape (2, 4) of float32 needs 32 bytes of data, but the file holds 24",
+        ),
+        (
+            "ndim",
+            raw_npy(
+                (1, 0),
+                &good_header(&format!("({})", vec!["1"; 65].join(", "))),
+                4,
+            ),
+            "65 dimensions",
+        ),
     ];
     good.truncate(good.len() - 1);
     let mut cases = cases;
-    cases.push(("data-cut", good, "needs 24 bytes of data, but the file holds 23"));
+    cases.push((
+        "data-cut",
+        good,
+        "needs 24 bytes of data, but the file holds 23",
+    ));
     for (name, bytes, want) in cases {
         let p = dir.path(&format!("{name}.npy"));
         std::fs::write(&p, &bytes).unwrap();
@@ -663,8 +949,15 @@ fn malformed_files_fail_with_format_and_a_message() {
             let before = live_count();
             let m = format_error(npy::load(&p, mode));
             assert!(m.contains(want), "{name} {mode:?}: {m:?} lacks {want:?}");
-            assert!(m.contains(&*p.to_string_lossy()), "{name}: the message names the file: {m}");
-            assert_eq!((live_count(), maps_of(&p)), (before, 0), "{name}: nothing left behind");
+            assert!(
+                m.contains(&*p.to_string_lossy()),
+                "{name}: the message names the file: {m}"
+            );
+            assert_eq!(
+                (live_count(), maps_of(&p)),
+                (before, 0),
+                "{name}: nothing left behind"
+            );
         }
         // The C ABI: FORMAT, the same message, `out` untouched.
         let c = CString::new(p.to_str().unwrap()).unwrap();
@@ -672,7 +965,11 @@ fn malformed_files_fail_with_format_and_a_message() {
         // SAFETY: valid C string and out-pointer.
         let s = unsafe { dlv_npy_load(c.as_ptr(), DLV_MMAP_READ, &mut out) };
         assert_eq!(s, dlv_status::DLV_ERR_FORMAT, "{name}");
-        assert_eq!(out, std::ptr::NonNull::dangling().as_ptr(), "{name}: out written on failure");
+        assert_eq!(
+            out,
+            std::ptr::NonNull::dangling().as_ptr(),
+            "{name}: out written on failure"
+        );
         assert!(last_error().contains(want), "{name}: {}", last_error());
     }
 }
@@ -684,11 +981,20 @@ fn io_errors_name_the_path_and_the_os_error() {
     let missing = dir.path("nope.npy");
     for mode in MODES {
         let err = npy::load(&missing, mode).unwrap_err();
-        let Error::Io(m) = &err else { panic!("{err:?}") };
-        assert!(m.contains(&*missing.to_string_lossy()) && m.contains("No such file or directory (os error 2)"), "{m}");
+        let Error::Io(m) = &err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            m.contains(&*missing.to_string_lossy())
+                && m.contains("No such file or directory (os error 2)"),
+            "{m}"
+        );
     }
     let err = npy::load(&dir.0, None).unwrap_err();
-    assert!(matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("os error 21")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("os error 21")),
+        "{err:?}"
+    );
     // Permission: a read-only file cannot be mapped r+ (root ignores file
     // modes, so use one no process may write: a read-only kernel file).
     let p = dir.path("ro.npy");
@@ -697,14 +1003,26 @@ fn io_errors_name_the_path_and_the_os_error() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         let err = npy::load(&p, Some(MapMode::ReadWrite)).unwrap_err();
-        assert!(matches!(&err, Error::Io(m) if m.contains("Permission denied") && m.contains("ro.npy")), "{err:?}");
+        assert!(
+            matches!(&err, Error::Io(m) if m.contains("Permission denied") && m.contains("ro.npy")),
+            "{err:?}"
+        );
     }
-    assert!(npy::load(&p, Some(MapMode::Read)).is_ok(), "r and c need only read access");
+    assert!(
+        npy::load(&p, Some(MapMode::Read)).is_ok(),
+        "r and c need only read access"
+    );
     assert!(npy::load(&p, Some(MapMode::CopyOnWrite)).is_ok());
     // Opening a directory for writing fails for root too.
     let err = npy::load(&dir.0, Some(MapMode::ReadWrite)).unwrap_err();
-    assert!(matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("Is a directory (os error 21)")), "{err:?}");
-    assert_eq!(last_status_of_load(&missing, DLV_MMAP_NONE), dlv_status::DLV_ERR_IO);
+    assert!(
+        matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("Is a directory (os error 21)")),
+        "{err:?}"
+    );
+    assert_eq!(
+        last_status_of_load(&missing, DLV_MMAP_NONE),
+        dlv_status::DLV_ERR_IO
+    );
     assert!(last_error().contains("nope.npy"));
 }
 
@@ -712,7 +1030,9 @@ fn io_errors_name_the_path_and_the_os_error() {
 
 fn last_error() -> String {
     // SAFETY: the library's thread-local message, NUL-terminated.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn cpath(p: &Path) -> CString {
@@ -740,73 +1060,260 @@ fn c_abi_load_save_memmap_flush() {
     // handle received is freed.
     unsafe {
         let mut t = std::ptr::null_mut();
-        assert_eq!(dlv_tensor_zeros(f64_dl, 2, [3i64, 4].as_ptr(), DLV_ORDER_F, &mut t), dlv_status::DLV_OK);
-        assert_eq!(dlv_tensor_set_f64(t, [2i64, 1].as_ptr(), 6.5), dlv_status::DLV_OK);
+        assert_eq!(
+            dlv_tensor_zeros(f64_dl, 2, [3i64, 4].as_ptr(), DLV_ORDER_F, &mut t),
+            dlv_status::DLV_OK
+        );
+        assert_eq!(
+            dlv_tensor_set_f64(t, [2i64, 1].as_ptr(), 6.5),
+            dlv_status::DLV_OK
+        );
         assert_eq!(dlv_npy_save(t, cp.as_ptr()), dlv_status::DLV_OK);
-        assert_eq!(dlv_npy_save(std::ptr::null(), cp.as_ptr()), dlv_status::DLV_ERR_NULL_ARGUMENT);
-        assert_eq!(dlv_npy_save(t, std::ptr::null()), dlv_status::DLV_ERR_NULL_ARGUMENT);
-        assert_eq!(dlv_npy_save(t, c"".as_ptr()), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            dlv_npy_save(std::ptr::null(), cp.as_ptr()),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            dlv_npy_save(t, std::ptr::null()),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            dlv_npy_save(t, c"".as_ptr()),
+            dlv_status::DLV_ERR_INVALID_ARGUMENT
+        );
         dlv_tensor_free(t);
 
-        for (mode, writeable) in [(DLV_MMAP_NONE, true), (DLV_MMAP_READ, false), (DLV_MMAP_READ_WRITE, true), (DLV_MMAP_COPY_ON_WRITE, true)] {
+        for (mode, writeable) in [
+            (DLV_MMAP_NONE, true),
+            (DLV_MMAP_READ, false),
+            (DLV_MMAP_READ_WRITE, true),
+            (DLV_MMAP_COPY_ON_WRITE, true),
+        ] {
             let mut m = std::ptr::null_mut();
-            assert_eq!(dlv_npy_load(cp.as_ptr(), mode, &mut m), dlv_status::DLV_OK, "{}", last_error());
+            assert_eq!(
+                dlv_npy_load(cp.as_ptr(), mode, &mut m),
+                dlv_status::DLV_OK,
+                "{}",
+                last_error()
+            );
             assert_eq!(dlv_tensor_flags(m) & DLV_FLAG_WRITEABLE != 0, writeable);
-            assert_eq!(dlv_tensor_flags(m) & DLV_FLAG_F_CONTIGUOUS, DLV_FLAG_F_CONTIGUOUS);
+            assert_eq!(
+                dlv_tensor_flags(m) & DLV_FLAG_F_CONTIGUOUS,
+                DLV_FLAG_F_CONTIGUOUS
+            );
             let mut v = 0.0;
-            assert_eq!(dlv_tensor_get_f64(m, [2i64, 1].as_ptr(), &mut v), dlv_status::DLV_OK);
+            assert_eq!(
+                dlv_tensor_get_f64(m, [2i64, 1].as_ptr(), &mut v),
+                dlv_status::DLV_OK
+            );
             assert_eq!(v, 6.5);
             assert_eq!(dlv_tensor_flush(m), dlv_status::DLV_OK);
             dlv_tensor_free(m);
         }
         let mut m = std::ptr::null_mut();
-        assert_eq!(dlv_npy_load(cp.as_ptr(), DLV_MMAP_CREATE, &mut m), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            dlv_npy_load(cp.as_ptr(), DLV_MMAP_CREATE, &mut m),
+            dlv_status::DLV_ERR_INVALID_ARGUMENT
+        );
         assert!(last_error().contains("truncate"));
-        assert_eq!(dlv_npy_load(cp.as_ptr(), 9, &mut m), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            dlv_npy_load(cp.as_ptr(), 9, &mut m),
+            dlv_status::DLV_ERR_INVALID_ARGUMENT
+        );
         assert!(last_error().contains("mmap mode 9"), "{}", last_error());
-        assert_eq!(dlv_npy_load(std::ptr::null(), DLV_MMAP_NONE, &mut m), dlv_status::DLV_ERR_NULL_ARGUMENT);
-        assert_eq!(dlv_npy_load(cp.as_ptr(), DLV_MMAP_NONE, std::ptr::null_mut()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+        assert_eq!(
+            dlv_npy_load(std::ptr::null(), DLV_MMAP_NONE, &mut m),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            dlv_npy_load(cp.as_ptr(), DLV_MMAP_NONE, std::ptr::null_mut()),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
         assert!(m.is_null());
-        assert_eq!(dlv_tensor_flush(std::ptr::null()), dlv_status::DLV_ERR_NULL_ARGUMENT);
+        assert_eq!(
+            dlv_tensor_flush(std::ptr::null()),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
 
         // dlv_memmap: ndim -1 is the whole file; w+ and flush.
         let raw = dir.path("raw.bin");
         let craw = cpath(&raw);
         let u8_dl = DType::U8.to_dl();
-        assert_eq!(dlv_memmap(craw.as_ptr(), u8_dl, DLV_MMAP_CREATE, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                u8_dl,
+                DLV_MMAP_CREATE,
+                0,
+                -1,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_ERR_INVALID_ARGUMENT
+        );
         assert!(!raw.exists());
-        assert_eq!(dlv_memmap(craw.as_ptr(), f64_dl, DLV_MMAP_CREATE, 8, 2, [2i64, 2].as_ptr(), DLV_ORDER_C, &mut m), dlv_status::DLV_OK);
-        assert_eq!(dlv_tensor_set_f64(m, [1i64, 1].as_ptr(), 3.0), dlv_status::DLV_OK);
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                DLV_MMAP_CREATE,
+                8,
+                2,
+                [2i64, 2].as_ptr(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_OK
+        );
+        assert_eq!(
+            dlv_tensor_set_f64(m, [1i64, 1].as_ptr(), 3.0),
+            dlv_status::DLV_OK
+        );
         assert_eq!(dlv_tensor_flush(m), dlv_status::DLV_OK);
         assert_eq!(file_f64(&raw, 8, 3), 3.0);
         dlv_tensor_free(m);
-        assert_eq!(dlv_memmap(craw.as_ptr(), f64_dl, DLV_MMAP_READ, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_OK);
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                DLV_MMAP_READ,
+                0,
+                -1,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_OK
+        );
         assert_eq!((dlv_tensor_ndim(m), *dlv_tensor_shape(m)), (1, 5));
         assert_eq!(dlv_tensor_flags(m) & DLV_FLAG_WRITEABLE, 0);
         dlv_tensor_free(m);
-        assert_eq!(dlv_memmap(craw.as_ptr(), f64_dl, DLV_MMAP_READ, 8, 0, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_OK);
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                DLV_MMAP_READ,
+                8,
+                0,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_OK
+        );
         assert_eq!(dlv_tensor_ndim(m), 0);
         dlv_tensor_free(m);
         m = std::ptr::null_mut();
         let bad = [
-            (DLV_MMAP_NONE, 1, DLV_ORDER_C, dlv_status::DLV_ERR_INVALID_ARGUMENT),
+            (
+                DLV_MMAP_NONE,
+                1,
+                DLV_ORDER_C,
+                dlv_status::DLV_ERR_INVALID_ARGUMENT,
+            ),
             (7, 1, DLV_ORDER_C, dlv_status::DLV_ERR_INVALID_ARGUMENT),
-            (DLV_MMAP_READ, 1, DLV_ORDER_K, dlv_status::DLV_ERR_INVALID_ARGUMENT),
+            (
+                DLV_MMAP_READ,
+                1,
+                DLV_ORDER_K,
+                dlv_status::DLV_ERR_INVALID_ARGUMENT,
+            ),
             (DLV_MMAP_READ, 1, 5, dlv_status::DLV_ERR_INVALID_ARGUMENT),
-            (DLV_MMAP_READ, -2, DLV_ORDER_C, dlv_status::DLV_ERR_INVALID_ARGUMENT),
-            (DLV_MMAP_READ, 65, DLV_ORDER_C, dlv_status::DLV_ERR_INVALID_ARGUMENT),
+            (
+                DLV_MMAP_READ,
+                -2,
+                DLV_ORDER_C,
+                dlv_status::DLV_ERR_INVALID_ARGUMENT,
+            ),
+            (
+                DLV_MMAP_READ,
+                65,
+                DLV_ORDER_C,
+                dlv_status::DLV_ERR_INVALID_ARGUMENT,
+            ),
         ];
         for (mode, ndim, order, want) in bad {
-            let s = dlv_memmap(craw.as_ptr(), f64_dl, mode, 0, ndim, [1i64; 65].as_ptr(), order, &mut m);
-            assert_eq!(s, want, "mode {mode} ndim {ndim} order {order}: {}", last_error());
+            let s = dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                mode,
+                0,
+                ndim,
+                [1i64; 65].as_ptr(),
+                order,
+                &mut m,
+            );
+            assert_eq!(
+                s,
+                want,
+                "mode {mode} ndim {ndim} order {order}: {}",
+                last_error()
+            );
         }
-        assert_eq!(dlv_memmap(craw.as_ptr(), f64_dl, DLV_MMAP_READ, 0, 1, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_ERR_NULL_ARGUMENT);
-        assert_eq!(dlv_memmap(craw.as_ptr(), f64_dl, DLV_MMAP_READ, 0, 1, [100i64].as_ptr(), DLV_ORDER_C, &mut m), dlv_status::DLV_ERR_INVALID_ARGUMENT);
-        let bad_dtype = dlpark::ffi::DLDataType { code: dlpark::ffi::DLDataTypeCode(2), bits: 32, lanes: 4 };
-        assert_eq!(dlv_memmap(craw.as_ptr(), bad_dtype, DLV_MMAP_READ, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_ERR_UNSUPPORTED_DTYPE);
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                DLV_MMAP_READ,
+                0,
+                1,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                f64_dl,
+                DLV_MMAP_READ,
+                0,
+                1,
+                [100i64].as_ptr(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_ERR_INVALID_ARGUMENT
+        );
+        let bad_dtype = dlpark::ffi::DLDataType {
+            code: dlpark::ffi::DLDataTypeCode(2),
+            bits: 32,
+            lanes: 4,
+        };
+        assert_eq!(
+            dlv_memmap(
+                craw.as_ptr(),
+                bad_dtype,
+                DLV_MMAP_READ,
+                0,
+                -1,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_ERR_UNSUPPORTED_DTYPE
+        );
         assert!(m.is_null());
-        assert_eq!(dlv_memmap(cpath(&dir.path("none.bin")).as_ptr(), f64_dl, DLV_MMAP_READ, 0, -1, std::ptr::null(), DLV_ORDER_C, &mut m), dlv_status::DLV_ERR_IO);
-        assert!(last_error().contains("none.bin") && last_error().contains("os error 2"), "{}", last_error());
+        assert_eq!(
+            dlv_memmap(
+                cpath(&dir.path("none.bin")).as_ptr(),
+                f64_dl,
+                DLV_MMAP_READ,
+                0,
+                -1,
+                std::ptr::null(),
+                DLV_ORDER_C,
+                &mut m
+            ),
+            dlv_status::DLV_ERR_IO
+        );
+        assert!(
+            last_error().contains("none.bin") && last_error().contains("os error 2"),
+            "{}",
+            last_error()
+        );
     }
 }
 
@@ -818,16 +1325,26 @@ fn python() -> Option<PathBuf> {
     let py = std::env::var_os("DLVIEW_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&py).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(&py)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     ok.then_some(py)
 }
 
 fn skip(what: &str) {
-    eprintln!("SKIP {what}: no Python with NumPy (set DLVIEW_TEST_PYTHON or create .venv with `make venv`)");
+    eprintln!(
+        "SKIP {what}: no Python with NumPy (set DLVIEW_TEST_PYTHON or create .venv with `make venv`)"
+    );
 }
 
 fn run_python(py: &Path, script: &str, args: &[&str]) -> String {
-    let out = Command::new(py).arg("-c").arg(script).args(args).output().unwrap();
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python failed:\n{}\n{}",
@@ -883,30 +1400,47 @@ with open(os.path.join(d, 'manifest.txt'), 'w') as m:
 #[test]
 fn numpy_written_files_load_equal() {
     let _g = guard();
-    let Some(py) = python() else { return skip("numpy_written_files_load_equal") };
+    let Some(py) = python() else {
+        return skip("numpy_written_files_load_equal");
+    };
     let dir = TempDir::new("numpy-writes");
     run_python(&py, NUMPY_WRITES, &[dir.0.to_str().unwrap()]);
     let manifest = std::fs::read_to_string(dir.path("manifest.txt")).unwrap();
-    let dims = |s: &str| -> Vec<i64> { s.split(',').filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect() };
+    let dims = |s: &str| -> Vec<i64> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse().unwrap())
+            .collect()
+    };
     let mut checked = 0;
     for line in manifest.lines() {
         let f: Vec<&str> = line.split(' ').collect();
-        let (file, mode, dtype, shape, strides, flags) = (f[0], f[1], f[2], dims(f[3]), dims(f[4]), f[5].as_bytes());
+        let (file, mode, dtype, shape, strides, flags) =
+            (f[0], f[1], f[2], dims(f[3]), dims(f[4]), f[5].as_bytes());
         let mode = match mode {
             "None" => None,
             m => Some(MapMode::from_numpy(m).unwrap()),
         };
         let t = npy::load(&dir.path(file), mode).unwrap_or_else(|e| panic!("{line}: {e}"));
-        let byte_strides: Vec<i64> = t.strides().iter().map(|s| s * t.dtype().itemsize() as i64).collect();
+        let byte_strides: Vec<i64> = t
+            .strides()
+            .iter()
+            .map(|s| s * t.dtype().itemsize() as i64)
+            .collect();
         assert_eq!(t.dtype().name(), dtype, "{line}");
         assert_eq!(t.shape(), shape, "{line}");
         if t.size() > 0 {
             // NumPy's strides of size-0 arrays are not meaningful enough to compare.
             assert_eq!(byte_strides, strides, "{line}");
         }
-        let have = [WRITEABLE, C_CONTIGUOUS, F_CONTIGUOUS, ALIGNED].map(|b| u8::from(t.flags() & b != 0) + b'0');
+        let have = [WRITEABLE, C_CONTIGUOUS, F_CONTIGUOUS, ALIGNED]
+            .map(|b| u8::from(t.flags() & b != 0) + b'0');
         assert_eq!(have, flags, "{line}: flags WRITEABLE C F ALIGNED");
-        assert_eq!(c_bytes(&t), std::fs::read(dir.path(&file.replace(".npy", ".bin"))).unwrap(), "{line}");
+        assert_eq!(
+            c_bytes(&t),
+            std::fs::read(dir.path(&file.replace(".npy", ".bin"))).unwrap(),
+            "{line}"
+        );
         checked += 1;
     }
     assert!(checked > 400, "only {checked} cases");
@@ -947,11 +1481,17 @@ print(n)
 #[test]
 fn dlview_written_files_load_equal_in_numpy() {
     let _g = guard();
-    let Some(py) = python() else { return skip("dlview_written_files_load_equal_in_numpy") };
+    let Some(py) = python() else {
+        return skip("dlview_written_files_load_equal_in_numpy");
+    };
     let dir = TempDir::new("numpy-reads");
     let mut manifest = String::new();
     let mut n = 0;
-    let dtypes: Vec<DType> = DTYPES.iter().copied().chain([DType::BF16, DType::F8_E4M3FN, DType::F8_E5M2]).collect();
+    let dtypes: Vec<DType> = DTYPES
+        .iter()
+        .copied()
+        .chain([DType::BF16, DType::F8_E4M3FN, DType::F8_E5M2])
+        .collect();
     for dtype in dtypes {
         let base = reference_tensor(dtype, &[3, 4, 5], Order::C);
         let views = [
@@ -961,7 +1501,12 @@ fn dlview_written_files_load_equal_in_numpy() {
             base.slice(2, None, None, 2).unwrap(),
             base.flip(1).unwrap(),
             base.select(0, 1).unwrap().broadcast_to(&[2, 4, 5]).unwrap(),
-            base.select(1, 2).unwrap().select(0, 0).unwrap().select(0, 3).unwrap(),
+            base.select(1, 2)
+                .unwrap()
+                .select(0, 0)
+                .unwrap()
+                .select(0, 3)
+                .unwrap(),
             base.slice(0, Some(0), Some(0), 1).unwrap(),
             base.reshape(&[60], dlview::CopyMode::Never).unwrap(),
         ];
@@ -971,7 +1516,12 @@ fn dlview_written_files_load_equal_in_numpy() {
             std::fs::write(dir.path(&format!("d{n}.bin")), c_bytes(&v)).unwrap();
             let fortran = v.layout().is_f_contiguous() && !v.layout().is_c_contiguous();
             let shape: Vec<String> = v.shape().iter().map(i64::to_string).collect();
-            manifest += &format!("{name} {} {} {}\n", dtype.name(), shape.join(","), if fortran { "F" } else { "C" });
+            manifest += &format!(
+                "{name} {} {} {}\n",
+                dtype.name(),
+                shape.join(","),
+                if fortran { "F" } else { "C" }
+            );
             n += 1;
         }
     }
@@ -984,7 +1534,9 @@ fn dlview_written_files_load_equal_in_numpy() {
 #[test]
 fn map_modes_agree_with_numpy() {
     let _g = guard();
-    let Some(py) = python() else { return skip("map_modes_agree_with_numpy") };
+    let Some(py) = python() else {
+        return skip("map_modes_agree_with_numpy");
+    };
     let dir = TempDir::new("numpy-modes");
     let p = dir.path("a.npy");
     npy::save(&reference_tensor(DType::F64, &[4, 4], Order::C), &p).unwrap();
@@ -1000,7 +1552,11 @@ fn map_modes_agree_with_numpy() {
                   r = np.load(sys.argv[1], mmap_mode='r')\nprint(r.flags.writeable)\n\
                   try:\n    r.setflags(write=True)\nexcept ValueError:\n    print('refused')";
     let out = run_python(&py, script, &[ps]);
-    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["11.5", "-2.5", "False", "refused"], "{out}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["11.5", "-2.5", "False", "refused"],
+        "{out}"
+    );
     // NumPy's r+ write is in the shared pages dlview maps.
     assert_eq!(rw.get_f64(&[2, 2]).unwrap(), -3.0);
     assert_eq!(c.get_f64(&[0, 2]).unwrap(), 99.0);
@@ -1048,23 +1604,46 @@ print("ok")
 #[test]
 fn torch_writing_to_a_read_only_map_changes_nothing() {
     let _g = guard();
-    let Some(py) = python() else { return skip("torch_writing_to_a_read_only_map_changes_nothing") };
-    if !Command::new(&py).args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success()) {
-        return eprintln!("SKIP torch_writing_to_a_read_only_map_changes_nothing: no torch in {}", py.display());
+    let Some(py) = python() else {
+        return skip("torch_writing_to_a_read_only_map_changes_nothing");
+    };
+    if !Command::new(&py)
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return eprintln!(
+            "SKIP torch_writing_to_a_read_only_map_changes_nothing: no torch in {}",
+            py.display()
+        );
     }
     // `cargo test` builds the cdylib beside the test binary, in `deps/`
     // (the copy one level up is only refreshed by `cargo build`).
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let lib = [deps.join("libdlview.so"), deps.parent().unwrap().join("libdlview.so")]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| deps.join("libdlview.so"));
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let lib = [
+        deps.join("libdlview.so"),
+        deps.parent().unwrap().join("libdlview.so"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| deps.join("libdlview.so"));
     if !lib.exists() {
-        return eprintln!("SKIP torch_writing_to_a_read_only_map_changes_nothing: no {}", lib.display());
+        return eprintln!(
+            "SKIP torch_writing_to_a_read_only_map_changes_nothing: no {}",
+            lib.display()
+        );
     }
     let dir = TempDir::new("torch");
     let p = dir.path("a.npy");
     npy::save(&reference_tensor(DType::F32, &[64, 64], Order::C), &p).unwrap();
-    let out = run_python(&py, TORCH_WRITES, &[lib.to_str().unwrap(), p.to_str().unwrap()]);
+    let out = run_python(
+        &py,
+        TORCH_WRITES,
+        &[lib.to_str().unwrap(), p.to_str().unwrap()],
+    );
     assert_eq!(out.trim(), "ok");
 }

@@ -7,25 +7,39 @@
 //! panicking body behind exactly the boundary every export uses (it is not
 //! `extern "C"`, so it never reaches the header).
 
+use dlpark::ffi::{DLDataType, DLDataTypeCode};
 use dlview::ffi::dlv_status::*;
 use dlview::ffi::*;
-use dlpark::ffi::{DLDataType, DLDataTypeCode};
 use std::ffi::CStr;
 
 fn last_error() -> String {
     // SAFETY: never NULL, NUL-terminated.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
-const F32: DLDataType = DLDataType { code: DLDataTypeCode(2), bits: 32, lanes: 1 };
+const F32: DLDataType = DLDataType {
+    code: DLDataTypeCode(2),
+    bits: 32,
+    lanes: 1,
+};
 
 #[test]
 fn a_panic_becomes_a_status_and_a_message() {
     let st = panic_probe("probe: something impossible happened");
     assert_eq!(st, DLV_ERR_PANIC);
-    assert_eq!(last_error(), "internal error (panic): probe: something impossible happened");
+    assert_eq!(
+        last_error(),
+        "internal error (panic): probe: something impossible happened"
+    );
     // SAFETY: the status name is static.
-    assert_eq!(unsafe { CStr::from_ptr(dlv_status_name(st as u32)) }.to_str().unwrap(), "DLV_ERR_PANIC");
+    assert_eq!(
+        unsafe { CStr::from_ptr(dlv_status_name(st as u32)) }
+            .to_str()
+            .unwrap(),
+        "DLV_ERR_PANIC"
+    );
 }
 
 #[test]
@@ -37,7 +51,10 @@ fn the_process_and_the_library_go_on() {
         let mut t = std::ptr::null_mut();
         // SAFETY: valid arguments.
         unsafe {
-            assert_eq!(dlv_tensor_zeros(F32, 1, [3i64].as_ptr(), DLV_ORDER_C, &mut t), DLV_OK);
+            assert_eq!(
+                dlv_tensor_zeros(F32, 1, [3i64].as_ptr(), DLV_ORDER_C, &mut t),
+                DLV_OK
+            );
             assert_eq!(dlv_tensor_size(t), 3);
             dlv_tensor_free(t);
         }
@@ -47,7 +64,10 @@ fn the_process_and_the_library_go_on() {
 #[test]
 fn inspection_boundary_returns_its_fallback() {
     assert_eq!(panic_probe_value("probe in an inspection call", -7), -7);
-    assert_eq!(last_error(), "internal error (panic): probe in an inspection call");
+    assert_eq!(
+        last_error(),
+        "internal error (panic): probe in an inspection call"
+    );
 }
 
 #[test]

@@ -12,7 +12,9 @@
 //! `from_buffer` release callback ran exactly once (each buffer counts its
 //! own calls, and frees its memory on the first).
 
-use dlpark::ffi::{DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned};
+use dlpark::ffi::{
+    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned,
+};
 use dlview::ffi::dlv_status::*;
 use dlview::ffi::*;
 use std::ffi::{CStr, c_void};
@@ -24,8 +26,15 @@ const THREADS: usize = 8;
 const OPS: usize = 100_000;
 const SHAPE: [i64; 3] = [4, 5, 6];
 const SIZE: usize = 120;
-const F64: DLDataType = DLDataType { code: DLDataTypeCode(2), bits: 64, lanes: 1 };
-const CPU: DLDevice = DLDevice { device_type: DLDeviceType(1), device_id: 0 };
+const F64: DLDataType = DLDataType {
+    code: DLDataTypeCode(2),
+    bits: 64,
+    lanes: 1,
+};
+const CPU: DLDevice = DLDevice {
+    device_type: DLDeviceType(1),
+    device_id: 0,
+};
 /// Wrapped buffers: some shared by handle, some only through per-thread
 /// handles (their last reference dies on a worker thread).
 const BUFFERS: usize = 6;
@@ -45,7 +54,9 @@ unsafe extern "C" fn release(ctx: *mut c_void) {
 
 fn last_error() -> String {
     // SAFETY: never NULL, NUL-terminated.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn ok(st: dlv_status, what: &str) {
@@ -96,7 +107,10 @@ unsafe fn check_element0(h: Handle) {
         let mut v = f64::NAN;
         ok(dlv_tensor_get_f64(t, zeros.as_ptr(), &mut v), "get_f64");
         let offset = (dlv_tensor_data(t) as usize - h.base) / 8;
-        assert_eq!(v, offset as f64, "element 0 of a view does not hold its offset");
+        assert_eq!(
+            v, offset as f64,
+            "element 0 of a view does not hold its offset"
+        );
     }
 }
 
@@ -110,7 +124,14 @@ unsafe fn random_view(rng: &mut Rng, h: Handle) -> Option<Handle> {
         let mut out = null_mut();
         let axis = rng.signed(i64::from(ndim.max(1))) as i32;
         let st = match rng.below(10) {
-            0 => dlv_tensor_slice(t, axis, rng.signed(6), rng.signed(6), [1, 2, -1, -2][rng.below(4)], &mut out),
+            0 => dlv_tensor_slice(
+                t,
+                axis,
+                rng.signed(6),
+                rng.signed(6),
+                [1, 2, -1, -2][rng.below(4)],
+                &mut out,
+            ),
             1 => dlv_tensor_select(t, axis, rng.signed(5), &mut out),
             2 => dlv_tensor_transpose(t, &mut out),
             3 => dlv_tensor_flip(t, axis, &mut out),
@@ -124,12 +145,21 @@ unsafe fn random_view(rng: &mut Rng, h: Handle) -> Option<Handle> {
                 }
                 dlv_tensor_broadcast_to(t, shape.len() as i32, shape.as_ptr(), &mut out)
             }
-            7 => dlv_tensor_as_strided(t, 2, [2i64, 3].as_ptr(), [rng.signed(3), rng.signed(3)].as_ptr(), &mut out),
+            7 => dlv_tensor_as_strided(
+                t,
+                2,
+                [2i64, 3].as_ptr(),
+                [rng.signed(3), rng.signed(3)].as_ptr(),
+                &mut out,
+            ),
             8 => dlv_tensor_sliding_window(t, axis, rng.signed(3).abs(), &mut out),
             _ => dlv_tensor_retain(t, &mut out),
         };
         match st {
-            DLV_OK => Some(Handle { t: out as usize, base: h.base }),
+            DLV_OK => Some(Handle {
+                t: out as usize,
+                base: h.base,
+            }),
             DLV_ERR_INVALID_ARGUMENT | DLV_ERR_INDEX => {
                 assert!(out.is_null());
                 None
@@ -149,7 +179,11 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
     unsafe {
         for _ in 0..OPS {
             let pick = |rng: &mut Rng, mine: &Vec<Handle>| {
-                if mine.is_empty() || rng.below(2) == 0 { shared[rng.below(shared.len())] } else { mine[rng.below(mine.len())] }
+                if mine.is_empty() || rng.below(2) == 0 {
+                    shared[rng.below(shared.len())]
+                } else {
+                    mine[rng.below(mine.len())]
+                }
             };
             match rng.below(16) {
                 // a view of a shared or own tensor
@@ -172,7 +206,10 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                 // export for another thread
                 8 | 9 => {
                     let h = pick(&mut rng, &mine);
-                    let opts = dlv_export_options { copy: DLV_COPY_NEVER, allow_negative_strides: true };
+                    let opts = dlv_export_options {
+                        copy: DLV_COPY_NEVER,
+                        allow_negative_strides: true,
+                    };
                     let t = h.t as *const dlv_tensor;
                     let export = if rng.below(3) == 0 {
                         let mut mt: *mut DLManagedTensor = null_mut();
@@ -211,15 +248,35 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                             }
                             (Export::Versioned(mt), true) => {
                                 let mut out = null_mut();
-                                ok(dlv_tensor_from_dlpack(mt as *mut _, std::ptr::null(), &mut out), "import");
-                                let h = Handle { t: out as usize, base };
+                                ok(
+                                    dlv_tensor_from_dlpack(
+                                        mt as *mut _,
+                                        std::ptr::null(),
+                                        &mut out,
+                                    ),
+                                    "import",
+                                );
+                                let h = Handle {
+                                    t: out as usize,
+                                    base,
+                                };
                                 check_element0(h);
                                 mine.push(h);
                             }
                             (Export::Legacy(mt), true) => {
                                 let mut out = null_mut();
-                                ok(dlv_tensor_from_dlpack_legacy(mt as *mut _, std::ptr::null(), &mut out), "legacy import");
-                                let h = Handle { t: out as usize, base };
+                                ok(
+                                    dlv_tensor_from_dlpack_legacy(
+                                        mt as *mut _,
+                                        std::ptr::null(),
+                                        &mut out,
+                                    ),
+                                    "legacy import",
+                                );
+                                let h = Handle {
+                                    t: out as usize,
+                                    base,
+                                };
                                 check_element0(h);
                                 mine.push(h);
                             }
@@ -232,12 +289,21 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                 14 => {
                     let h = pick(&mut rng, &mine);
                     let mut c = null_mut();
-                    ok(dlv_tensor_copy(h.t as *const dlv_tensor, DLV_ORDER_C, &mut c), "copy");
+                    ok(
+                        dlv_tensor_copy(h.t as *const dlv_tensor, DLV_ORDER_C, &mut c),
+                        "copy",
+                    );
                     if dlv_tensor_size(c) > 0 {
                         let idx = [0i64; 64];
-                        ok(dlv_tensor_set_f64(c, idx.as_ptr(), -1.0), "set_f64 on a copy");
+                        ok(
+                            dlv_tensor_set_f64(c, idx.as_ptr(), -1.0),
+                            "set_f64 on a copy",
+                        );
                         let mut v = 0.0;
-                        ok(dlv_tensor_get_f64(c, idx.as_ptr(), &mut v), "get_f64 on a copy");
+                        ok(
+                            dlv_tensor_get_f64(c, idx.as_ptr(), &mut v),
+                            "get_f64 on a copy",
+                        );
                         assert_eq!(v, -1.0);
                     }
                     dlv_tensor_free(c);
@@ -245,7 +311,10 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                 // shares_memory between two views of the same storage
                 _ => {
                     let h = pick(&mut rng, &mine);
-                    let _ = dlv_shares_memory(h.t as *const dlv_tensor, shared[0].t as *const dlv_tensor);
+                    let _ = dlv_shares_memory(
+                        h.t as *const dlv_tensor,
+                        shared[0].t as *const dlv_tensor,
+                    );
                 }
             }
             // Keep the working set small.
@@ -270,16 +339,36 @@ unsafe fn make_root(i: usize) -> Handle {
             let mem: Box<[f64]> = (0..SIZE).map(|k| k as f64).collect();
             let p = Box::into_raw(mem) as *mut f64;
             BUFFER_MEM.lock().unwrap()[i] = p as usize;
-            ok(dlv_tensor_from_buffer(p.cast(), F64, CPU, 3, SHAPE.as_ptr(), std::ptr::null(), i % 3 != 2, Some(release), i as *mut c_void, &mut t), "from_buffer");
+            ok(
+                dlv_tensor_from_buffer(
+                    p.cast(),
+                    F64,
+                    CPU,
+                    3,
+                    SHAPE.as_ptr(),
+                    std::ptr::null(),
+                    i % 3 != 2,
+                    Some(release),
+                    i as *mut c_void,
+                    &mut t,
+                ),
+                "from_buffer",
+            );
         } else {
-            ok(dlv_tensor_zeros(F64, 3, SHAPE.as_ptr(), DLV_ORDER_C, &mut t), "zeros");
+            ok(
+                dlv_tensor_zeros(F64, 3, SHAPE.as_ptr(), DLV_ORDER_C, &mut t),
+                "zeros",
+            );
             let mut p = null_mut();
             ok(dlv_tensor_data_mut(t, &mut p), "data_mut");
             for k in 0..SIZE {
                 *(p as *mut f64).add(k) = k as f64;
             }
         }
-        Handle { t: t as usize, base: dlv_tensor_data(t) as usize }
+        Handle {
+            t: t as usize,
+            base: dlv_tensor_data(t) as usize,
+        }
     }
 }
 
@@ -297,12 +386,22 @@ fn eight_threads_share_tensors_views_and_exports() {
         let mut roots: Vec<Handle> = (0..8).map(|i| make_root(i)).collect();
         // Root 8: the same values memory-mapped from a .npy file (read-only,
         // private copy-on-write pages); it is unmapped on a worker thread.
-        let npy_path = std::env::temp_dir().join(format!("dlview-thread-stress-{}.npy", std::process::id()));
+        let npy_path =
+            std::env::temp_dir().join(format!("dlview-thread-stress-{}.npy", std::process::id()));
         let cpath = std::ffi::CString::new(npy_path.to_str().unwrap()).unwrap();
-        ok(dlv_npy_save(roots[6].t as *const dlv_tensor, cpath.as_ptr()), "npy_save");
+        ok(
+            dlv_npy_save(roots[6].t as *const dlv_tensor, cpath.as_ptr()),
+            "npy_save",
+        );
         let mut mapped = null_mut();
-        ok(dlv_npy_load(cpath.as_ptr(), DLV_MMAP_READ, &mut mapped), "npy_load mmap");
-        roots.push(Handle { t: mapped as usize, base: dlv_tensor_data(mapped) as usize });
+        ok(
+            dlv_npy_load(cpath.as_ptr(), DLV_MMAP_READ, &mut mapped),
+            "npy_load mmap",
+        );
+        roots.push(Handle {
+            t: mapped as usize,
+            base: dlv_tensor_data(mapped) as usize,
+        });
         let shared: Vec<Handle> = [0, 1, 2, 6, 7].iter().map(|&i| roots[i]).collect();
         let private = [3, 4, 5, 8];
         let mut threads = Vec::new();
@@ -311,8 +410,14 @@ fn eight_threads_share_tensors_views_and_exports() {
                 .iter()
                 .map(|&i| {
                     let mut out = null_mut();
-                    ok(dlv_tensor_retain(roots[i].t as *const dlv_tensor, &mut out), "retain");
-                    Handle { t: out as usize, base: roots[i].base }
+                    ok(
+                        dlv_tensor_retain(roots[i].t as *const dlv_tensor, &mut out),
+                        "retain",
+                    );
+                    Handle {
+                        t: out as usize,
+                        base: roots[i].base,
+                    }
                 })
                 .collect();
             let shared = shared.clone();
@@ -343,7 +448,15 @@ fn eight_threads_share_tensors_views_and_exports() {
         let _ = std::fs::remove_file(&npy_path);
     }
     let counts: Vec<usize> = RELEASED.iter().map(|c| c.load(Ordering::SeqCst)).collect();
-    assert_eq!(counts, vec![1; BUFFERS], "each wrapped buffer is released exactly once");
+    assert_eq!(
+        counts,
+        vec![1; BUFFERS],
+        "each wrapped buffer is released exactly once"
+    );
     assert_eq!(dlv_live_storage_count(), start, "every storage is gone");
-    eprintln!("{} operations on {THREADS} threads in {:?}", THREADS * OPS, began.elapsed());
+    eprintln!(
+        "{} operations on {THREADS} threads in {:?}",
+        THREADS * OPS,
+        began.elapsed()
+    );
 }

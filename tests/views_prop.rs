@@ -57,12 +57,17 @@ fn unravel_c(mut k: usize, shape: &[i64]) -> Vec<i64> {
 }
 
 fn ravel_c(idx: &[i64], shape: &[i64]) -> usize {
-    idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n as usize + i as usize)
+    idx.iter()
+        .zip(shape)
+        .fold(0, |acc, (&i, &n)| acc * n as usize + i as usize)
 }
 
 /// Fortran-order position of a multi-index.
 fn ravel_f(idx: &[i64], shape: &[i64]) -> usize {
-    idx.iter().zip(shape).rev().fold(0, |acc, (&i, &n)| acc * n as usize + i as usize)
+    idx.iter()
+        .zip(shape)
+        .rev()
+        .fold(0, |acc, (&i, &n)| acc * n as usize + i as usize)
 }
 
 fn dot(a: &[i64], b: &[i64]) -> i64 {
@@ -74,7 +79,13 @@ fn tuple(d: &[i64]) -> String {
     match d {
         [] => "()".into(),
         [x] => format!("({x},)"),
-        _ => format!("({})", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            d.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -126,7 +137,9 @@ fn normalize(axis: i64, ndim: usize) -> Option<usize> {
 }
 
 fn axis_error(axis: i64, ndim: usize) -> Expect {
-    Expect::Invalid(format!("axis {axis} is out of bounds for tensor of dimension {ndim}"))
+    Expect::Invalid(format!(
+        "axis {axis} is out of bounds for tensor of dimension {ndim}"
+    ))
 }
 
 fn has_duplicates(map: &[usize]) -> bool {
@@ -155,29 +168,54 @@ impl Root {
         let nd = shape.len();
         let mut strides = vec![0i64; nd];
         let mut acc = 1;
-        let axes: Vec<usize> = if fortran { (0..nd).collect() } else { (0..nd).rev().collect() };
+        let axes: Vec<usize> = if fortran {
+            (0..nd).collect()
+        } else {
+            (0..nd).rev().collect()
+        };
         for a in axes {
             strides[a] = acc;
             acc *= shape[a].max(1);
         }
-        assert_eq!(t.strides(), &strides[..], "root strides of {shape:?} {order:?}");
+        assert_eq!(
+            t.strides(),
+            &strides[..],
+            "root strides of {shape:?} {order:?}"
+        );
         let size = numel(shape);
-        let mem_of_flat: Vec<i64> = (0..size).map(|k| dot(&unravel_c(k, shape), &strides)).collect();
+        let mem_of_flat: Vec<i64> = (0..size)
+            .map(|k| dot(&unravel_c(k, shape), &strides))
+            .collect();
         let mut flat_of_mem = vec![usize::MAX; size];
         for (k, &m) in mem_of_flat.iter().enumerate() {
             assert!((0..size as i64).contains(&m));
-            assert_eq!(flat_of_mem[m as usize], usize::MAX, "compact roots do not overlap");
+            assert_eq!(
+                flat_of_mem[m as usize],
+                usize::MAX,
+                "compact roots do not overlap"
+            );
             flat_of_mem[m as usize] = k;
         }
         for k in 0..size {
             t.set_f64(&unravel_c(k, shape), k as f64).unwrap();
         }
         let base = t.data_ptr() as i64;
-        Root { t, shape: shape.to_vec(), item: dtype.itemsize() as i64, base, mem_of_flat, flat_of_mem }
+        Root {
+            t,
+            shape: shape.to_vec(),
+            item: dtype.itemsize() as i64,
+            base,
+            mem_of_flat,
+            flat_of_mem,
+        }
     }
 
     fn model(&self) -> Model {
-        Model { shape: self.shape.clone(), map: (0..self.mem_of_flat.len()).collect(), writeable: true }
+        Model {
+            shape: self.shape.clone(),
+            map: (0..self.mem_of_flat.len()).collect(),
+            writeable: true,
+        }
     }
 
     fn addr(&self, flat: usize) -> i64 {
@@ -205,11 +243,21 @@ impl Model {
         let map = (0..size)
             .map(|k| {
                 let old = old_index(&unravel_c(k, &shape));
-                assert!(old.iter().zip(&self.shape).all(|(&i, &n)| (0..n).contains(&i)), "model bug: {old:?} in {:?}", self.shape);
+                assert!(
+                    old.iter()
+                        .zip(&self.shape)
+                        .all(|(&i, &n)| (0..n).contains(&i)),
+                    "model bug: {old:?} in {:?}",
+                    self.shape
+                );
                 self.map[ravel_c(&old, &self.shape)]
             })
             .collect();
-        Some(Model { shape, map, writeable: false })
+        Some(Model {
+            shape,
+            map,
+            writeable: false,
+        })
     }
 }
 
@@ -217,7 +265,11 @@ impl Model {
 enum Expect {
     /// `Error::InvalidArgument` whose message contains this text.
     Invalid(String),
-    Index { index: i64, axis: usize, size: i64 },
+    Index {
+        index: i64,
+        axis: usize,
+        size: i64,
+    },
     /// `Error::CopyRequired` with exactly this message.
     CopyRequired(String),
     /// `Error::ReadOnly` with exactly this message.
@@ -234,11 +286,25 @@ enum Step {
 fn check_error(err: &Error, expect: &Expect, ctx: &str) {
     match expect {
         Expect::Invalid(text) => {
-            assert!(matches!(err, Error::InvalidArgument(m) if m.contains(text.as_str())), "{ctx}: got {err:?}, expected InvalidArgument containing {text:?}")
+            assert!(
+                matches!(err, Error::InvalidArgument(m) if m.contains(text.as_str())),
+                "{ctx}: got {err:?}, expected InvalidArgument containing {text:?}"
+            )
         }
         Expect::Index { index, axis, size } => {
-            assert_eq!(err, &Error::Index { index: *index, axis: *axis, size: *size }, "{ctx}");
-            assert_eq!(err.to_string(), format!("index {index} is out of bounds for axis {axis} with size {size}"));
+            assert_eq!(
+                err,
+                &Error::Index {
+                    index: *index,
+                    axis: *axis,
+                    size: *size
+                },
+                "{ctx}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("index {index} is out of bounds for axis {axis} with size {size}")
+            );
         }
         Expect::CopyRequired(msg) => {
             assert!(matches!(err, Error::CopyRequired(_)), "{ctx}: got {err:?}");
@@ -257,23 +323,54 @@ fn check_error(err: &Error, expect: &Expect, ctx: &str) {
 /// drawn from seeds when the operation is applied.
 #[derive(Clone, Debug)]
 enum Op {
-    Slice { axis: u16, start: Option<i64>, stop: Option<i64>, step: i64 },
-    Select { axis: u16, index: u16 },
+    Slice {
+        axis: u16,
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: i64,
+    },
+    Select {
+        axis: u16,
+        index: u16,
+    },
     /// `corrupt` 0..=4: a valid permutation; 5: wrong length; 6: a repeated
     /// axis; 7: an axis out of range.
-    Permute { seed: u64, corrupt: u8 },
+    Permute {
+        seed: u64,
+        corrupt: u8,
+    },
     Transpose,
-    Flip { axis: u16 },
-    Squeeze { axis: Option<u16> },
-    ExpandDims { axis: u16 },
+    Flip {
+        axis: u16,
+    },
+    Squeeze {
+        axis: Option<u16>,
+    },
+    ExpandDims {
+        axis: u16,
+    },
     /// New leading dims, the sizes size-1 dims grow to, and whether to
     /// spoil the target.
-    BroadcastTo { lead: Vec<i64>, grow: Vec<i64>, corrupt: bool },
+    BroadcastTo {
+        lead: Vec<i64>,
+        grow: Vec<i64>,
+        corrupt: bool,
+    },
     /// `corrupt` 4: an extra factor of 2; 5: two unknown dims or a negative
     /// dim; anything else: none.
-    Reshape { seed: u64, unknown: bool, corrupt: u8 },
-    AsStrided { shape: Vec<i64>, strides: Vec<i64> },
-    SlidingWindow { axis: u16, window: u16 },
+    Reshape {
+        seed: u64,
+        unknown: bool,
+        corrupt: u8,
+    },
+    AsStrided {
+        shape: Vec<i64>,
+        strides: Vec<i64>,
+    },
+    SlidingWindow {
+        axis: u16,
+        window: u16,
+    },
     SetWriteable(bool),
 }
 
@@ -283,7 +380,11 @@ enum Op {
 fn pick(seed: u16, n: usize) -> i64 {
     let n = n as i64;
     if seed % 10 == 9 {
-        return if (seed / 10).is_multiple_of(2) { n } else { -n - 1 };
+        return if (seed / 10).is_multiple_of(2) {
+            n
+        } else {
+            -n - 1
+        };
     }
     let a = i64::from(seed / 10) % n.max(1);
     if (seed / 20) % 2 == 1 { a - n } else { a }
@@ -318,7 +419,12 @@ enum Call {
 fn concretize(op: &Op, shape: &[i64]) -> Call {
     let nd = shape.len();
     match op {
-        Op::Slice { axis, start, stop, step } => {
+        Op::Slice {
+            axis,
+            start,
+            stop,
+            step,
+        } => {
             // Mostly bounds in the step's direction, so that most slices
             // are not empty (Python clamps the rest).
             let (mut start, mut stop) = (*start, *stop);
@@ -352,8 +458,20 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
                 5 => {
                     p.pop();
                 }
-                6 if nd >= 2 => p[1] = if p[0] < 0 { p[0] + nd as i64 } else { p[0] - nd as i64 },
-                7 if nd >= 1 => p[0] = if rng.next().is_multiple_of(2) { nd as i64 } else { -(nd as i64) - 1 },
+                6 if nd >= 2 => {
+                    p[1] = if p[0] < 0 {
+                        p[0] + nd as i64
+                    } else {
+                        p[0] - nd as i64
+                    }
+                }
+                7 if nd >= 1 => {
+                    p[0] = if rng.next().is_multiple_of(2) {
+                        nd as i64
+                    } else {
+                        -(nd as i64) - 1
+                    }
+                }
                 _ => {}
             }
             Call::Permute(p)
@@ -363,12 +481,25 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
         // Aim at a size-1 axis when there is one.
         Op::Squeeze { axis } => Call::Squeeze(axis.map(|seed| {
             let ones: Vec<usize> = (0..nd).filter(|&a| shape[a] == 1).collect();
-            if ones.is_empty() || seed % 4 == 3 { pick(seed, nd) } else { ones[usize::from(seed) % ones.len()] as i64 }
+            if ones.is_empty() || seed % 4 == 3 {
+                pick(seed, nd)
+            } else {
+                ones[usize::from(seed) % ones.len()] as i64
+            }
         })),
         Op::ExpandDims { axis } => Call::ExpandDims(pick(*axis, nd + 1)),
-        Op::BroadcastTo { lead, grow, corrupt } => {
+        Op::BroadcastTo {
+            lead,
+            grow,
+            corrupt,
+        } => {
             let mut target = lead.clone();
-            target.extend(shape.iter().enumerate().map(|(i, &n)| if n == 1 { grow[i % grow.len()] } else { n }));
+            target.extend(
+                shape
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| if n == 1 { grow[i % grow.len()] } else { n }),
+            );
             if *corrupt {
                 let l = lead.len();
                 if let Some(i) = shape.iter().position(|&n| n != 1) {
@@ -379,7 +510,11 @@ fn concretize(op: &Op, shape: &[i64]) -> Call {
             }
             Call::BroadcastTo(target)
         }
-        Op::Reshape { seed, unknown, corrupt } => {
+        Op::Reshape {
+            seed,
+            unknown,
+            corrupt,
+        } => {
             let mut rng = SplitMix(*seed);
             let size = numel(shape) as i64;
             let mut dims: Vec<i64> = Vec::new();
@@ -437,14 +572,25 @@ fn resolve_shape(size: usize, old: &[i64], target: &[i64]) -> Result<Vec<i64>, E
         if d == -1 && unknown.is_none() {
             unknown = Some(i);
         } else if d == -1 {
-            return Err(Expect::Invalid("can only specify one unknown dimension".into()));
+            return Err(Expect::Invalid(
+                "can only specify one unknown dimension".into(),
+            ));
         } else if d < 0 {
-            return Err(Expect::Invalid(format!("negative dimension {d} in shape {}", tuple(target))));
+            return Err(Expect::Invalid(format!(
+                "negative dimension {d} in shape {}",
+                tuple(target)
+            )));
         } else {
             known *= d;
         }
     }
-    let mismatch = || Expect::Invalid(format!("cannot reshape tensor of size {size} (shape {}) into shape {}", tuple(old), tuple(target)));
+    let mismatch = || {
+        Expect::Invalid(format!(
+            "cannot reshape tensor of size {size} (shape {}) into shape {}",
+            tuple(old),
+            tuple(target)
+        ))
+    };
     let mut out = target.to_vec();
     match unknown {
         Some(i) if known != 0 && size as i64 % known == 0 => out[i] = size as i64 / known,
@@ -470,7 +616,9 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
     let read_only = |v: Option<Model>| v.map_or(Step::Skip, Step::View);
     match call {
         Call::Slice(axis, start, stop, step) => {
-            let Some(a) = normalize(*axis, nd) else { return Step::Fail(axis_error(*axis, nd)) };
+            let Some(a) = normalize(*axis, nd) else {
+                return Step::Fail(axis_error(*axis, nd));
+            };
             if *step == 0 {
                 return Step::Fail(Expect::Invalid("slice step cannot be zero".into()));
             }
@@ -484,11 +632,17 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             }))
         }
         Call::Select(axis, index) => {
-            let Some(a) = normalize(*axis, nd) else { return Step::Fail(axis_error(*axis, nd)) };
+            let Some(a) = normalize(*axis, nd) else {
+                return Step::Fail(axis_error(*axis, nd));
+            };
             let n = m.shape[a];
             let i = if *index < 0 { index + n } else { *index };
             if !(0..n).contains(&i) {
-                return Step::Fail(Expect::Index { index: *index, axis: a, size: n });
+                return Step::Fail(Expect::Index {
+                    index: *index,
+                    axis: a,
+                    size: n,
+                });
             }
             let mut shape = m.shape.clone();
             shape.remove(a);
@@ -500,13 +654,21 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
         }
         Call::Permute(axes) => {
             if axes.len() != nd {
-                return Step::Fail(Expect::Invalid(format!("axes has {} entries but the tensor has {nd} dimensions", axes.len())));
+                return Step::Fail(Expect::Invalid(format!(
+                    "axes has {} entries but the tensor has {nd} dimensions",
+                    axes.len()
+                )));
             }
             let mut perm = Vec::new();
             for &a in axes {
-                let Some(p) = normalize(a, nd) else { return Step::Fail(axis_error(a, nd)) };
+                let Some(p) = normalize(a, nd) else {
+                    return Step::Fail(axis_error(a, nd));
+                };
                 if perm.contains(&p) {
-                    return Step::Fail(Expect::Invalid(format!("repeated axis {a} in permutation {}", tuple(axes))));
+                    return Step::Fail(Expect::Invalid(format!(
+                        "repeated axis {a} in permutation {}",
+                        tuple(axes)
+                    )));
                 }
                 perm.push(p);
             }
@@ -517,7 +679,9 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             inherit(permuted(m, &perm))
         }
         Call::Flip(axis) => {
-            let Some(a) = normalize(*axis, nd) else { return Step::Fail(axis_error(*axis, nd)) };
+            let Some(a) = normalize(*axis, nd) else {
+                return Step::Fail(axis_error(*axis, nd));
+            };
             let n = m.shape[a];
             inherit(m.derive(m.shape.clone(), |i| {
                 let mut o = i.to_vec();
@@ -529,14 +693,22 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             let drop: Vec<usize> = match axis {
                 None => (0..nd).filter(|&a| m.shape[a] == 1).collect(),
                 Some(axis) => {
-                    let Some(a) = normalize(*axis, nd) else { return Step::Fail(axis_error(*axis, nd)) };
+                    let Some(a) = normalize(*axis, nd) else {
+                        return Step::Fail(axis_error(*axis, nd));
+                    };
                     if m.shape[a] != 1 {
-                        return Step::Fail(Expect::Invalid(format!("its size is {}, not 1", m.shape[a])));
+                        return Step::Fail(Expect::Invalid(format!(
+                            "its size is {}, not 1",
+                            m.shape[a]
+                        )));
                     }
                     vec![a]
                 }
             };
-            let shape: Vec<i64> = (0..nd).filter(|a| !drop.contains(a)).map(|a| m.shape[a]).collect();
+            let shape: Vec<i64> = (0..nd)
+                .filter(|a| !drop.contains(a))
+                .map(|a| m.shape[a])
+                .collect();
             inherit(m.derive(shape, |i| {
                 let mut o = i.to_vec();
                 for &a in &drop {
@@ -546,7 +718,9 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             }))
         }
         Call::ExpandDims(axis) => {
-            let Some(a) = normalize(*axis, nd + 1) else { return Step::Fail(axis_error(*axis, nd + 1)) };
+            let Some(a) = normalize(*axis, nd + 1) else {
+                return Step::Fail(axis_error(*axis, nd + 1));
+            };
             let mut shape = m.shape.clone();
             shape.insert(a, 1);
             inherit(m.derive(shape, |i| {
@@ -556,7 +730,13 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             }))
         }
         Call::BroadcastTo(target) => {
-            let bad = || Step::Fail(Expect::Invalid(format!("cannot broadcast shape {} to shape {}", tuple(&m.shape), tuple(target))));
+            let bad = || {
+                Step::Fail(Expect::Invalid(format!(
+                    "cannot broadcast shape {} to shape {}",
+                    tuple(&m.shape),
+                    tuple(target)
+                )))
+            };
             if target.len() < nd {
                 return bad();
             }
@@ -564,7 +744,11 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
             if (0..nd).any(|i| m.shape[i] != 1 && m.shape[i] != target[lead + i]) {
                 return bad();
             }
-            read_only(m.derive(target.clone(), |i| (0..nd).map(|d| if m.shape[d] == 1 { 0 } else { i[lead + d] }).collect()))
+            read_only(m.derive(target.clone(), |i| {
+                (0..nd)
+                    .map(|d| if m.shape[d] == 1 { 0 } else { i[lead + d] })
+                    .collect()
+            }))
         }
         Call::Reshape(target) => {
             let size = m.map.len();
@@ -590,7 +774,11 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
                 (0..size).all(|k| at(k) == at(0) + dot(&unravel_c(k, &shape), &strides))
             };
             if viewable {
-                Step::View(Model { shape, map: m.map.clone(), writeable: m.writeable })
+                Step::View(Model {
+                    shape,
+                    map: m.map.clone(),
+                    writeable: m.writeable,
+                })
             } else {
                 Step::Fail(Expect::CopyRequired(format!(
                     "cannot share: a tensor of shape {} with strides {} cannot be viewed as shape {}",
@@ -602,14 +790,25 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
         }
         Call::AsStrided(shape, strides) => {
             // The model only knows where a view starts when it has elements.
-            let Some(&first) = m.map.first() else { return Step::Skip };
+            let Some(&first) = m.map.first() else {
+                return Step::Skip;
+            };
             let origin = root.mem_of_flat[first];
             let size = numel(shape);
             if size == 0 {
-                return inherit(Some(Model { shape: shape.clone(), map: vec![], writeable: false }));
+                return inherit(Some(Model {
+                    shape: shape.clone(),
+                    map: vec![],
+                    writeable: false,
+                }));
             }
             let reach = |neg: bool| -> i64 {
-                shape.iter().zip(strides).map(|(&n, &s)| (n - 1) * s).filter(|&r| (r < 0) == neg).sum()
+                shape
+                    .iter()
+                    .zip(strides)
+                    .map(|(&n, &s)| (n - 1) * s)
+                    .filter(|&r| (r < 0) == neg)
+                    .sum()
             };
             let (lo, hi) = (origin + reach(true), origin + reach(false));
             if lo < 0 || hi >= root.flat_of_mem.len() as i64 {
@@ -619,14 +818,24 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
                     tuple(strides)
                 )));
             }
-            let map = (0..size).map(|k| root.flat_of_mem[(origin + dot(&unravel_c(k, shape), strides)) as usize]).collect();
-            inherit(Some(Model { shape: shape.clone(), map, writeable: false }))
+            let map = (0..size)
+                .map(|k| root.flat_of_mem[(origin + dot(&unravel_c(k, shape), strides)) as usize])
+                .collect();
+            inherit(Some(Model {
+                shape: shape.clone(),
+                map,
+                writeable: false,
+            }))
         }
         Call::SlidingWindow(axis, window) => {
-            let Some(a) = normalize(*axis, nd) else { return Step::Fail(axis_error(*axis, nd)) };
+            let Some(a) = normalize(*axis, nd) else {
+                return Step::Fail(axis_error(*axis, nd));
+            };
             let n = m.shape[a];
             if *window < 0 || *window > n {
-                return Step::Fail(Expect::Invalid(format!("window {window} does not fit axis {a} of size {n}")));
+                return Step::Fail(Expect::Invalid(format!(
+                    "window {window} does not fit axis {a} of size {n}"
+                )));
             }
             let mut shape = m.shape.clone();
             shape[a] = n - window + 1;
@@ -639,9 +848,14 @@ fn predict(root: &Root, m: &Model, cur: &Tensor, call: &Call) -> Step {
         }
         Call::SetWriteable(w) => {
             if *w && has_duplicates(&m.map) {
-                Step::Fail(Expect::ReadOnly("cannot make tensor writeable: its elements overlap in memory".into()))
+                Step::Fail(Expect::ReadOnly(
+                    "cannot make tensor writeable: its elements overlap in memory".into(),
+                ))
             } else {
-                Step::View(Model { writeable: *w, ..m.clone() })
+                Step::View(Model {
+                    writeable: *w,
+                    ..m.clone()
+                })
             }
         }
     }
@@ -688,26 +902,44 @@ fn check_view(root: &Root, m: &Model, t: &Tensor, is_root: bool, ctx: &str) {
     assert_eq!((t.ndim(), t.strides().len()), (nd, nd), "{ctx}");
     assert_eq!(t.size() as usize, size, "{ctx}: size");
     assert_eq!(t.dtype(), root.t.dtype());
-    assert!(Arc::ptr_eq(t.storage(), root.t.storage()), "{ctx}: a view shares its root's storage");
+    assert!(
+        Arc::ptr_eq(t.storage(), root.t.storage()),
+        "{ctx}: a view shares its root's storage"
+    );
 
     // Addresses and values.
     let item = root.item;
     let addr = |k: usize| root.addr(m.map[k]);
     if size == 0 {
-        assert!(t.data_ptr().is_null(), "{ctx}: a size-0 tensor has a NULL data pointer");
+        assert!(
+            t.data_ptr().is_null(),
+            "{ctx}: a size-0 tensor has a NULL data pointer"
+        );
     } else {
         let data = t.data_ptr() as i64;
         assert_eq!(data, addr(0), "{ctx}: data pointer is element [0, ..., 0]");
         for k in 0..size {
             let idx = unravel_c(k, &m.shape);
-            assert_eq!(data + dot(&idx, t.strides()) * item, addr(k), "{ctx}: address of {idx:?}");
-            assert_eq!(t.get_f64(&idx).unwrap(), m.map[k] as f64, "{ctx}: value at {idx:?}");
+            assert_eq!(
+                data + dot(&idx, t.strides()) * item,
+                addr(k),
+                "{ctx}: address of {idx:?}"
+            );
+            assert_eq!(
+                t.get_f64(&idx).unwrap(),
+                m.map[k] as f64,
+                "{ctx}: value at {idx:?}"
+            );
         }
         // Negative indices count from the end.
         for k in [0, size / 2, size - 1] {
             let idx = unravel_c(k, &m.shape);
             let neg: Vec<i64> = idx.iter().zip(&m.shape).map(|(i, n)| i - n).collect();
-            assert_eq!(t.get_f64(&neg).unwrap(), m.map[k] as f64, "{ctx}: value at {neg:?}");
+            assert_eq!(
+                t.get_f64(&neg).unwrap(),
+                m.map[k] as f64,
+                "{ctx}: value at {neg:?}"
+            );
         }
     }
 
@@ -719,22 +951,56 @@ fn check_view(root: &Root, m: &Model, t: &Tensor, is_root: bool, ctx: &str) {
             let first = (0..nd).find(|&a| a == d || m.shape[a] == 0).unwrap();
             let index = if first == d { bad } else { 0 };
             let err = t.get_f64(&idx).unwrap_err();
-            check_error(&err, &Expect::Index { index, axis: first, size: m.shape[first] }, ctx);
+            check_error(
+                &err,
+                &Expect::Index {
+                    index,
+                    axis: first,
+                    size: m.shape[first],
+                },
+                ctx,
+            );
         }
     }
     let err = t.get_f64(&vec![0; nd + 1]).unwrap_err();
-    check_error(&err, &Expect::Invalid(format!("index has {} entries but the tensor has {nd} dimensions", nd + 1)), ctx);
+    check_error(
+        &err,
+        &Expect::Invalid(format!(
+            "index has {} entries but the tensor has {nd} dimensions",
+            nd + 1
+        )),
+        ctx,
+    );
 
     // Contiguity by definition: element k in C (F) order sits k items after element 0.
     let c = (0..size).all(|k| addr(k) == addr(0) + k as i64 * item);
-    let f = (0..size).all(|k| addr(k) == addr(0) + ravel_f(&unravel_c(k, &m.shape), &m.shape) as i64 * item);
+    let f = (0..size)
+        .all(|k| addr(k) == addr(0) + ravel_f(&unravel_c(k, &m.shape), &m.shape) as i64 * item);
     let fl = t.flags();
-    assert_eq!(fl & flags::C_CONTIGUOUS != 0, c, "{ctx}: C_CONTIGUOUS (strides {:?})", t.strides());
-    assert_eq!(fl & flags::F_CONTIGUOUS != 0, f, "{ctx}: F_CONTIGUOUS (strides {:?})", t.strides());
+    assert_eq!(
+        fl & flags::C_CONTIGUOUS != 0,
+        c,
+        "{ctx}: C_CONTIGUOUS (strides {:?})",
+        t.strides()
+    );
+    assert_eq!(
+        fl & flags::F_CONTIGUOUS != 0,
+        f,
+        "{ctx}: F_CONTIGUOUS (strides {:?})",
+        t.strides()
+    );
     assert_eq!(fl & flags::WRITEABLE != 0, m.writeable, "{ctx}: WRITEABLE");
     assert_eq!(t.is_writeable(), m.writeable, "{ctx}");
-    assert_ne!(fl & flags::ALIGNED, 0, "{ctx}: element strides from an aligned root are aligned");
-    assert_eq!(fl & flags::OWNDATA != 0, is_root, "{ctx}: OWNDATA only on roots");
+    assert_ne!(
+        fl & flags::ALIGNED,
+        0,
+        "{ctx}: element strides from an aligned root are aligned"
+    );
+    assert_eq!(
+        fl & flags::OWNDATA != 0,
+        is_root,
+        "{ctx}: OWNDATA only on roots"
+    );
     match t.base() {
         None => assert!(is_root, "{ctx}: a view has a base"),
         Some(b) => {
@@ -762,12 +1028,22 @@ fn check_write(root: &Root, m: &Model, t: &Tensor, ctx: &str) {
             let idx = unravel_c(k, &m.shape);
             let ridx = unravel_c(m.map[k], &root.shape);
             w.set_f64(&idx, MARKER).unwrap();
-            assert_eq!(root.t.get_f64(&ridx).unwrap(), MARKER, "{ctx}: write through {idx:?} reaches root {ridx:?}");
+            assert_eq!(
+                root.t.get_f64(&ridx).unwrap(),
+                MARKER,
+                "{ctx}: write through {idx:?} reaches root {ridx:?}"
+            );
             w.set_f64(&idx, m.map[k] as f64).unwrap();
             assert_eq!(root.t.get_f64(&ridx).unwrap(), m.map[k] as f64);
         } else if !m.shape.is_empty() {
             // No element to write: the index is out of bounds, not read-only.
-            assert!(matches!(w.set_f64(&vec![0; m.shape.len()], MARKER), Err(Error::Index { .. })), "{ctx}");
+            assert!(
+                matches!(
+                    w.set_f64(&vec![0; m.shape.len()], MARKER),
+                    Err(Error::Index { .. })
+                ),
+                "{ctx}"
+            );
         }
     } else {
         // Rule 2.4: making it writeable again works unless elements overlap
@@ -775,11 +1051,20 @@ fn check_write(root: &Root, m: &Model, t: &Tensor, ctx: &str) {
         let mut again = t.clone();
         if has_duplicates(&m.map) {
             let err = again.set_writeable(true).unwrap_err();
-            check_error(&err, &Expect::ReadOnly("cannot make tensor writeable: its elements overlap in memory".into()), ctx);
+            check_error(
+                &err,
+                &Expect::ReadOnly(
+                    "cannot make tensor writeable: its elements overlap in memory".into(),
+                ),
+                ctx,
+            );
             assert!(!again.is_writeable());
         } else {
             again.set_writeable(true).unwrap();
-            assert!(again.is_writeable() && !t.is_writeable(), "{ctx}: set_writeable changes only that handle");
+            assert!(
+                again.is_writeable() && !t.is_writeable(),
+                "{ctx}: set_writeable changes only that handle"
+            );
         }
         again.set_writeable(false).unwrap();
         assert!(!again.is_writeable());
@@ -790,7 +1075,11 @@ fn check_write(root: &Root, m: &Model, t: &Tensor, ctx: &str) {
             let idx = unravel_c(k, &m.shape);
             assert_eq!(w.set_f64(&idx, MARKER).unwrap_err(), read_only, "{ctx}");
             let ridx = unravel_c(m.map[k], &root.shape);
-            assert_eq!(root.t.get_f64(&ridx).unwrap(), m.map[k] as f64, "{ctx}: refused write changed nothing");
+            assert_eq!(
+                root.t.get_f64(&ridx).unwrap(),
+                m.map[k] as f64,
+                "{ctx}: refused write changed nothing"
+            );
         }
     }
 }
@@ -800,8 +1089,18 @@ fn check_write(root: &Root, m: &Model, t: &Tensor, ctx: &str) {
 fn check_sharing(root: &Root, (a, ma): (&Tensor, &Model), (b, mb): (&Tensor, &Model), ctx: &str) {
     let set: HashSet<i64> = ma.map.iter().map(|&f| root.mem_of_flat[f]).collect();
     let exact = mb.map.iter().any(|f| set.contains(&root.mem_of_flat[*f]));
-    assert_eq!(a.shares_memory(b), exact, "{ctx}: shares_memory {:?} / {:?}", ma.shape, mb.shape);
-    assert_eq!(b.shares_memory(a), exact, "{ctx}: shares_memory is symmetric");
+    assert_eq!(
+        a.shares_memory(b),
+        exact,
+        "{ctx}: shares_memory {:?} / {:?}",
+        ma.shape,
+        mb.shape
+    );
+    assert_eq!(
+        b.shares_memory(a),
+        exact,
+        "{ctx}: shares_memory is symmetric"
+    );
     let range = |m: &Model| -> Option<(i64, i64)> {
         let addrs = m.map.iter().map(|&f| root.addr(f));
         let lo = addrs.clone().min()?;
@@ -812,7 +1111,11 @@ fn check_sharing(root: &Root, (a, ma): (&Tensor, &Model), (b, mb): (&Tensor, &Mo
         _ => false,
     };
     assert_eq!(a.may_share_memory(b), may, "{ctx}: may_share_memory");
-    assert_eq!(b.may_share_memory(a), may, "{ctx}: may_share_memory is symmetric");
+    assert_eq!(
+        b.may_share_memory(a),
+        may,
+        "{ctx}: may_share_memory is symmetric"
+    );
     assert!(!exact || may);
 }
 
@@ -820,7 +1123,11 @@ fn check_sharing(root: &Root, (a, ma): (&Tensor, &Model), (b, mb): (&Tensor, &Mo
 fn compact(shape: &[i64], fortran: bool) -> Vec<i64> {
     let mut strides = vec![0; shape.len()];
     let mut acc = 1;
-    let axes: Vec<usize> = if fortran { (0..shape.len()).collect() } else { (0..shape.len()).rev().collect() };
+    let axes: Vec<usize> = if fortran {
+        (0..shape.len()).collect()
+    } else {
+        (0..shape.len()).rev().collect()
+    };
     for d in axes {
         strides[d] = acc;
         acc *= shape[d].max(1);
@@ -839,38 +1146,74 @@ fn check_copies(root: &Root, m: &Model, view: &Tensor, ctx: &str) {
     let dense = {
         let mut sorted = addrs.clone();
         sorted.sort_unstable();
-        sorted.iter().enumerate().all(|(k, &a)| a == lowest + k as i64 * root.item)
+        sorted
+            .iter()
+            .enumerate()
+            .all(|(k, &a)| a == lowest + k as i64 * root.item)
     };
-    let ascending = view.shape().iter().zip(view.strides()).all(|(&n, &s)| n < 2 || s > 0);
+    let ascending = view
+        .shape()
+        .iter()
+        .zip(view.strides())
+        .all(|(&n, &s)| n < 2 || s > 0);
     for (order, name) in [(Order::C, "C"), (Order::F, "F"), (Order::K, "K")] {
         let c = view.copy(order).unwrap();
         let ctx = format!("{ctx}: copy({name})");
-        assert!(c.base().is_none() && !Arc::ptr_eq(c.storage(), root.t.storage()), "{ctx}");
+        assert!(
+            c.base().is_none() && !Arc::ptr_eq(c.storage(), root.t.storage()),
+            "{ctx}"
+        );
         let want = flags::WRITEABLE | flags::OWNDATA | flags::ALIGNED;
         assert_eq!(c.flags() & want, want, "{ctx}");
-        assert_eq!((c.shape(), c.dtype()), (view.shape(), view.dtype()), "{ctx}");
+        assert_eq!(
+            (c.shape(), c.dtype()),
+            (view.shape(), view.dtype()),
+            "{ctx}"
+        );
         match order {
             Order::C => assert_eq!(c.strides(), &compact(&m.shape, false)[..], "{ctx}"),
             Order::F => assert_eq!(c.strides(), &compact(&m.shape, true)[..], "{ctx}"),
             Order::K => {}
         }
         // Every offset 0..size exactly once.
-        let mut offsets: Vec<i64> = (0..size).map(|k| dot(&unravel_c(k, &m.shape), c.strides())).collect();
+        let mut offsets: Vec<i64> = (0..size)
+            .map(|k| dot(&unravel_c(k, &m.shape), c.strides()))
+            .collect();
         if order == Order::K && dense && ascending {
             for (k, &o) in offsets.iter().enumerate() {
-                assert_eq!(o * root.item, addrs[k] - lowest, "{ctx}: K keeps the memory order of a dense view");
+                assert_eq!(
+                    o * root.item,
+                    addrs[k] - lowest,
+                    "{ctx}: K keeps the memory order of a dense view"
+                );
             }
         }
         offsets.sort_unstable();
-        assert!(offsets.iter().enumerate().all(|(k, &o)| o == k as i64), "{ctx}: compact, strides {:?}", c.strides());
+        assert!(
+            offsets.iter().enumerate().all(|(k, &o)| o == k as i64),
+            "{ctx}: compact, strides {:?}",
+            c.strides()
+        );
         for (k, &f) in m.map.iter().enumerate() {
-            assert_eq!(c.get_f64(&unravel_c(k, &m.shape)).unwrap(), f as f64, "{ctx}: value {k}");
+            assert_eq!(
+                c.get_f64(&unravel_c(k, &m.shape)).unwrap(),
+                f as f64,
+                "{ctx}: value {k}"
+            );
         }
     }
     let cast = view.astype(DType::F32, Order::F).unwrap();
-    assert_eq!((cast.dtype(), cast.strides()), (DType::F32, &compact(&m.shape, true)[..]), "{ctx}: astype");
+    assert_eq!(
+        (cast.dtype(), cast.strides()),
+        (DType::F32, &compact(&m.shape, true)[..]),
+        "{ctx}: astype"
+    );
     for (k, &f) in m.map.iter().enumerate() {
-        assert_eq!(cast.get_f64(&unravel_c(k, &m.shape)).unwrap(), f as f64, "{ctx}: astype value {k}");
+        assert_eq!(
+            cast.get_f64(&unravel_c(k, &m.shape)).unwrap(),
+            f as f64,
+            "{ctx}: astype value {k}"
+        );
     }
 }
 
@@ -879,9 +1222,17 @@ fn check_copies(root: &Root, m: &Model, view: &Tensor, ctx: &str) {
 fn check_reshape_copy(root: &Root, m: &Model, shape: &[i64], copy: &Tensor, ctx: &str) {
     assert_eq!(copy.shape(), shape, "{ctx}");
     assert!(copy.base().is_none(), "{ctx}: a copy is a root");
-    assert!(!Arc::ptr_eq(copy.storage(), root.t.storage()), "{ctx}: a copy has its own storage");
+    assert!(
+        !Arc::ptr_eq(copy.storage(), root.t.storage()),
+        "{ctx}: a copy has its own storage"
+    );
     let want = flags::WRITEABLE | flags::C_CONTIGUOUS | flags::OWNDATA | flags::ALIGNED;
-    assert_eq!(copy.flags() & want, want, "{ctx}: copy flags {:#x}", copy.flags());
+    assert_eq!(
+        copy.flags() & want,
+        want,
+        "{ctx}: copy flags {:#x}",
+        copy.flags()
+    );
     let mut strides = vec![0; shape.len()];
     let mut acc = 1;
     for d in (0..shape.len()).rev() {
@@ -889,12 +1240,19 @@ fn check_reshape_copy(root: &Root, m: &Model, shape: &[i64], copy: &Tensor, ctx:
         acc *= shape[d].max(1);
     }
     assert_eq!(copy.strides(), &strides[..], "{ctx}: copy strides");
-    assert!(!copy.shares_memory(&root.t) && !copy.may_share_memory(&root.t), "{ctx}");
+    assert!(
+        !copy.shares_memory(&root.t) && !copy.may_share_memory(&root.t),
+        "{ctx}"
+    );
     if !m.map.is_empty() {
         assert_ne!(copy.data_ptr(), root.t.data_ptr());
     }
     for (k, &f) in m.map.iter().enumerate() {
-        assert_eq!(copy.get_f64(&unravel_c(k, shape)).unwrap(), f as f64, "{ctx}: copy value {k}");
+        assert_eq!(
+            copy.get_f64(&unravel_c(k, shape)).unwrap(),
+            f as f64,
+            "{ctx}: copy value {k}"
+        );
     }
 }
 
@@ -939,12 +1297,21 @@ fn run_chain(root: &Root, ops: &[Op], label: &str) -> Vec<(Tensor, Model)> {
 
 /// `reshape` under the other two copy policies: `IfNeeded` is the view when
 /// one exists and a copy otherwise; `Always` is always a copy.
-fn check_reshape_modes(root: &Root, cur: &(Tensor, Model), target: &[i64], predicted: &Step, ctx: &str) {
+fn check_reshape_modes(
+    root: &Root,
+    cur: &(Tensor, Model),
+    target: &[i64],
+    predicted: &Step,
+    ctx: &str,
+) {
     let (t, m) = cur;
     match predicted {
         Step::Fail(Expect::Invalid(_)) => {
             for mode in [CopyMode::IfNeeded, CopyMode::Always] {
-                assert!(matches!(t.reshape(target, mode), Err(Error::InvalidArgument(_))), "{ctx}: {mode:?}");
+                assert!(
+                    matches!(t.reshape(target, mode), Err(Error::InvalidArgument(_))),
+                    "{ctx}: {mode:?}"
+                );
             }
         }
         Step::Fail(Expect::CopyRequired(_)) => {
@@ -997,13 +1364,28 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn dtype() -> impl Strategy<Value = DType> {
-    prop_oneof![Just(DType::F64), Just(DType::F32), Just(DType::I64), Just(DType::I32), Just(DType::I16), Just(DType::U16)]
+    prop_oneof![
+        Just(DType::F64),
+        Just(DType::F32),
+        Just(DType::I64),
+        Just(DType::I32),
+        Just(DType::I16),
+        Just(DType::U16)
+    ]
 }
 
 /// 256 cases unless `PROPTEST_CASES` asks for another number.
 fn config() -> ProptestConfig {
-    let cases = if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default().cases } else { 256 };
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        ProptestConfig::default().cases
+    } else {
+        256
+    };
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -1068,7 +1450,10 @@ fn py_slice_matches_python() {
         (1, Some(-1), Some(1), 1, &[0]),
     ];
     for &(n, start, stop, step, want) in cases {
-        assert_eq!(py_slice(n, start, stop, step), want, "range({n})[{start:?}:{stop:?}:{step}]");
+        assert_eq!(
+            py_slice(n, start, stop, step),
+            want,
+            "range({n})[{start:?}:{stop:?}:{step}]"
+        );
     }
 }
-

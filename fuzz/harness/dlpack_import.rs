@@ -26,8 +26,8 @@
 use super::input::Input;
 use dlpark::DlpackFlags;
 use dlpark::ffi::{
-    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned, DLPackVersion,
-    DLTensor,
+    DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned,
+    DLPackVersion, DLTensor,
 };
 use dlview::ffi::*;
 use std::ffi::{CStr, c_void};
@@ -115,9 +115,32 @@ struct Desc {
 
 /// (code, bits) of every dtype RULES.md §5 accepts.
 const VALID_DTYPES: [(u8, u8); 26] = [
-    (0, 8), (0, 16), (0, 32), (0, 64), (1, 8), (1, 16), (1, 32), (1, 64), (2, 16), (2, 32), (2, 64), (4, 16),
-    (5, 64), (5, 128), (6, 8), (7, 8), (8, 8), (9, 8), (10, 8), (11, 8), (12, 8), (13, 8), (14, 8), (15, 6),
-    (16, 6), (17, 4),
+    (0, 8),
+    (0, 16),
+    (0, 32),
+    (0, 64),
+    (1, 8),
+    (1, 16),
+    (1, 32),
+    (1, 64),
+    (2, 16),
+    (2, 32),
+    (2, 64),
+    (4, 16),
+    (5, 64),
+    (5, 128),
+    (6, 8),
+    (7, 8),
+    (8, 8),
+    (9, 8),
+    (10, 8),
+    (11, 8),
+    (12, 8),
+    (13, 8),
+    (14, 8),
+    (15, 6),
+    (16, 6),
+    (17, 4),
 ];
 
 fn dtype_valid((code, bits, lanes): (u8, u8, u16)) -> bool {
@@ -150,9 +173,21 @@ fn gen_desc(inp: &mut Input) -> Desc {
         b @ 0..=219 => i32::from(b % 7),
         b => [-1, 64, 65, i32::MIN, i32::MAX, 63, 100, 8, 16, 33][usize::from(b) % 10],
     };
-    let len = if (0..=64).contains(&ndim) { ndim as usize } else { inp.below(4) };
-    let shape = if inp.byte() >= 250 { None } else { Some((0..len).map(|_| inp.dim()).collect()) };
-    let strides = if inp.byte() >= 220 { None } else { Some((0..len).map(|_| inp.signed()).collect()) };
+    let len = if (0..=64).contains(&ndim) {
+        ndim as usize
+    } else {
+        inp.below(4)
+    };
+    let shape = if inp.byte() >= 250 {
+        None
+    } else {
+        Some((0..len).map(|_| inp.dim()).collect())
+    };
+    let strides = if inp.byte() >= 220 {
+        None
+    } else {
+        Some((0..len).map(|_| inp.signed()).collect())
+    };
     let byte_offset = match inp.byte() {
         0..=159 => 0,
         b @ 160..=229 => u64::from(b % 16) * [1, 2, 4, 8][usize::from(b) % 4],
@@ -172,12 +207,23 @@ fn gen_desc(inp: &mut Input) -> Desc {
             let (c, bits) = VALID_DTYPES[usize::from(b) % VALID_DTYPES.len()];
             (c, bits, 1)
         }
-        b @ 200..=239 => (inp.byte() % 20, [0, 1, 4, 6, 7, 8, 12, 16, 32, 64, 128, 255][usize::from(b) % 12], 1),
-        _ => (inp.byte(), inp.byte(), [0, 2, 4, 16, u16::MAX][inp.below(5)]),
+        b @ 200..=239 => (
+            inp.byte() % 20,
+            [0, 1, 4, 6, 7, 8, 12, 16, 32, 64, 128, 255][usize::from(b) % 12],
+            1,
+        ),
+        _ => (
+            inp.byte(),
+            inp.byte(),
+            [0, 2, 4, 16, u16::MAX][inp.below(5)],
+        ),
     };
     let device = match inp.byte() {
         0..=179 => (1, 0),
-        b => ([2, 3, 4, 7, 10, 11, 13, 0, 99, u32::MAX, 0x8000_0000][usize::from(b) % 11], inp.byte() as i32 - 2),
+        b => (
+            [2, 3, 4, 7, 10, 11, 13, 0, 99, u32::MAX, 0x8000_0000][usize::from(b) % 11],
+            inp.byte() as i32 - 2,
+        ),
     };
     let data = match inp.below(8) {
         0 => Data::Null,
@@ -218,7 +264,12 @@ fn gen_desc(inp: &mut Input) -> Desc {
 enum Expect {
     /// Accepted: element 0 at `start_addr + ...`; shape, strides (elements),
     /// element-offset bounds, and the byte range of the elements.
-    Accept { data_addr: i128, shape: Vec<i64>, strides: Vec<i64>, range: Option<(i128, i128)> },
+    Accept {
+        data_addr: i128,
+        shape: Vec<i64>,
+        strides: Vec<i64>,
+        range: Option<(i128, i128)>,
+    },
     Reject(Vec<dlv_status>),
 }
 
@@ -229,7 +280,9 @@ fn bits_itemsize(bits: u8) -> i128 {
 /// The product, saturating far above any valid size (no i128 overflow for
 /// 64 huge dims).
 pub fn sat_product(dims: impl Iterator<Item = i64>) -> i128 {
-    dims.fold(1i128, |p, d| p.saturating_mul(i128::from(d)).clamp(-(1 << 100), 1 << 100))
+    dims.fold(1i128, |p, d| {
+        p.saturating_mul(i128::from(d)).clamp(-(1 << 100), 1 << 100)
+    })
 }
 
 /// NumPy's C-contiguity: size-1 dims ignored; any size-0 tensor qualifies.
@@ -261,8 +314,12 @@ pub fn overlaps(shape: &[i64], strides: &[i64]) -> Option<bool> {
     if shape.contains(&0) {
         return Some(false);
     }
-    let mut dims: Vec<(u128, i128)> =
-        shape.iter().zip(strides).filter(|&(&n, _)| n > 1).map(|(&n, &s)| (u128::from(s.unsigned_abs()), i128::from(n))).collect();
+    let mut dims: Vec<(u128, i128)> = shape
+        .iter()
+        .zip(strides)
+        .filter(|&(&n, _)| n > 1)
+        .map(|(&n, &s)| (u128::from(s.unsigned_abs()), i128::from(n)))
+        .collect();
     dims.sort();
     let mut reach: u128 = 0;
     let mut separated = true;
@@ -414,7 +471,10 @@ fn oracle(d: &Desc, buf_addr: usize) -> Expect {
         } else if let Some((lo, hi)) = range {
             let item = bits_itemsize(bits);
             let (start, end) = (lo * item, (hi + 1) * item);
-            if i64::try_from(start).is_err() || i64::try_from(end).is_err() || i64::try_from(end - start).is_err() {
+            if i64::try_from(start).is_err()
+                || i64::try_from(end).is_err()
+                || i64::try_from(end - start).is_err()
+            {
                 errs.push(DLV_ERR_INVALID_ARGUMENT);
             }
             bytes = Some((data_addr + start, data_addr + end));
@@ -436,7 +496,12 @@ fn oracle(d: &Desc, buf_addr: usize) -> Expect {
         }
     }
     if errs.is_empty() {
-        Expect::Accept { data_addr, shape, strides, range: bytes }
+        Expect::Accept {
+            data_addr,
+            shape,
+            strides,
+            range: bytes,
+        }
     } else {
         Expect::Reject(errs)
     }
@@ -444,12 +509,18 @@ fn oracle(d: &Desc, buf_addr: usize) -> Expect {
 
 fn last_error() -> String {
     // SAFETY: never NULL, NUL-terminated, valid until the next failing call.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Builds the producer's block for `d` (leaked; freed by the caller with
 /// `Box::from_raw` at the end of the run).
-fn make_block<M: Managed>(d: &Desc, buf_addr: usize, make: impl FnOnce(DLTensor) -> M) -> *mut Block<M> {
+fn make_block<M: Managed>(
+    d: &Desc,
+    buf_addr: usize,
+    make: impl FnOnce(DLTensor) -> M,
+) -> *mut Block<M> {
     let mut shape: Box<[i64]> = d.shape.clone().unwrap_or_default().into_boxed_slice();
     let mut strides: Box<[i64]> = d.strides.clone().unwrap_or_default().into_boxed_slice();
     let data = match d.data {
@@ -459,14 +530,33 @@ fn make_block<M: Managed>(d: &Desc, buf_addr: usize, make: impl FnOnce(DLTensor)
     };
     let dl = DLTensor {
         data,
-        device: DLDevice { device_type: DLDeviceType(d.device.0), device_id: d.device.1 },
+        device: DLDevice {
+            device_type: DLDeviceType(d.device.0),
+            device_id: d.device.1,
+        },
         ndim: d.ndim,
-        dtype: DLDataType { code: DLDataTypeCode(d.dtype.0), bits: d.dtype.1, lanes: d.dtype.2 },
-        shape: if d.shape.is_some() { shape.as_mut_ptr() } else { std::ptr::null_mut() },
-        strides: if d.strides.is_some() { strides.as_mut_ptr() } else { std::ptr::null_mut() },
+        dtype: DLDataType {
+            code: DLDataTypeCode(d.dtype.0),
+            bits: d.dtype.1,
+            lanes: d.dtype.2,
+        },
+        shape: if d.shape.is_some() {
+            shape.as_mut_ptr()
+        } else {
+            std::ptr::null_mut()
+        },
+        strides: if d.strides.is_some() {
+            strides.as_mut_ptr()
+        } else {
+            std::ptr::null_mut()
+        },
         byte_offset: d.byte_offset,
     };
-    Box::into_raw(Box::new(Block { managed: make(dl), calls: AtomicUsize::new(0), arrays: Some((shape, strides)) }))
+    Box::into_raw(Box::new(Block {
+        managed: make(dl),
+        calls: AtomicUsize::new(0),
+        arrays: Some((shape, strides)),
+    }))
 }
 
 /// Runs one input. Panics on any violation of the rules.
@@ -485,7 +575,8 @@ pub fn run(data: &[u8]) {
         && d.opts.is_some_and(|o| o.0 == 2)
     {
         let size: i128 = shape.iter().map(|&n| i128::from(n)).product();
-        let inside = range.is_none_or(|(s, e)| s >= buf_addr as i128 && e <= (buf_addr + BUF_BYTES) as i128);
+        let inside =
+            range.is_none_or(|(s, e)| s >= buf_addr as i128 && e <= (buf_addr + BUF_BYTES) as i128);
         if !inside || size > ENUM_LIMIT {
             d.opts = d.opts.map(|(_, t)| (0, t));
             expect = oracle(&d, buf_addr);
@@ -505,49 +596,101 @@ pub fn run(data: &[u8]) {
         drop(unsafe { Box::from_raw(block) });
     } else {
         let block = make_block(&d, buf_addr, |dl| DLManagedTensorVersioned {
-            version: DLPackVersion { major: d.version.0, minor: d.version.1 },
+            version: DLPackVersion {
+                major: d.version.0,
+                minor: d.version.1,
+            },
             manager_ctx: std::ptr::null_mut(),
             deleter: (!d.null_deleter).then_some(counted_deleter::<DLManagedTensorVersioned> as _),
             flags: DlpackFlags::from_bits_retain(d.flags),
             dl_tensor: dl,
         });
-        check_import(&d, &expect, block, buf_addr, |mt, opts, out| unsafe { dlv_tensor_from_dlpack(mt, opts, out) });
+        check_import(&d, &expect, block, buf_addr, |mt, opts, out| unsafe {
+            dlv_tensor_from_dlpack(mt, opts, out)
+        });
         // SAFETY: as above.
         drop(unsafe { Box::from_raw(block) });
     }
-    assert_eq!(dlv_live_storage_count(), live_before, "a storage outlived every handle: {d:?}");
+    assert_eq!(
+        dlv_live_storage_count(),
+        live_before,
+        "a storage outlived every handle: {d:?}"
+    );
     drop(buf);
 }
 
 type ImportFn<M> = fn(*mut M, *const dlv_import_options, *mut *mut dlv_tensor) -> dlv_status;
 
-fn check_import<M: Managed>(d: &Desc, expect: &Expect, block: *mut Block<M>, buf_addr: usize, import: ImportFn<M>) {
+fn check_import<M: Managed>(
+    d: &Desc,
+    expect: &Expect,
+    block: *mut Block<M>,
+    buf_addr: usize,
+    import: ImportFn<M>,
+) {
     let sentinel = 0x5e47_1e00usize as *mut dlv_tensor;
     let mut out = sentinel;
-    let opts = d.opts.map(|(copy, trust)| dlv_import_options { copy, trust_legacy_writeable: trust });
+    let opts = d.opts.map(|(copy, trust)| dlv_import_options {
+        copy,
+        trust_legacy_writeable: trust,
+    });
     let opts_ptr = opts.as_ref().map_or(std::ptr::null(), |o| o as *const _);
-    let mt = if d.null_mt { std::ptr::null_mut() } else { block.cast::<M>() };
-    let out_ptr = if d.null_out { std::ptr::null_mut() } else { &mut out as *mut _ };
+    let mt = if d.null_mt {
+        std::ptr::null_mut()
+    } else {
+        block.cast::<M>()
+    };
+    let out_ptr = if d.null_out {
+        std::ptr::null_mut()
+    } else {
+        &mut out as *mut _
+    };
     let status = import(mt, opts_ptr, out_ptr);
     // SAFETY: the block lives until the caller frees it.
     let calls = || unsafe { (*block).calls.load(Ordering::SeqCst) };
     let deleter_expected = usize::from(!d.null_mt && !d.null_deleter);
     match expect {
         Expect::Reject(allowed) => {
-            assert!(allowed.contains(&status), "status {status:?} not in {allowed:?} ({}) for {d:?}", last_error());
+            assert!(
+                allowed.contains(&status),
+                "status {status:?} not in {allowed:?} ({}) for {d:?}",
+                last_error()
+            );
             assert_eq!(out, sentinel, "a failed import wrote *out: {d:?}");
             assert!(!last_error().is_empty(), "no message for {status:?}: {d:?}");
-            assert_eq!(calls(), deleter_expected, "deleter calls after a failed import: {d:?}");
+            assert_eq!(
+                calls(),
+                deleter_expected,
+                "deleter calls after a failed import: {d:?}"
+            );
         }
-        Expect::Accept { data_addr, shape, strides, range } => {
-            assert_eq!(status, dlv_status::DLV_OK, "rejected ({}) a valid descriptor {d:?}", last_error());
+        Expect::Accept {
+            data_addr,
+            shape,
+            strides,
+            range,
+        } => {
+            assert_eq!(
+                status,
+                dlv_status::DLV_OK,
+                "rejected ({}) a valid descriptor {d:?}",
+                last_error()
+            );
             assert_ne!(out, sentinel);
             let copied = d.opts.is_some_and(|o| o.0 == 2);
-            assert_eq!(calls(), if copied { deleter_expected } else { 0 }, "deleter calls after import: {d:?}");
+            assert_eq!(
+                calls(),
+                if copied { deleter_expected } else { 0 },
+                "deleter calls after import: {d:?}"
+            );
             check_accepted(d, out, *data_addr, shape, strides, *range, copied, buf_addr);
             // SAFETY: a live handle from the import.
             unsafe { round_trip(out, d) };
-            assert_eq!(calls(), deleter_expected, "deleter calls once everything is freed: {d:?}");
+            assert_eq!(
+                calls(),
+                deleter_expected,
+                "deleter calls once everything is freed: {d:?}"
+            );
         }
     }
 }
@@ -590,8 +733,15 @@ fn check_accepted(
         if copied {
             // A fresh CPU buffer with the elements at the descriptor's
             // addresses, in the source's axis order (K).
-            assert_eq!(dlv_tensor_device(t).device_type.0, 1, "a copy lives on the CPU");
-            assert!(flags & DLV_FLAG_WRITEABLE != 0 && flags & DLV_FLAG_OWNDATA != 0, "copy flags {flags:#x}");
+            assert_eq!(
+                dlv_tensor_device(t).device_type.0,
+                1,
+                "a copy lives on the CPU"
+            );
+            assert!(
+                flags & DLV_FLAG_WRITEABLE != 0 && flags & DLV_FLAG_OWNDATA != 0,
+                "copy flags {flags:#x}"
+            );
             if size > 0 {
                 compare_bytes(t, data_addr, shape, strides, d.dtype.1, buf_addr, d);
             }
@@ -599,40 +749,79 @@ fn check_accepted(
         }
         assert_eq!(got_strides, strides, "strides of {d:?}");
         let dev = dlv_tensor_device(t);
-        assert_eq!((dev.device_type.0, dev.device_id), d.device, "device of {d:?}");
+        assert_eq!(
+            (dev.device_type.0, dev.device_id),
+            d.device,
+            "device of {d:?}"
+        );
         if size == 0 {
             assert_eq!(data, 0, "a size-0 tensor reports data NULL");
         } else {
-            assert_eq!(data as i128, data_addr, "element 0 is not where the descriptor put it: {d:?}");
+            assert_eq!(
+                data as i128, data_addr,
+                "element 0 is not where the descriptor put it: {d:?}"
+            );
         }
         // Flags (RULES §2): read-only imports, overlap; contiguity; alignment.
-        let read_only =
-            if d.legacy { !d.opts.is_some_and(|o| o.1) } else { d.flags & DlpackFlags::READ_ONLY.bits() != 0 };
+        let read_only = if d.legacy {
+            !d.opts.is_some_and(|o| o.1)
+        } else {
+            d.flags & DlpackFlags::READ_ONLY.bits() != 0
+        };
         let c = c_contiguous(shape, strides);
         let f = f_contiguous(shape, strides);
-        assert_eq!(flags & DLV_FLAG_C_CONTIGUOUS != 0, c, "C_CONTIGUOUS of {d:?}");
-        assert_eq!(flags & DLV_FLAG_F_CONTIGUOUS != 0, f, "F_CONTIGUOUS of {d:?}");
+        assert_eq!(
+            flags & DLV_FLAG_C_CONTIGUOUS != 0,
+            c,
+            "C_CONTIGUOUS of {d:?}"
+        );
+        assert_eq!(
+            flags & DLV_FLAG_F_CONTIGUOUS != 0,
+            f,
+            "F_CONTIGUOUS of {d:?}"
+        );
         assert!(flags & DLV_FLAG_OWNDATA != 0, "an import is a root");
         if read_only {
-            assert_eq!(flags & DLV_FLAG_WRITEABLE, 0, "read-only import is writeable: {d:?}");
+            assert_eq!(
+                flags & DLV_FLAG_WRITEABLE,
+                0,
+                "read-only import is writeable: {d:?}"
+            );
         } else if let Some(ov) = overlaps(shape, strides) {
-            assert_eq!(flags & DLV_FLAG_WRITEABLE != 0, !ov || c || f, "WRITEABLE of {d:?}");
+            assert_eq!(
+                flags & DLV_FLAG_WRITEABLE != 0,
+                !ov || c || f,
+                "WRITEABLE of {d:?}"
+            );
         }
         let bits = d.dtype.1;
         if bits % 8 == 0 && size > 0 {
-            let align: i128 = if d.dtype.0 == 5 { i128::from(bits) / 16 } else { i128::from(bits) / 8 };
+            let align: i128 = if d.dtype.0 == 5 {
+                i128::from(bits) / 16
+            } else {
+                i128::from(bits) / 8
+            };
             let item = i128::from(bits) / 8;
             let aligned = data_addr % align == 0
-                && shape.iter().zip(strides).all(|(&n, &s)| n == 1 || (i128::from(s) * item) % align == 0);
+                && shape
+                    .iter()
+                    .zip(strides)
+                    .all(|(&n, &s)| n == 1 || (i128::from(s) * item) % align == 0);
             assert_eq!(flags & DLV_FLAG_ALIGNED != 0, aligned, "ALIGNED of {d:?}");
         }
         // The elements lie where the descriptor said: a copy (which reads
         // every element) gives exactly the bytes at the computed addresses.
-        let in_buffer = range.is_some_and(|(s, e)| s >= buf_addr as i128 && e <= (buf_addr + BUF_BYTES) as i128);
+        let in_buffer = range
+            .is_some_and(|(s, e)| s >= buf_addr as i128 && e <= (buf_addr + BUF_BYTES) as i128);
         if in_buffer && host_device(d.device.0) && bits % 8 == 0 && size <= ENUM_LIMIT {
             let mut copy = std::ptr::null_mut();
             let st = dlv_tensor_copy(t, DLV_ORDER_C, &mut copy);
-            assert_eq!(st, dlv_status::DLV_OK, "copy of an in-buffer import failed: {}", last_error());
+            assert_eq!(
+                st,
+                dlv_status::DLV_OK,
+                "copy of an in-buffer import failed: {}",
+                last_error()
+            );
             compare_bytes(copy, data_addr, shape, strides, bits, buf_addr, d);
             dlv_tensor_free(copy);
         }
@@ -642,7 +831,15 @@ fn check_accepted(
 /// The copy `c` (any layout; read through its own shape/strides) holds, at
 /// every index, the bytes at `data_addr + index . strides * itemsize` in the
 /// real buffer. Bool is skipped (a copy may normalise it).
-unsafe fn compare_bytes(c: *mut dlv_tensor, data_addr: i128, shape: &[i64], strides: &[i64], bits: u8, buf_addr: usize, d: &Desc) {
+unsafe fn compare_bytes(
+    c: *mut dlv_tensor,
+    data_addr: i128,
+    shape: &[i64],
+    strides: &[i64],
+    bits: u8,
+    buf_addr: usize,
+    d: &Desc,
+) {
     if d.dtype.0 == 6 {
         return;
     }
@@ -654,16 +851,25 @@ unsafe fn compare_bytes(c: *mut dlv_tensor, data_addr: i128, shape: &[i64], stri
     let dst = element_offsets(&cshape, &cstrides);
     for (&so, &dof) in src.iter().zip(&dst) {
         let at = data_addr + so * item as i128 - buf_addr as i128;
-        assert!(at >= 0 && at as usize + item <= BUF_BYTES, "element outside the buffer: {d:?}");
+        assert!(
+            at >= 0 && at as usize + item <= BUF_BYTES,
+            "element outside the buffer: {d:?}"
+        );
         // SAFETY: the source is inside the live buffer (checked above); the
         // copy's element is inside the copy (its own layout).
         let (want, got) = unsafe {
             (
                 std::slice::from_raw_parts((buf_addr + at as usize) as *const u8, item),
-                std::slice::from_raw_parts((cdata as i128 + dof * item as i128) as usize as *const u8, item),
+                std::slice::from_raw_parts(
+                    (cdata as i128 + dof * item as i128) as usize as *const u8,
+                    item,
+                ),
             )
         };
-        assert_eq!(want, got, "copied element differs at source offset {so}: {d:?}");
+        assert_eq!(
+            want, got,
+            "copied element differs at source offset {so}: {d:?}"
+        );
     }
 }
 
@@ -678,14 +884,25 @@ unsafe fn round_trip(t: *mut dlv_tensor, d: &Desc) {
         let flags = dlv_tensor_flags(t);
         let dtype = dlv_tensor_dtype(t);
         let device = dlv_tensor_device(t);
-        let opts = dlv_export_options { copy: DLV_COPY_NEVER, allow_negative_strides: true };
+        let opts = dlv_export_options {
+            copy: DLV_COPY_NEVER,
+            allow_negative_strides: true,
+        };
         let mut mt = std::ptr::null_mut();
         let st = dlv_tensor_to_dlpack(t, &opts, &mut mt);
-        assert_eq!(st, dlv_status::DLV_OK, "versioned re-export refused ({}): {d:?}", last_error());
+        assert_eq!(
+            st,
+            dlv_status::DLV_OK,
+            "versioned re-export refused ({}): {d:?}",
+            last_error()
+        );
         dlv_tensor_free(t);
         let m = &*mt;
         assert_eq!((m.version.major, m.version.minor), (1, 3));
-        assert_eq!(m.flags.contains(DlpackFlags::READ_ONLY), flags & DLV_FLAG_WRITEABLE == 0);
+        assert_eq!(
+            m.flags.contains(DlpackFlags::READ_ONLY),
+            flags & DLV_FLAG_WRITEABLE == 0
+        );
         assert!(!m.flags.contains(DlpackFlags::IS_COPIED));
         let dl = &m.dl_tensor;
         assert_eq!(dl.byte_offset, 0);
@@ -694,15 +911,29 @@ unsafe fn round_trip(t: *mut dlv_tensor, d: &Desc) {
         assert_eq!(dl.device, device);
         assert_eq!(dl.ndim as usize, shape.len());
         if !shape.is_empty() {
-            assert_eq!(std::slice::from_raw_parts(dl.shape, shape.len()), &shape[..]);
-            assert_eq!(std::slice::from_raw_parts(dl.strides, shape.len()), &strides[..]);
+            assert_eq!(
+                std::slice::from_raw_parts(dl.shape, shape.len()),
+                &shape[..]
+            );
+            assert_eq!(
+                std::slice::from_raw_parts(dl.strides, shape.len()),
+                &strides[..]
+            );
         }
         let mut back = std::ptr::null_mut();
         let st = dlv_tensor_from_dlpack(mt, std::ptr::null(), &mut back);
-        assert_eq!(st, dlv_status::DLV_OK, "re-import of our own export failed ({}): {d:?}", last_error());
+        assert_eq!(
+            st,
+            dlv_status::DLV_OK,
+            "re-import of our own export failed ({}): {d:?}",
+            last_error()
+        );
         assert_eq!(tensor_shape(back), (shape, strides));
         assert_eq!(dlv_tensor_data(back), data);
-        assert_eq!(dlv_tensor_flags(back) & DLV_FLAG_WRITEABLE, flags & DLV_FLAG_WRITEABLE);
+        assert_eq!(
+            dlv_tensor_flags(back) & DLV_FLAG_WRITEABLE,
+            flags & DLV_FLAG_WRITEABLE
+        );
         dlv_tensor_free(back);
     }
 }

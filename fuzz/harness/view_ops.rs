@@ -17,8 +17,8 @@ use super::dlpack_import::{c_contiguous, element_offsets, f_contiguous, overlaps
 use super::input::Input;
 use dlpark::DlpackFlags;
 use dlpark::ffi::{DLDataType, DLDataTypeCode, DLDevice, DLDeviceType};
-use dlview::ffi::*;
 use dlview::ffi::dlv_status::*;
+use dlview::ffi::*;
 use std::ffi::{CStr, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -34,15 +34,24 @@ struct Dt {
     code: u8,
     bits: u8,
 }
-const DTYPES: [Dt; 5] =
-    [Dt { code: 0, bits: 16 }, Dt { code: 0, bits: 32 }, Dt { code: 0, bits: 64 }, Dt { code: 2, bits: 32 }, Dt { code: 2, bits: 64 }];
+const DTYPES: [Dt; 5] = [
+    Dt { code: 0, bits: 16 },
+    Dt { code: 0, bits: 32 },
+    Dt { code: 0, bits: 64 },
+    Dt { code: 2, bits: 32 },
+    Dt { code: 2, bits: 64 },
+];
 
 impl Dt {
     fn item(self) -> usize {
         usize::from(self.bits / 8)
     }
     fn dl(self) -> DLDataType {
-        DLDataType { code: DLDataTypeCode(self.code), bits: self.bits, lanes: 1 }
+        DLDataType {
+            code: DLDataTypeCode(self.code),
+            bits: self.bits,
+            lanes: 1,
+        }
     }
     /// Stores an integer value (exactly representable in every type here).
     unsafe fn write(self, p: *mut u8, v: i64) {
@@ -91,7 +100,9 @@ unsafe extern "C" fn count_release(ctx: *mut c_void) {
 
 fn last_error() -> String {
     // SAFETY: never NULL, NUL-terminated.
-    unsafe { CStr::from_ptr(dlv_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(dlv_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn size_of(shape: &[i64]) -> i128 {
@@ -184,8 +195,16 @@ impl World {
             let n = dlv_tensor_ndim(t) as usize;
             assert_eq!(n, h.shape.len(), "{what}: ndim");
             if n > 0 {
-                assert_eq!(std::slice::from_raw_parts(dlv_tensor_shape(t), n), &h.shape[..], "{what}: shape");
-                assert_eq!(std::slice::from_raw_parts(dlv_tensor_strides(t), n), &h.strides[..], "{what}: strides");
+                assert_eq!(
+                    std::slice::from_raw_parts(dlv_tensor_shape(t), n),
+                    &h.shape[..],
+                    "{what}: shape"
+                );
+                assert_eq!(
+                    std::slice::from_raw_parts(dlv_tensor_strides(t), n),
+                    &h.strides[..],
+                    "{what}: strides"
+                );
             }
             let a = &self.allocs[h.alloc];
             let item = self.dt.item() as i128;
@@ -194,15 +213,35 @@ impl World {
             if size == 0 {
                 assert_eq!(data, 0, "{what}: a size-0 tensor has data NULL");
             } else {
-                assert_eq!(data as i128, a.base as i128 + i128::from(h.offset) * item, "{what}: data pointer");
+                assert_eq!(
+                    data as i128,
+                    a.base as i128 + i128::from(h.offset) * item,
+                    "{what}: data pointer"
+                );
                 let (lo, hi) = bounds(&h.shape, &h.strides).unwrap();
                 let (lo, hi) = (i128::from(h.offset) + lo, i128::from(h.offset) + hi);
-                assert!(lo >= 0 && hi < i128::from(a.len), "{what}: elements [{lo}, {hi}] outside the allocation of {}", a.len);
+                assert!(
+                    lo >= 0 && hi < i128::from(a.len),
+                    "{what}: elements [{lo}, {hi}] outside the allocation of {}",
+                    a.len
+                );
             }
             let flags = dlv_tensor_flags(t);
-            assert_eq!(flags & DLV_FLAG_C_CONTIGUOUS != 0, c_contiguous(&h.shape, &h.strides), "{what}: C_CONTIGUOUS");
-            assert_eq!(flags & DLV_FLAG_F_CONTIGUOUS != 0, f_contiguous(&h.shape, &h.strides), "{what}: F_CONTIGUOUS");
-            assert_eq!(flags & DLV_FLAG_WRITEABLE != 0, h.writeable, "{what}: WRITEABLE");
+            assert_eq!(
+                flags & DLV_FLAG_C_CONTIGUOUS != 0,
+                c_contiguous(&h.shape, &h.strides),
+                "{what}: C_CONTIGUOUS"
+            );
+            assert_eq!(
+                flags & DLV_FLAG_F_CONTIGUOUS != 0,
+                f_contiguous(&h.shape, &h.strides),
+                "{what}: F_CONTIGUOUS"
+            );
+            assert_eq!(
+                flags & DLV_FLAG_WRITEABLE != 0,
+                h.writeable,
+                "{what}: WRITEABLE"
+            );
             assert_eq!(flags & DLV_FLAG_OWNDATA != 0, h.root, "{what}: OWNDATA");
             assert_eq!(dlv_tensor_size(t) as i128, size, "{what}: size");
             // Elements: every one for small tensors, else the corners.
@@ -229,7 +268,12 @@ impl World {
                 let mut v = f64::NAN;
                 let st = dlv_tensor_get_f64(t, idx.as_ptr(), &mut v);
                 assert_eq!(st, DLV_OK, "{what}: get {idx:?}: {}", last_error());
-                let off: i128 = i128::from(h.offset) + idx.iter().zip(&h.strides).map(|(&i, &s)| i128::from(i) * i128::from(s)).sum::<i128>();
+                let off: i128 = i128::from(h.offset)
+                    + idx
+                        .iter()
+                        .zip(&h.strides)
+                        .map(|(&i, &s)| i128::from(i) * i128::from(s))
+                        .sum::<i128>();
                 assert_eq!(v, a.values[off as usize] as f64, "{what}: element {idx:?}");
             }
         }
@@ -250,25 +294,57 @@ impl World {
 
     /// Registers a new handle from a view op; adopts the library's flag
     /// where the model cannot decide.
-    fn push_view(&mut self, t: *mut dlv_tensor, parent: &H, offset: i64, shape: Vec<i64>, strides: Vec<i64>, force_ro: bool, what: &str) {
-        let w = if force_ro { Some(false) } else { World::derived_writeable(parent.writeable, &shape, &strides) };
+    fn push_view(
+        &mut self,
+        t: *mut dlv_tensor,
+        parent: &H,
+        offset: i64,
+        shape: Vec<i64>,
+        strides: Vec<i64>,
+        force_ro: bool,
+        what: &str,
+    ) {
+        let w = if force_ro {
+            Some(false)
+        } else {
+            World::derived_writeable(parent.writeable, &shape, &strides)
+        };
         // SAFETY: `t` is a live handle.
         let lib_w = unsafe { dlv_tensor_flags(t) } & DLV_FLAG_WRITEABLE != 0;
-        let h = H { t, alloc: parent.alloc, offset, shape, strides, writeable: w.unwrap_or(lib_w), storage_ro: parent.storage_ro, root: false };
+        let h = H {
+            t,
+            alloc: parent.alloc,
+            offset,
+            shape,
+            strides,
+            writeable: w.unwrap_or(lib_w),
+            storage_ro: parent.storage_ro,
+            root: false,
+        };
         self.check(&h, what);
         self.handles.push(h);
     }
 
     /// Registers a fresh buffer (a copy) made by the library: checks that it
     /// is dense, builds its allocation model from the source's values.
-    fn push_copy(&mut self, t: *mut dlv_tensor, src_values: Vec<i64>, writeable: bool, storage_ro: bool, what: &str) {
+    fn push_copy(
+        &mut self,
+        t: *mut dlv_tensor,
+        src_values: Vec<i64>,
+        writeable: bool,
+        storage_ro: bool,
+        what: &str,
+    ) {
         // SAFETY: `t` is a live handle.
         let (shape, strides, data) = unsafe {
             let n = dlv_tensor_ndim(t) as usize;
             let (s, st) = if n == 0 {
                 (Vec::new(), Vec::new())
             } else {
-                (std::slice::from_raw_parts(dlv_tensor_shape(t), n).to_vec(), std::slice::from_raw_parts(dlv_tensor_strides(t), n).to_vec())
+                (
+                    std::slice::from_raw_parts(dlv_tensor_shape(t), n).to_vec(),
+                    std::slice::from_raw_parts(dlv_tensor_strides(t), n).to_vec(),
+                )
             };
             (s, st, dlv_tensor_data(t) as usize)
         };
@@ -282,12 +358,32 @@ impl World {
         let offs = element_offsets(&shape, &strides);
         for (o, v) in offs.iter().zip(&src_values) {
             let at = (o + i128::from(offset)) as usize;
-            assert!(at < values.len(), "{what}: a copy is not dense: shape {shape:?} strides {strides:?}");
-            assert_eq!(values[at], i64::MIN, "{what}: a copy is not dense: shape {shape:?} strides {strides:?}");
+            assert!(
+                at < values.len(),
+                "{what}: a copy is not dense: shape {shape:?} strides {strides:?}"
+            );
+            assert_eq!(
+                values[at],
+                i64::MIN,
+                "{what}: a copy is not dense: shape {shape:?} strides {strides:?}"
+            );
             values[at] = *v;
         }
-        self.allocs.push(Alloc { base, len: size as i64, values });
-        let h = H { t, alloc: self.allocs.len() - 1, offset, shape, strides, writeable, storage_ro, root: true };
+        self.allocs.push(Alloc {
+            base,
+            len: size as i64,
+            values,
+        });
+        let h = H {
+            t,
+            alloc: self.allocs.len() - 1,
+            offset,
+            shape,
+            strides,
+            writeable,
+            storage_ro,
+            root: true,
+        };
         self.check(&h, what);
         self.handles.push(h);
     }
@@ -302,7 +398,9 @@ fn gen_shape(inp: &mut Input, max_ndim: usize) -> Vec<i64> {
 /// `from_buffer` (unknown extent), C, F or arbitrary strides.
 fn make_root(inp: &mut Input, w: &mut World) {
     let ndim = inp.below(5);
-    let shape: Vec<i64> = (0..ndim).map(|_| 1 + inp.below(5) as i64 - i64::from(inp.below(8) == 0)).collect();
+    let shape: Vec<i64> = (0..ndim)
+        .map(|_| 1 + inp.below(5) as i64 - i64::from(inp.below(8) == 0))
+        .collect();
     let dt = w.dt;
     let item = dt.item();
     let size = size_of(&shape) as i64;
@@ -317,7 +415,11 @@ fn make_root(inp: &mut Input, w: &mut World) {
         assert_eq!(unsafe { dlv_tensor_data_mut(t, &mut p) }, DLV_OK);
         let mut strides = vec![0i64; ndim];
         let mut step = 1;
-        let axes: Vec<usize> = if order == 0 { (0..ndim).rev().collect() } else { (0..ndim).collect() };
+        let axes: Vec<usize> = if order == 0 {
+            (0..ndim).rev().collect()
+        } else {
+            (0..ndim).collect()
+        };
         for a in axes {
             strides[a] = step;
             step *= shape[a].max(1);
@@ -327,8 +429,21 @@ fn make_root(inp: &mut Input, w: &mut World) {
             // SAFETY: inside the fresh buffer of `size` elements.
             unsafe { dt.write((p as *mut u8).add(k * item), *v) };
         }
-        w.allocs.push(Alloc { base: p as usize, len: size, values });
-        let h = H { t, alloc: 0, offset: 0, shape, strides, writeable: true, storage_ro: false, root: true };
+        w.allocs.push(Alloc {
+            base: p as usize,
+            len: size,
+            values,
+        });
+        let h = H {
+            t,
+            alloc: 0,
+            offset: 0,
+            shape,
+            strides,
+            writeable: true,
+            storage_ro: false,
+            root: true,
+        };
         w.check(&h, "zeros root");
         w.handles.push(h);
     } else {
@@ -358,13 +473,20 @@ fn make_root(inp: &mut Input, w: &mut World) {
         let data = (base + offset as usize * item) as *mut c_void;
         let writeable = inp.below(4) != 0;
         let ctx = Box::into_raw(mem).cast::<c_void>();
-        let strides_ptr = if inp.below(4) == 0 && strides == c_strides(&shape) { std::ptr::null() } else { strides.as_ptr() };
+        let strides_ptr = if inp.below(4) == 0 && strides == c_strides(&shape) {
+            std::ptr::null()
+        } else {
+            strides.as_ptr()
+        };
         // SAFETY: the memory lives until the release callback frees it.
         let st = unsafe {
             dlv_tensor_from_buffer(
                 data,
                 dt.dl(),
-                DLDevice { device_type: DLDeviceType(1), device_id: 0 },
+                DLDevice {
+                    device_type: DLDeviceType(1),
+                    device_id: 0,
+                },
                 ndim as i32,
                 shape.as_ptr(),
                 strides_ptr,
@@ -374,13 +496,27 @@ fn make_root(inp: &mut Input, w: &mut World) {
                 &mut t,
             )
         };
-        assert_eq!(st, DLV_OK, "from_buffer {shape:?} {strides:?}: {}", last_error());
+        assert_eq!(
+            st,
+            DLV_OK,
+            "from_buffer {shape:?} {strides:?}: {}",
+            last_error()
+        );
         w.wrapped += 1;
         w.allocs.push(Alloc { base, len, values });
         let wr = World::derived_writeable(writeable, &shape, &strides);
         // SAFETY: live handle.
         let lib_w = unsafe { dlv_tensor_flags(t) } & DLV_FLAG_WRITEABLE != 0;
-        let h = H { t, alloc: 0, offset, shape, strides, writeable: wr.unwrap_or(lib_w), storage_ro: !writeable, root: true };
+        let h = H {
+            t,
+            alloc: 0,
+            offset,
+            shape,
+            strides,
+            writeable: wr.unwrap_or(lib_w),
+            storage_ro: !writeable,
+            root: true,
+        };
         w.check(&h, "from_buffer root");
         w.handles.push(h);
     }
@@ -399,7 +535,11 @@ fn c_strides(shape: &[i64]) -> Vec<i64> {
 /// Asserts a failed call: exact status (one of `allowed`), `*out` untouched,
 /// a message.
 fn expect_fail(st: dlv_status, allowed: &[dlv_status], out: *mut dlv_tensor, what: &str) {
-    assert!(allowed.contains(&st), "{what}: status {st:?}, expected one of {allowed:?} ({})", last_error());
+    assert!(
+        allowed.contains(&st),
+        "{what}: status {st:?}, expected one of {allowed:?} ({})",
+        last_error()
+    );
     assert!(out.is_null(), "{what}: a failed call wrote *out");
     assert!(!last_error().is_empty(), "{what}: no message");
 }
@@ -409,7 +549,12 @@ pub fn run(data: &[u8]) {
     let mut inp = Input::new(data);
     let live_before = dlv_live_storage_count();
     let releases_before = RELEASES.load(Ordering::SeqCst);
-    let mut w = World { dt: DTYPES[inp.below(DTYPES.len())], allocs: Vec::new(), handles: Vec::new(), wrapped: 0 };
+    let mut w = World {
+        dt: DTYPES[inp.below(DTYPES.len())],
+        allocs: Vec::new(),
+        handles: Vec::new(),
+        wrapped: 0,
+    };
     make_root(&mut inp, &mut w);
     for step in 0..MAX_OPS {
         if inp.is_empty() {
@@ -418,7 +563,10 @@ pub fn run(data: &[u8]) {
         let op = inp.below(20);
         let hi = inp.below(w.handles.len());
         let h = w.handles[hi].clone();
-        let what = format!("step {step} op {op} on {:?}/{:?} off {}", h.shape, h.strides, h.offset);
+        let what = format!(
+            "step {step} op {op} on {:?}/{:?} off {}",
+            h.shape, h.strides, h.offset
+        );
         step_op(&mut inp, &mut w, op, hi, &h, &what);
         if w.handles.is_empty() {
             break;
@@ -426,7 +574,10 @@ pub fn run(data: &[u8]) {
         // Every other handle is unaffected (or sees the written value).
         if op == 16 {
             for other in &w.handles {
-                w.check(other, &format!("{what}: after a write, handle {:?}", other.shape));
+                w.check(
+                    other,
+                    &format!("{what}: after a write, handle {:?}", other.shape),
+                );
             }
         }
     }
@@ -434,8 +585,16 @@ pub fn run(data: &[u8]) {
         // SAFETY: live handle, freed once.
         unsafe { dlv_tensor_free(h.t) };
     }
-    assert_eq!(dlv_live_storage_count(), live_before, "a storage outlived every handle");
-    assert_eq!(RELEASES.load(Ordering::SeqCst) - releases_before, w.wrapped, "release callbacks");
+    assert_eq!(
+        dlv_live_storage_count(),
+        live_before,
+        "a storage outlived every handle"
+    );
+    assert_eq!(
+        RELEASES.load(Ordering::SeqCst) - releases_before,
+        w.wrapped,
+        "release callbacks"
+    );
 }
 
 fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &str) {
@@ -449,16 +608,32 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             // slice
             0 if !full => {
                 let axis = inp.signed() as i32;
-                let opt = |inp: &mut Input| if inp.below(4) == 0 { None } else { Some(inp.signed()) };
+                let opt = |inp: &mut Input| {
+                    if inp.below(4) == 0 {
+                        None
+                    } else {
+                        Some(inp.signed())
+                    }
+                };
                 let (start, stop) = (opt(inp), opt(inp));
                 let step = match inp.below(6) {
                     0 => inp.signed(),
                     k => [1, 1, -1, 2, -2][k - 1],
                 };
-                let st = dlv_tensor_slice(h.t, axis, start.unwrap_or(DLV_NONE), stop.unwrap_or(DLV_NONE), step, &mut out);
+                let st = dlv_tensor_slice(
+                    h.t,
+                    axis,
+                    start.unwrap_or(DLV_NONE),
+                    stop.unwrap_or(DLV_NONE),
+                    step,
+                    &mut out,
+                );
                 let what = &format!("{what}: slice axis {axis} {start:?}:{stop:?}:{step}");
                 // INT64_MIN is DLV_NONE, an omitted bound.
-                let (start, stop) = (start.filter(|&b| b != DLV_NONE), stop.filter(|&b| b != DLV_NONE));
+                let (start, stop) = (
+                    start.filter(|&b| b != DLV_NONE),
+                    stop.filter(|&b| b != DLV_NONE),
+                );
                 let Some(ax) = norm_axis(i64::from(axis), ndim) else {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 };
@@ -477,9 +652,18 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 if !representable(&shape, &strides) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
-                assert_eq!(st, DLV_OK, "{what}: slice {start:?}:{stop:?}:{step}: {}", last_error());
+                assert_eq!(
+                    st,
+                    DLV_OK,
+                    "{what}: slice {start:?}:{stop:?}:{step}: {}",
+                    last_error()
+                );
                 // Views of nothing stay at the source's element 0.
-                let off = if count == 0 || size_of(&h.shape) == 0 { 0 } else { first as i64 * h.strides[ax] };
+                let off = if count == 0 || size_of(&h.shape) == 0 {
+                    0
+                } else {
+                    first as i64 * h.strides[ax]
+                };
                 w.push_view(out, h, h.offset + off, shape, strides, false, what);
             }
             // select
@@ -491,18 +675,30 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 };
                 let n = h.shape[ax];
-                let i = if index < 0 { i128::from(index) + i128::from(n) } else { i128::from(index) };
+                let i = if index < 0 {
+                    i128::from(index) + i128::from(n)
+                } else {
+                    i128::from(index)
+                };
                 if !(0..i128::from(n)).contains(&i) {
                     expect_fail(st, &[DLV_ERR_INDEX], out, what);
                     let msg = last_error();
-                    assert!(msg.contains(&format!("index {index} ")) && msg.contains(&format!("size {n}")), "{what}: {msg}");
+                    assert!(
+                        msg.contains(&format!("index {index} "))
+                            && msg.contains(&format!("size {n}")),
+                        "{what}: {msg}"
+                    );
                     return;
                 }
                 assert_eq!(st, DLV_OK, "{what}: select: {}", last_error());
                 let (mut shape, mut strides) = (h.shape.clone(), h.strides.clone());
                 shape.remove(ax);
                 strides.remove(ax);
-                let off = if size_of(&h.shape) == 0 { 0 } else { i as i64 * h.strides[ax] };
+                let off = if size_of(&h.shape) == 0 {
+                    0
+                } else {
+                    i as i64 * h.strides[ax]
+                };
                 w.push_view(out, h, h.offset + off, shape, strides, false, what);
             }
             // permute
@@ -517,7 +713,10 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     _ => {}
                 }
                 let st = dlv_tensor_permute(h.t, axes.as_ptr(), &mut out);
-                let norm: Vec<Option<usize>> = axes.iter().map(|&a| norm_axis(i64::from(a), ndim)).collect();
+                let norm: Vec<Option<usize>> = axes
+                    .iter()
+                    .map(|&a| norm_axis(i64::from(a), ndim))
+                    .collect();
                 let mut seen = vec![false; ndim];
                 let mut ok = true;
                 for a in &norm {
@@ -555,8 +754,20 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let mut strides = h.strides.clone();
                 strides[ax] = -strides[ax];
                 let n = h.shape[ax];
-                let off = if size_of(&h.shape) == 0 { 0 } else { (n - 1) * h.strides[ax] };
-                w.push_view(out, h, h.offset + off, h.shape.clone(), strides, false, what);
+                let off = if size_of(&h.shape) == 0 {
+                    0
+                } else {
+                    (n - 1) * h.strides[ax]
+                };
+                w.push_view(
+                    out,
+                    h,
+                    h.offset + off,
+                    h.shape.clone(),
+                    strides,
+                    false,
+                    what,
+                );
             }
             // reshape
             5 if !full => {
@@ -568,7 +779,10 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                         shape.clear();
                         let mut rest = size as i64;
                         while rest > 1 && shape.len() < 5 {
-                            let f = [2, 3, 5, 7].into_iter().find(|p| rest % p == 0).unwrap_or(rest);
+                            let f = [2, 3, 5, 7]
+                                .into_iter()
+                                .find(|p| rest % p == 0)
+                                .unwrap_or(rest);
                             shape.push(f);
                             rest /= f;
                         }
@@ -588,9 +802,14 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 }
                 // Huge (broadcast) tensors are only reshaped as views.
                 let big = size > BIG;
-                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let mode = if big {
+                    DLV_COPY_NEVER
+                } else {
+                    inp.below(3) as u32
+                };
                 let src_values = if big { Vec::new() } else { w.values_at(h) };
-                let st = dlv_tensor_reshape(h.t, shape.len() as i32, shape.as_ptr(), mode, &mut out);
+                let st =
+                    dlv_tensor_reshape(h.t, shape.len() as i32, shape.as_ptr(), mode, &mut out);
                 // Resolve the target (NumPy's rules for -1).
                 let unknowns = shape.iter().filter(|&&d| d == -1).count();
                 let bad = shape.iter().any(|&d| d < -1) || unknowns > 1;
@@ -612,40 +831,82 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 }
                 let c = c_contiguous(&h.shape, &h.strides);
                 if st == DLV_ERR_COPY_REQUIRED {
-                    assert!(mode == DLV_COPY_NEVER && !c, "{what}: reshape to {target:?} refused a view: {}", last_error());
+                    assert!(
+                        mode == DLV_COPY_NEVER && !c,
+                        "{what}: reshape to {target:?} refused a view: {}",
+                        last_error()
+                    );
                     return expect_fail(st, &[DLV_ERR_COPY_REQUIRED], out, what);
                 }
-                assert_eq!(st, DLV_OK, "{what}: reshape to {target:?}: {}", last_error());
+                assert_eq!(
+                    st,
+                    DLV_OK,
+                    "{what}: reshape to {target:?}: {}",
+                    last_error()
+                );
                 let flags = dlv_tensor_flags(out);
                 let is_copy = flags & DLV_FLAG_OWNDATA != 0;
-                assert!(!(is_copy && mode == DLV_COPY_NEVER), "{what}: reshape under NEVER copied");
-                assert!(is_copy || mode != DLV_COPY_ALWAYS, "{what}: reshape under ALWAYS shared");
+                assert!(
+                    !(is_copy && mode == DLV_COPY_NEVER),
+                    "{what}: reshape under NEVER copied"
+                );
+                assert!(
+                    is_copy || mode != DLV_COPY_ALWAYS,
+                    "{what}: reshape under ALWAYS shared"
+                );
                 if is_copy {
-                    assert!(mode == DLV_COPY_ALWAYS || !c, "{what}: reshape copied a C-contiguous tensor");
+                    assert!(
+                        mode == DLV_COPY_ALWAYS || !c,
+                        "{what}: reshape copied a C-contiguous tensor"
+                    );
                     w.push_copy(out, src_values, true, false, what);
                     let nh = w.handles.last().unwrap();
-                    assert!(c_contiguous(&nh.shape, &nh.strides), "{what}: a reshape copy is C-ordered");
+                    assert!(
+                        c_contiguous(&nh.shape, &nh.strides),
+                        "{what}: a reshape copy is C-ordered"
+                    );
                 } else {
                     // A view: adopt the library's strides, then require the
                     // elements, in C order, to be the source's in C order.
                     let n = target.len();
-                    let strides = if n == 0 { Vec::new() } else { std::slice::from_raw_parts(dlv_tensor_strides(out), n).to_vec() };
+                    let strides = if n == 0 {
+                        Vec::new()
+                    } else {
+                        std::slice::from_raw_parts(dlv_tensor_strides(out), n).to_vec()
+                    };
                     let data = dlv_tensor_data(out) as usize;
                     let offset = if size == 0 {
                         h.offset
                     } else {
                         ((data - w.allocs[h.alloc].base) / w.dt.item()) as i64
                     };
-                    let nh = H { t: out, alloc: h.alloc, offset, shape: target, strides, writeable: false, storage_ro: h.storage_ro, root: false };
+                    let nh = H {
+                        t: out,
+                        alloc: h.alloc,
+                        offset,
+                        shape: target,
+                        strides,
+                        writeable: false,
+                        storage_ro: h.storage_ro,
+                        root: false,
+                    };
                     if size > 0 && !big {
-                        assert_eq!(w.values_at(&nh), src_values, "{what}: reshape view reorders elements");
+                        assert_eq!(
+                            w.values_at(&nh),
+                            src_values,
+                            "{what}: reshape view reorders elements"
+                        );
                     }
                     w.push_view(out, h, nh.offset, nh.shape, nh.strides, false, what);
                 }
             }
             // squeeze
             6 if !full => {
-                let axis = if inp.below(3) == 0 { DLV_ALL_AXES } else { inp.signed() as i32 };
+                let axis = if inp.below(3) == 0 {
+                    DLV_ALL_AXES
+                } else {
+                    inp.signed() as i32
+                };
                 // An i32::MIN from the input is DLV_ALL_AXES too.
                 let all = axis == DLV_ALL_AXES;
                 let st = dlv_tensor_squeeze(h.t, axis, &mut out);
@@ -697,10 +958,12 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 if inp.below(8) == 0 && !target.is_empty() {
                     target.remove(0);
                 }
-                let st = dlv_tensor_broadcast_to(h.t, target.len() as i32, target.as_ptr(), &mut out);
+                let st =
+                    dlv_tensor_broadcast_to(h.t, target.len() as i32, target.as_ptr(), &mut out);
                 let lead = target.len().wrapping_sub(ndim);
                 let mut strides = vec![0i64; target.len()];
-                let mut ok = target.len() >= ndim && target.len() <= 64 && target.iter().all(|&d| d >= 0);
+                let mut ok =
+                    target.len() >= ndim && target.len() <= 64 && target.iter().all(|&d| d >= 0);
                 if ok {
                     for (i, &n) in h.shape.iter().enumerate() {
                         let t = target[lead + i];
@@ -714,7 +977,12 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 if !ok || !representable(&target, &strides) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
-                assert_eq!(st, DLV_OK, "{what}: broadcast_to {target:?}: {}", last_error());
+                assert_eq!(
+                    st,
+                    DLV_OK,
+                    "{what}: broadcast_to {target:?}: {}",
+                    last_error()
+                );
                 w.push_view(out, h, h.offset, target, strides, true, what);
             }
             // as_strided
@@ -722,8 +990,17 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let n = inp.below(4);
                 let shape: Vec<i64> = (0..n).map(|_| inp.dim()).collect();
                 let strides: Vec<i64> = (0..n).map(|_| inp.signed()).collect();
-                let st = dlv_tensor_as_strided(h.t, n as i32, shape.as_ptr(), strides.as_ptr(), &mut out);
-                let what = &format!("{what}: as_strided {shape:?} {strides:?} (allocation of {})", w.allocs[h.alloc].len);
+                let st = dlv_tensor_as_strided(
+                    h.t,
+                    n as i32,
+                    shape.as_ptr(),
+                    strides.as_ptr(),
+                    &mut out,
+                );
+                let what = &format!(
+                    "{what}: as_strided {shape:?} {strides:?} (allocation of {})",
+                    w.allocs[h.alloc].len
+                );
                 if !representable(&shape, &strides) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
@@ -742,14 +1019,21 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                         let (lo, hi) = (i128::from(h.offset) + lo, i128::from(h.offset) + hi);
                         let view = bounds(&h.shape, &h.strides)
                             .map(|(vl, vh)| (i128::from(h.offset) + vl, i128::from(h.offset) + vh));
-                        (view.is_some_and(|(vl, vh)| lo >= vl && hi <= vh), lo >= 0 && hi < i128::from(a.len))
+                        (
+                            view.is_some_and(|(vl, vh)| lo >= vl && hi <= vh),
+                            lo >= 0 && hi < i128::from(a.len),
+                        )
                     }
                 };
                 if !inside_alloc {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 if st != DLV_OK {
-                    assert!(!inside_view, "{what}: as_strided {shape:?} {strides:?} inside the view refused: {}", last_error());
+                    assert!(
+                        !inside_view,
+                        "{what}: as_strided {shape:?} {strides:?} inside the view refused: {}",
+                        last_error()
+                    );
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 w.push_view(out, h, h.offset, shape, strides, false, what);
@@ -780,7 +1064,10 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             // retain
             11 if !full => {
                 assert_eq!(dlv_tensor_retain(h.t, &mut out), DLV_OK);
-                let nh = H { t: out, ..h.clone() };
+                let nh = H {
+                    t: out,
+                    ..h.clone()
+                };
                 w.check(&nh, what);
                 w.handles.push(nh);
             }
@@ -793,23 +1080,46 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             13 if !full => {
                 // Huge (broadcast) tensors are only exported as they are.
                 let big = size_of(&h.shape) > BIG;
-                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let mode = if big {
+                    DLV_COPY_NEVER
+                } else {
+                    inp.below(3) as u32
+                };
                 let allow_neg = inp.bool() || big;
                 let src_values = if big { Vec::new() } else { w.values_at(h) };
                 let mut mt = std::ptr::null_mut();
-                let opts = dlv_export_options { copy: mode, allow_negative_strides: allow_neg };
+                let opts = dlv_export_options {
+                    copy: mode,
+                    allow_negative_strides: allow_neg,
+                };
                 let st = dlv_tensor_to_dlpack(h.t, &opts, &mut mt);
-                let negative = size_of(&h.shape) > 0 && h.shape.iter().zip(&h.strides).any(|(&n, &s)| n > 1 && s < 0);
+                let negative = size_of(&h.shape) > 0
+                    && h.shape
+                        .iter()
+                        .zip(&h.strides)
+                        .any(|(&n, &s)| n > 1 && s < 0);
                 let reason = negative && !allow_neg;
                 if mode == DLV_COPY_NEVER && reason {
                     assert_eq!(st, DLV_ERR_COPY_REQUIRED, "{what}");
-                    assert!(mt.is_null() && last_error().contains("negative strides"), "{what}: {}", last_error());
+                    assert!(
+                        mt.is_null() && last_error().contains("negative strides"),
+                        "{what}: {}",
+                        last_error()
+                    );
                     return;
                 }
                 assert_eq!(st, DLV_OK, "{what}: export: {}", last_error());
                 let copied = mode == DLV_COPY_ALWAYS || reason;
-                assert_eq!((*mt).flags.contains(DlpackFlags::IS_COPIED), copied, "{what}: IS_COPIED");
-                assert_eq!((*mt).flags.contains(DlpackFlags::READ_ONLY), !copied && !h.writeable, "{what}: READ_ONLY");
+                assert_eq!(
+                    (*mt).flags.contains(DlpackFlags::IS_COPIED),
+                    copied,
+                    "{what}: IS_COPIED"
+                );
+                assert_eq!(
+                    (*mt).flags.contains(DlpackFlags::READ_ONLY),
+                    !copied && !h.writeable,
+                    "{what}: READ_ONLY"
+                );
                 if inp.bool() {
                     // The export keeps the memory alive without any handle.
                     let gone = w.handles.remove(hi);
@@ -822,7 +1132,12 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 } else {
                     // Our own export comes back as the same storage; a
                     // read-only view's export comes back on read-only storage.
-                    let nh = H { t: out, root: true, storage_ro: h.storage_ro || !h.writeable, ..h.clone() };
+                    let nh = H {
+                        t: out,
+                        root: true,
+                        storage_ro: h.storage_ro || !h.writeable,
+                        ..h.clone()
+                    };
                     w.check(&nh, what);
                     w.handles.push(nh);
                 }
@@ -830,14 +1145,25 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
             // legacy export, then import
             14 if !full => {
                 let big = size_of(&h.shape) > BIG;
-                let mode = if big { DLV_COPY_NEVER } else { inp.below(3) as u32 };
+                let mode = if big {
+                    DLV_COPY_NEVER
+                } else {
+                    inp.below(3) as u32
+                };
                 let allow_neg = inp.bool() || big;
                 let trust = inp.bool();
                 let src_values = if big { Vec::new() } else { w.values_at(h) };
                 let mut mt = std::ptr::null_mut();
-                let opts = dlv_export_options { copy: mode, allow_negative_strides: allow_neg };
+                let opts = dlv_export_options {
+                    copy: mode,
+                    allow_negative_strides: allow_neg,
+                };
                 let st = dlv_tensor_to_dlpack_legacy(h.t, &opts, &mut mt);
-                let negative = size_of(&h.shape) > 0 && h.shape.iter().zip(&h.strides).any(|(&n, &s)| n > 1 && s < 0);
+                let negative = size_of(&h.shape) > 0
+                    && h.shape
+                        .iter()
+                        .zip(&h.strides)
+                        .any(|(&n, &s)| n > 1 && s < 0);
                 let reason = (negative && !allow_neg) || !h.writeable;
                 if mode == DLV_COPY_NEVER && reason {
                     assert_eq!(st, DLV_ERR_COPY_REQUIRED, "{what}");
@@ -846,14 +1172,25 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 }
                 assert_eq!(st, DLV_OK, "{what}: legacy export: {}", last_error());
                 let copied = mode == DLV_COPY_ALWAYS || reason;
-                let iopts = dlv_import_options { copy: DLV_COPY_IF_NEEDED, trust_legacy_writeable: trust };
+                let iopts = dlv_import_options {
+                    copy: DLV_COPY_IF_NEEDED,
+                    trust_legacy_writeable: trust,
+                };
                 let st = dlv_tensor_from_dlpack_legacy(mt, &iopts, &mut out);
                 assert_eq!(st, DLV_OK, "{what}: legacy re-import: {}", last_error());
                 if copied {
                     w.push_copy(out, src_values, trust, !trust, what);
                 } else {
-                    let wr = trust && World::derived_writeable(true, &h.shape, &h.strides).unwrap_or(h.writeable);
-                    let nh = H { t: out, root: true, storage_ro: !trust, writeable: wr, ..h.clone() };
+                    let wr = trust
+                        && World::derived_writeable(true, &h.shape, &h.strides)
+                            .unwrap_or(h.writeable);
+                    let nh = H {
+                        t: out,
+                        root: true,
+                        storage_ro: !trust,
+                        writeable: wr,
+                        ..h.clone()
+                    };
                     w.check(&nh, what);
                     w.handles.push(nh);
                 }
@@ -866,15 +1203,22 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     assert_eq!(st, DLV_OK);
                     w.handles[hi].writeable = false;
                 } else if h.storage_ro {
-                    assert_eq!(st, DLV_ERR_READ_ONLY, "{what}: set_writeable on read-only memory");
+                    assert_eq!(
+                        st, DLV_ERR_READ_ONLY,
+                        "{what}: set_writeable on read-only memory"
+                    );
                 } else {
-                    let c = c_contiguous(&h.shape, &h.strides) || f_contiguous(&h.shape, &h.strides);
+                    let c =
+                        c_contiguous(&h.shape, &h.strides) || f_contiguous(&h.shape, &h.strides);
                     match (c, overlaps(&h.shape, &h.strides)) {
                         (true, _) | (_, Some(false)) => {
                             assert_eq!(st, DLV_OK, "{what}: set_writeable: {}", last_error());
                             w.handles[hi].writeable = true;
                         }
-                        (_, Some(true)) => assert_eq!(st, DLV_ERR_READ_ONLY, "{what}: overlapping view made writeable"),
+                        (_, Some(true)) => assert_eq!(
+                            st, DLV_ERR_READ_ONLY,
+                            "{what}: overlapping view made writeable"
+                        ),
                         (_, None) => w.handles[hi].writeable = st == DLV_OK,
                     }
                 }
@@ -886,17 +1230,32 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let idx: Vec<i64> = h
                     .shape
                     .iter()
-                    .map(|&n| if inp.below(16) == 0 { inp.signed() } else if n > 0 { inp.byte() as i64 % n } else { 0 })
+                    .map(|&n| {
+                        if inp.below(16) == 0 {
+                            inp.signed()
+                        } else if n > 0 {
+                            inp.byte() as i64 % n
+                        } else {
+                            0
+                        }
+                    })
                     .collect();
                 let value = i64::from(inp.u16()) % 20000 - 10000;
                 let st = dlv_tensor_set_f64(h.t, idx.as_ptr(), value as f64);
                 if !h.writeable {
-                    assert_eq!(st, DLV_ERR_READ_ONLY, "{what}: write through a read-only view");
+                    assert_eq!(
+                        st, DLV_ERR_READ_ONLY,
+                        "{what}: write through a read-only view"
+                    );
                     return;
                 }
                 let mut off = i128::from(h.offset);
                 for (ax, (&i, &n)) in idx.iter().zip(&h.shape).enumerate() {
-                    let r = if i < 0 { i128::from(i) + i128::from(n) } else { i128::from(i) };
+                    let r = if i < 0 {
+                        i128::from(i) + i128::from(n)
+                    } else {
+                        i128::from(i)
+                    };
                     if !(0..i128::from(n)).contains(&r) {
                         assert_eq!(st, DLV_ERR_INDEX, "{what}: index {idx:?}");
                         let msg = last_error();
@@ -931,16 +1290,30 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 let exact = dlv_shares_memory(h.t, other.t);
                 let may = dlv_may_share_memory(h.t, other.t);
                 let (sa, sb) = (size_of(&h.shape), size_of(&other.shape));
-                let span = |x: &H| bounds(&x.shape, &x.strides).map(|(lo, hi)| (i128::from(x.offset) + lo, i128::from(x.offset) + hi));
+                let span = |x: &H| {
+                    bounds(&x.shape, &x.strides)
+                        .map(|(lo, hi)| (i128::from(x.offset) + lo, i128::from(x.offset) + hi))
+                };
                 let ranges_meet = h.alloc == other.alloc
                     && matches!((span(h), span(&other)), (Some((a0, a1)), Some((b0, b1))) if a0 <= b1 && b0 <= a1);
-                assert_eq!(may, ranges_meet, "{what}: may_share_memory with {:?}/{:?} off {}", other.shape, other.strides, other.offset);
+                assert_eq!(
+                    may, ranges_meet,
+                    "{what}: may_share_memory with {:?}/{:?} off {}",
+                    other.shape, other.strides, other.offset
+                );
                 if sa + sb <= 1 << 14 {
                     let set = |x: &H| -> std::collections::HashSet<i128> {
-                        element_offsets(&x.shape, &x.strides).into_iter().map(|o| o + i128::from(x.offset)).collect()
+                        element_offsets(&x.shape, &x.strides)
+                            .into_iter()
+                            .map(|o| o + i128::from(x.offset))
+                            .collect()
                     };
                     let common = h.alloc == other.alloc && !set(h).is_disjoint(&set(&other));
-                    assert_eq!(exact, common, "{what}: shares_memory with {:?}/{:?} off {}", other.shape, other.strides, other.offset);
+                    assert_eq!(
+                        exact, common,
+                        "{what}: shares_memory with {:?}/{:?} off {}",
+                        other.shape, other.strides, other.offset
+                    );
                 }
                 assert!(!exact || may, "{what}: shares but may not share");
             }
@@ -953,7 +1326,11 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 assert_eq!(n, full, "{what}: describe length");
                 if len > 0 {
                     let text = &buf[..len.min(full + 1)];
-                    assert_eq!(text.iter().position(|&b| b == 0), Some((len - 1).min(full)), "{what}: describe terminator");
+                    assert_eq!(
+                        text.iter().position(|&b| b == 0),
+                        Some((len - 1).min(full)),
+                        "{what}: describe terminator"
+                    );
                 }
                 assert_eq!(buf[len], 0x55, "{what}: describe wrote past its buffer");
             }

@@ -28,7 +28,14 @@ struct Format {
 }
 
 fn format(type_code: u8) -> Option<Format> {
-    let f = |exp_bits, man_bits, bias, specials| Some(Format { exp_bits, man_bits, bias, specials });
+    let f = |exp_bits, man_bits, bias, specials| {
+        Some(Format {
+            exp_bits,
+            man_bits,
+            bias,
+            specials,
+        })
+    };
     match type_code {
         code::FLOAT8_E3M4 => f(3, 4, 3, Specials::Ieee),
         code::FLOAT8_E4M3 => f(4, 3, 7, Specials::Ieee),
@@ -111,7 +118,11 @@ impl Format {
             }
             // Round the exponent: a value is nearer 2^(e+1) than 2^e above 1.5 * 2^e.
             let e = value.log2().floor() as i32;
-            let e = if value >= 1.5 * 2f64.powi(e) { e + 1 } else { e };
+            let e = if value >= 1.5 * 2f64.powi(e) {
+                e + 1
+            } else {
+                e
+            };
             return (e + self.bias).clamp(0, 254) as u8;
         }
         let negative = value.is_sign_negative();
@@ -119,7 +130,11 @@ impl Format {
         let magnitude = value.abs();
         let infinity = sign_bit | ((self.max_exp_field() as u8) << self.man_bits);
         if magnitude.is_infinite() {
-            return if self.specials == Specials::Ieee { infinity } else { self.nan_bits() };
+            return if self.specials == Specials::Ieee {
+                infinity
+            } else {
+                self.nan_bits()
+            };
         }
         let min_normal_exp = 1 - self.bias;
         let rounded = if magnitude == 0.0 {
@@ -130,17 +145,26 @@ impl Format {
             round_half_even(magnitude / quantum) * quantum
         };
         if rounded > self.largest_finite() {
-            return if self.specials == Specials::Ieee { infinity } else { self.nan_bits() };
+            return if self.specials == Specials::Ieee {
+                infinity
+            } else {
+                self.nan_bits()
+            };
         }
         if rounded == 0.0 {
             // fnuz has no negative zero (0x80 is its NaN): -0 encodes as +0.
-            return if self.specials == Specials::Fnuz { 0 } else { sign_bit };
+            return if self.specials == Specials::Fnuz {
+                0
+            } else {
+                sign_bit
+            };
         }
         let exp = rounded.log2().floor() as i32;
         let bits = if exp < min_normal_exp {
             (rounded / 2f64.powi(min_normal_exp - self.man_bits as i32)) as u32
         } else {
-            let man = (rounded / 2f64.powi(exp - self.man_bits as i32)) as u32 - (1 << self.man_bits);
+            let man =
+                (rounded / 2f64.powi(exp - self.man_bits as i32)) as u32 - (1 << self.man_bits);
             (((exp + self.bias) as u32) << self.man_bits) | man
         };
         sign_bit | bits as u8
@@ -149,7 +173,11 @@ impl Format {
 
 fn round_half_even(x: f64) -> f64 {
     let r = x.round();
-    if (r - x).abs() == 0.5 && r % 2.0 != 0.0 { r - x.signum() } else { r }
+    if (r - x).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
 }
 
 /// Decodes one float8 element; `None` if `type_code` is not a float8 code.
@@ -206,8 +234,18 @@ mod tests {
         // 1.0625 is halfway between 1.0 and 1.125 in e4m3fn: ties to even (1.0).
         assert_eq!(encode(code::FLOAT8_E4M3FN, 1.0625), Some(0x38));
         assert_eq!(encode(code::FLOAT8_E4M3FN, 1.1), Some(0x39));
-        assert!(decode(code::FLOAT8_E4M3FN, encode(code::FLOAT8_E4M3FN, 1e6).unwrap()).unwrap().is_nan());
-        assert_eq!(decode(code::FLOAT8_E5M2, encode(code::FLOAT8_E5M2, -1e6).unwrap()), Some(f64::NEG_INFINITY));
+        assert!(
+            decode(
+                code::FLOAT8_E4M3FN,
+                encode(code::FLOAT8_E4M3FN, 1e6).unwrap()
+            )
+            .unwrap()
+            .is_nan()
+        );
+        assert_eq!(
+            decode(code::FLOAT8_E5M2, encode(code::FLOAT8_E5M2, -1e6).unwrap()),
+            Some(f64::NEG_INFINITY)
+        );
         assert_eq!(encode(code::FLOAT8_E4M3FNUZ, -0.0), Some(0));
         assert_eq!(encode(code::FLOAT8_E8M0FNU, 3.5), Some(129));
     }

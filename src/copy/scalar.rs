@@ -8,8 +8,9 @@
 //! element as one `f64` is refused rather than silently dropping the
 //! imaginary part.
 //!
-//! Integer-to-integer casts (and integer to float32) never go through `f64`:
-//! see [`cast_integer`].
+//! Bulk casts do not come here: `copy::cast` casts each pair of types
+//! directly (integers exactly, never through `f64`); only float8 elements
+//! are converted through these functions in bulk.
 
 use super::minifloat;
 use crate::dtype::{DType, Kind};
@@ -44,7 +45,11 @@ pub unsafe fn read_f64(ptr: *const u8, dtype: DType) -> Result<f64> {
                     "a {dtype} element has no single f64 value (read it as two parts)"
                 )));
             }
-            (Kind::SubByte, _) => return Err(Error::UnsupportedDtype(format!("{dtype} elements cannot be read one at a time"))),
+            (Kind::SubByte, _) => {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} elements cannot be read one at a time"
+                )));
+            }
         })
     }
 }
@@ -74,78 +79,12 @@ pub unsafe fn write_f64(ptr: *mut u8, dtype: DType, value: f64) -> Result<()> {
             (Kind::Float8, _) => ptr.write(minifloat::encode(dtype.code(), value).unwrap_or(0)),
             (Kind::Complex, 64) => ptr.cast::<[f32; 2]>().write_unaligned([value as f32, 0.0]),
             (Kind::Complex, _) => ptr.cast::<[f64; 2]>().write_unaligned([value, 0.0]),
-            (Kind::SubByte, _) => return Err(Error::UnsupportedDtype(format!("{dtype} elements cannot be written one at a time"))),
+            (Kind::SubByte, _) => {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} elements cannot be written one at a time"
+                )));
+            }
         }
     }
     Ok(())
-}
-
-/// Casts one element from an integer type to an integer type or to float32
-/// the way NumPy's C casts do: exactly, wrapping modulo 2^bits, and rounding
-/// once. Going through `f64` would lose integers beyond 2^53, saturate where
-/// NumPy wraps (uint8 200 -> int8 -56), and round twice on the way to
-/// float32. Returns `false`, touching nothing, for any other pair of types.
-///
-/// # Safety
-/// `src` must point at a readable element of `src_dtype` and `dst` at a
-/// writable element of `dst_dtype` (any alignment).
-pub unsafe fn cast_integer(src: *const u8, src_dtype: DType, dst: *mut u8, dst_dtype: DType) -> bool {
-    // SAFETY (whole body): the caller guarantees one readable element at
-    // `src` and one writable element at `dst`; every access is unaligned-safe.
-    unsafe {
-        let v: i128 = match (src_dtype.kind(), src_dtype.bits()) {
-            (Kind::Int, 8) => i128::from(src.cast::<i8>().read()),
-            (Kind::Int, 16) => i128::from(src.cast::<i16>().read_unaligned()),
-            (Kind::Int, 32) => i128::from(src.cast::<i32>().read_unaligned()),
-            (Kind::Int, 64) => i128::from(src.cast::<i64>().read_unaligned()),
-            (Kind::UInt, 8) => i128::from(src.read()),
-            (Kind::UInt, 16) => i128::from(src.cast::<u16>().read_unaligned()),
-            (Kind::UInt, 32) => i128::from(src.cast::<u32>().read_unaligned()),
-            (Kind::UInt, 64) => i128::from(src.cast::<u64>().read_unaligned()),
-            _ => return false,
-        };
-        // `as` from i128 keeps the low bits (wraps) for integers and rounds
-        // to nearest, ties to even, for float32.
-        match (dst_dtype.kind(), dst_dtype.bits()) {
-            (Kind::Int, 8) => dst.cast::<i8>().write(v as i8),
-            (Kind::Int, 16) => dst.cast::<i16>().write_unaligned(v as i16),
-            (Kind::Int, 32) => dst.cast::<i32>().write_unaligned(v as i32),
-            (Kind::Int, 64) => dst.cast::<i64>().write_unaligned(v as i64),
-            (Kind::UInt, 8) => dst.write(v as u8),
-            (Kind::UInt, 16) => dst.cast::<u16>().write_unaligned(v as u16),
-            (Kind::UInt, 32) => dst.cast::<u32>().write_unaligned(v as u32),
-            (Kind::UInt, 64) => dst.cast::<u64>().write_unaligned(v as u64),
-            (Kind::Float, 32) => dst.cast::<f32>().write_unaligned(v as f32),
-            _ => return false,
-        }
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cast<S: Copy, D: Copy + Default>(v: S, from: DType, to: DType) -> Option<D> {
-        let mut out = D::default();
-        // SAFETY: one element of each type, on the stack.
-        let done = unsafe { cast_integer((&raw const v).cast(), from, (&raw mut out).cast(), to) };
-        done.then_some(out)
-    }
-
-    #[test]
-    fn integer_casts_wrap_and_stay_exact() {
-        assert_eq!(cast::<u8, i8>(200, DType::U8, DType::I8), Some(-56));
-        assert_eq!(cast::<i32, i16>(70000, DType::I32, DType::I16), Some(4464));
-        assert_eq!(cast::<i64, u64>(-1, DType::I64, DType::U64), Some(u64::MAX));
-        assert_eq!(cast::<i64, u64>((1 << 53) + 1, DType::I64, DType::U64), Some((1 << 53) + 1));
-        assert_eq!(cast::<u64, i64>(u64::MAX, DType::U64, DType::I64), Some(-1));
-        // 2^60 + 2^36 + 1 rounds once, up to 2^60 + 2^37 (via f64 it would tie to 2^60).
-        let v = (1i64 << 60) + (1 << 36) + 1;
-        assert_eq!(cast::<i64, f32>(v, DType::I64, DType::F32), Some(((1u64 << 60) + (1 << 37)) as f32));
-        // Other pairs are left to the f64 path.
-        assert_eq!(cast::<i32, f64>(1, DType::I32, DType::F64), None);
-        assert_eq!(cast::<u8, u8>(1, DType::BOOL, DType::U8), None);
-        assert_eq!(cast::<f32, i32>(1.0, DType::F32, DType::I32), None);
-    }
 }

@@ -9,7 +9,6 @@ use crate::storage::Storage;
 use crate::tensor::{CopyMode, Tensor};
 use dlpark::DlpackFlags;
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor};
-use std::borrow::Cow;
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -40,7 +39,10 @@ impl ManagedAbi for DLManagedTensorVersioned {
         flags.set(DlpackFlags::READ_ONLY, read_only);
         flags.set(DlpackFlags::IS_COPIED, copied);
         DLManagedTensorVersioned {
-            version: DLPackVersion { major: PRODUCED_VERSION.0, minor: PRODUCED_VERSION.1 },
+            version: DLPackVersion {
+                major: PRODUCED_VERSION.0,
+                minor: PRODUCED_VERSION.1,
+            },
             manager_ctx: std::ptr::null_mut(),
             deleter: Some(delete::<DLManagedTensorVersioned>),
             flags,
@@ -57,7 +59,11 @@ impl ManagedAbi for DLManagedTensor {
     fn new(dl_tensor: DLTensor, _read_only: bool, _copied: bool) -> Self {
         // Legacy tensors have no flags: read-only views never get here
         // (they are copied or refused first).
-        DLManagedTensor { dl_tensor, manager_ctx: std::ptr::null_mut(), deleter: Some(delete::<DLManagedTensor>) }
+        DLManagedTensor {
+            dl_tensor,
+            manager_ctx: std::ptr::null_mut(),
+            deleter: Some(delete::<DLManagedTensor>),
+        }
     }
     fn dl_tensor(&mut self) -> &mut DLTensor {
         &mut self.dl_tensor
@@ -84,29 +90,36 @@ unsafe extern "C" fn delete<M>(managed: *mut M) {
 
 /// Why a view cannot be exported as it is, or `None` if it can.
 fn copy_reason(t: &Tensor, opts: &ExportOptions, legacy: bool) -> Option<&'static str> {
-    let has_negative = t.size() > 0 && t.shape().iter().zip(t.strides()).any(|(&n, &s)| n > 1 && s < 0);
+    let has_negative = t.size() > 0
+        && t.shape()
+            .iter()
+            .zip(t.strides())
+            .any(|(&n, &s)| n > 1 && s < 0);
     if has_negative && !opts.allow_negative_strides {
         Some("negative strides are not exported (pass copy=None/True or allow_negative_strides)")
     } else if legacy && !t.is_writeable() {
-        Some("a read-only tensor cannot be exported through the legacy DLPack ABI, which cannot mark it read-only")
+        Some(
+            "a read-only tensor cannot be exported through the legacy DLPack ABI, which cannot mark it read-only",
+        )
     } else {
         None
     }
 }
 
-/// The view to export — `t` itself, or a compact copy when the rules or the
-/// policy ask for one — with whether it is a copy.
-fn exportable<'a>(t: &'a Tensor, opts: &ExportOptions, legacy: bool) -> Result<Cow<'a, Tensor>> {
-    match (opts.copy, copy_reason(t, opts, legacy)) {
-        (CopyMode::Never, Some(why)) => Err(Error::CopyRequired(why.into())),
-        (CopyMode::Always, _) | (CopyMode::IfNeeded, Some(_)) => Ok(Cow::Owned(t.copy(Order::K)?)),
-        (_, None) => Ok(Cow::Borrowed(t)),
-    }
-}
-
 fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>> {
-    let view = exportable(t, opts, M::LEGACY)?;
-    let copied = matches!(view, Cow::Owned(_));
+    // The view to export: `t` itself, or a compact copy when the rules or
+    // the policy ask for one. (Borrowed in place rather than returned in a
+    // `Cow`: this is the per-exchange hot path, and a Tensor is large.)
+    let copy;
+    let view = match (opts.copy, copy_reason(t, opts, M::LEGACY)) {
+        (CopyMode::Never, Some(why)) => return Err(Error::CopyRequired(why.into())),
+        (CopyMode::Always, _) | (CopyMode::IfNeeded, Some(_)) => {
+            copy = t.copy(Order::K)?;
+            &copy
+        }
+        (_, None) => t,
+    };
+    let copied = !std::ptr::eq(view, t);
     let ndim = view.ndim();
     let dl_tensor = DLTensor {
         // RULES §4: size-0 tensors export NULL; the view's start is folded
@@ -119,23 +132,31 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
         strides: std::ptr::null_mut(),
         byte_offset: 0,
     };
-    let mut block = Box::new(Exported {
-        managed: M::new(dl_tensor, !view.is_writeable(), copied),
-        storage: Arc::clone(view.storage()),
-        inline: [0; 8],
-        spilled: Vec::new(),
-    });
+    let dims = (view.shape(), view.strides());
+    let mut block = Box::<Exported<M>>::new_uninit();
+    let p = block.as_mut_ptr();
+    // SAFETY: `p` points at the uninitialised block; every field is written
+    // exactly once below before `assume_init`. Writing in place avoids
+    // building the (large) value on the stack and copying it: this is the
+    // per-exchange hot path.
+    let mut block = unsafe {
+        (&raw mut (*p).managed).write(M::new(dl_tensor, !view.is_writeable(), copied));
+        (&raw mut (*p).storage).write(Arc::clone(view.storage()));
+        (&raw mut (*p).inline).write([0; 8]);
+        (&raw mut (*p).spilled).write(Vec::new());
+        block.assume_init()
+    };
     // Point shape/strides into the block's own storage only now that the
     // block is boxed and will not move again.
-    let dims: &mut [i64] = if ndim <= 4 {
+    let out: &mut [i64] = if ndim <= 4 {
         &mut block.inline[..2 * ndim]
     } else {
         block.spilled.resize(2 * ndim, 0);
         &mut block.spilled
     };
-    dims[..ndim].copy_from_slice(view.shape());
-    dims[ndim..].copy_from_slice(view.strides());
-    let shape = dims.as_mut_ptr();
+    out[..ndim].copy_from_slice(dims.0);
+    out[ndim..].copy_from_slice(dims.1);
+    let shape = out.as_mut_ptr();
     let dl = block.managed.dl_tensor();
     dl.shape = shape;
     dl.strides = shape.wrapping_add(ndim);
@@ -155,8 +176,15 @@ pub fn to_legacy(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTe
 }
 
 /// True if `deleter` is this library's own (the tensor came from `export`).
-pub fn is_own_versioned(deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>) -> bool {
-    deleter.is_some_and(|d| std::ptr::fn_addr_eq(d, delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_)))
+pub fn is_own_versioned(
+    deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>,
+) -> bool {
+    deleter.is_some_and(|d| {
+        std::ptr::fn_addr_eq(
+            d,
+            delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_),
+        )
+    })
 }
 
 /// Takes the storage reference back out of one of our own versioned
@@ -167,6 +195,12 @@ pub fn is_own_versioned(deleter: Option<unsafe extern "C" fn(*mut DLManagedTenso
 /// owned by the caller; it is consumed.
 pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc<Storage> {
     // SAFETY: per the contract, the block is an `Exported` we leaked.
-    let block = unsafe { Box::from_raw(managed.as_ptr().cast::<Exported<DLManagedTensorVersioned>>()) };
+    let block = unsafe {
+        Box::from_raw(
+            managed
+                .as_ptr()
+                .cast::<Exported<DLManagedTensorVersioned>>(),
+        )
+    };
     block.storage
 }

@@ -112,7 +112,12 @@ unsafe fn describe(dl: &DLTensor, null_strides_ok: bool) -> Result<Described> {
     let ndim = usize::try_from(dl.ndim)
         .ok()
         .filter(|&n| n <= MAX_NDIM)
-        .ok_or_else(|| invalid!("DLPack tensor has ndim {} (supported: 0..={MAX_NDIM})", dl.ndim))?;
+        .ok_or_else(|| {
+            invalid!(
+                "DLPack tensor has ndim {} (supported: 0..={MAX_NDIM})",
+                dl.ndim
+            )
+        })?;
     let dtype = DType::from_dl(dl.dtype)?;
     let shape: &[i64] = match (ndim, dl.shape.is_null()) {
         (0, _) => &[],
@@ -150,7 +155,10 @@ unsafe fn describe(dl: &DLTensor, null_strides_ok: bool) -> Result<Described> {
         .filter(|&o| o <= isize::MAX as usize)
         .ok_or_else(|| invalid!("DLPack byte_offset {} is too large", dl.byte_offset))?;
     if layout.size() > 0 && dl.data.is_null() {
-        return Err(invalid!("DLPack tensor of shape {} has NULL data", fmt_dims(shape)));
+        return Err(invalid!(
+            "DLPack tensor of shape {} has NULL data",
+            fmt_dims(shape)
+        ));
     }
     Ok(Described {
         data: dl.data.cast::<u8>().wrapping_add(offset),
@@ -169,12 +177,19 @@ fn build<M: Deletable + 'static>(
 ) -> Result<Tensor> {
     // The storage calls the deleter through a plain callback: no allocation
     // beyond the storage itself.
-    let owner = Owner::Callback { release: Some(release::<M>), ctx: owned.into_raw().as_ptr().cast() };
+    let owner = Owner::Callback {
+        release: Some(release::<M>),
+        ctx: owned.into_raw().as_ptr().cast(),
+    };
     // SAFETY: the producer keeps the memory valid until its deleter runs,
     // which the storage does exactly once when it dies (also if
     // `from_storage` below fails).
-    let storage = unsafe { Storage::from_foreign(d.data, None, d.device, read_only, exclusive, owner) };
-    finish(Tensor::from_storage(Arc::new(storage), d.data, d.layout, d.dtype, !read_only)?, opts)
+    let storage =
+        unsafe { Storage::from_foreign(d.data, None, d.device, read_only, exclusive, owner) };
+    finish(
+        Tensor::from_storage(Arc::new(storage), d.data, d.layout, d.dtype, !read_only)?,
+        opts,
+    )
 }
 
 fn finish(tensor: Tensor, opts: &ImportOptions) -> Result<Tensor> {
@@ -191,8 +206,20 @@ fn finish(tensor: Tensor, opts: &ImportOptions) -> Result<Tensor> {
 fn build_reclaimed(storage: Arc<Storage>, d: Described, opts: &ImportOptions) -> Result<Tensor> {
     // SAFETY: the memory stays valid while `storage` (moved into the owner)
     // lives.
-    let inner = unsafe { Storage::from_foreign(d.data, None, d.device, true, false, Owner::Foreign(Box::new(storage))) };
-    finish(Tensor::from_storage(Arc::new(inner), d.data, d.layout, d.dtype, false)?, opts)
+    let inner = unsafe {
+        Storage::from_foreign(
+            d.data,
+            None,
+            d.device,
+            true,
+            false,
+            Owner::Foreign(Box::new(storage)),
+        )
+    };
+    finish(
+        Tensor::from_storage(Arc::new(inner), d.data, d.layout, d.dtype, false)?,
+        opts,
+    )
 }
 
 impl Owned<DLManagedTensorVersioned> {
@@ -230,11 +257,20 @@ impl Owned<DLManagedTensorVersioned> {
             let storage = unsafe { export::reclaim_storage(self.into_raw()) };
             if !read_only || storage.is_read_only() {
                 let d = described;
-                return finish(Tensor::from_storage(storage, d.data, d.layout, d.dtype, !read_only)?, opts);
+                return finish(
+                    Tensor::from_storage(storage, d.data, d.layout, d.dtype, !read_only)?,
+                    opts,
+                );
             }
             return build_reclaimed(storage, described, opts);
         }
-        build(self, described, read_only, flags.contains(DlpackFlags::IS_COPIED), opts)
+        build(
+            self,
+            described,
+            read_only,
+            flags.contains(DlpackFlags::IS_COPIED),
+            opts,
+        )
     }
 }
 
@@ -254,7 +290,10 @@ impl Owned<DLManagedTensor> {
 ///
 /// # Safety
 /// As [`Owned::take`].
-pub unsafe fn from_versioned(mt: *mut DLManagedTensorVersioned, opts: &ImportOptions) -> Result<Tensor> {
+pub unsafe fn from_versioned(
+    mt: *mut DLManagedTensorVersioned,
+    opts: &ImportOptions,
+) -> Result<Tensor> {
     // SAFETY: forwarded contract.
     unsafe { Owned::take(mt) }?.import(opts)
 }

@@ -108,18 +108,28 @@ pub(crate) unsafe fn out_param<T>(p: *mut T, name: &'static str) -> Result<Out<T
 /// # Safety
 /// `t` must be NULL or a live handle from this library, not used mutably
 /// elsewhere for the returned lifetime.
-pub(crate) unsafe fn tensor_ref<'a>(t: *const dlv_tensor, name: &'static str) -> Result<&'a Tensor> {
+pub(crate) unsafe fn tensor_ref<'a>(
+    t: *const dlv_tensor,
+    name: &'static str,
+) -> Result<&'a Tensor> {
     // SAFETY: per the function's contract.
-    unsafe { t.as_ref() }.map(|h| &h.tensor).ok_or(Error::NullArgument(name))
+    unsafe { t.as_ref() }
+        .map(|h| &h.tensor)
+        .ok_or(Error::NullArgument(name))
 }
 
 /// Mutably borrows the tensor behind a handle.
 ///
 /// # Safety
 /// As [`tensor_ref`], and no other reference to the handle may be live.
-pub(crate) unsafe fn tensor_mut<'a>(t: *mut dlv_tensor, name: &'static str) -> Result<&'a mut Tensor> {
+pub(crate) unsafe fn tensor_mut<'a>(
+    t: *mut dlv_tensor,
+    name: &'static str,
+) -> Result<&'a mut Tensor> {
     // SAFETY: per the function's contract.
-    unsafe { t.as_mut() }.map(|h| &mut h.tensor).ok_or(Error::NullArgument(name))
+    unsafe { t.as_mut() }
+        .map(|h| &mut h.tensor)
+        .ok_or(Error::NullArgument(name))
 }
 
 /// Checks a C `ndim` argument.
@@ -135,7 +145,11 @@ pub(crate) fn ndim_arg(ndim: i32) -> Result<usize> {
 ///
 /// # Safety
 /// When `len > 0`, `p` must be NULL or valid for reading `len` values.
-pub(crate) unsafe fn c_array<'a, T>(p: *const T, len: usize, name: &'static str) -> Result<&'a [T]> {
+pub(crate) unsafe fn c_array<'a, T>(
+    p: *const T,
+    len: usize,
+    name: &'static str,
+) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }

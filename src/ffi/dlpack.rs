@@ -32,16 +32,26 @@ pub struct dlv_export_options {
     pub allow_negative_strides: bool,
 }
 
-fn import_options(opts: *const dlv_import_options) -> Result<ImportOptions> {
+pub(crate) fn import_options(opts: *const dlv_import_options) -> Result<ImportOptions> {
     // SAFETY: the C caller passes a readable options struct or NULL.
-    let Some(o) = (unsafe { opts.as_ref() }) else { return Ok(ImportOptions::default()) };
-    Ok(ImportOptions { copy: copy_mode(o.copy)?, trust_legacy_writeable: o.trust_legacy_writeable })
+    let Some(o) = (unsafe { opts.as_ref() }) else {
+        return Ok(ImportOptions::default());
+    };
+    Ok(ImportOptions {
+        copy: copy_mode(o.copy)?,
+        trust_legacy_writeable: o.trust_legacy_writeable,
+    })
 }
 
-fn export_options(opts: *const dlv_export_options) -> Result<ExportOptions> {
+pub(crate) fn export_options(opts: *const dlv_export_options) -> Result<ExportOptions> {
     // SAFETY: the C caller passes a readable options struct or NULL.
-    let Some(o) = (unsafe { opts.as_ref() }) else { return Ok(ExportOptions::default()) };
-    Ok(ExportOptions { copy: copy_mode(o.copy)?, allow_negative_strides: o.allow_negative_strides })
+    let Some(o) = (unsafe { opts.as_ref() }) else {
+        return Ok(ExportOptions::default());
+    };
+    Ok(ExportOptions {
+        copy: copy_mode(o.copy)?,
+        allow_negative_strides: o.allow_negative_strides,
+    })
 }
 
 /// Imports a versioned DLPack tensor as a view. ALWAYS takes ownership of

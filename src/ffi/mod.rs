@@ -7,13 +7,21 @@
 
 pub(crate) mod boundary;
 pub mod dlpack;
+pub mod names;
 pub mod npy;
+pub mod python;
 pub mod tensor;
+// After `tensor`: cbindgen emits functions in module order, and the header
+// reads best with copies after creation, inspection and views.
+pub mod copy;
 pub mod types;
 
 #[doc(hidden)]
 pub use boundary::{panic_probe, panic_probe_value};
+pub use copy::*;
 pub use dlpack::*;
+pub use names::*;
 pub use npy::*;
+pub use python::*;
 pub use tensor::*;
 pub use types::*;

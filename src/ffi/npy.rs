@@ -96,7 +96,11 @@ unsafe fn path_arg<'a>(p: *const c_char) -> Result<&'a Path> {
 /// overflows or exceeds the data in the file, big-endian with a map),
 /// OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_npy_load(path: *const c_char, mode: dlv_mmap_mode, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_npy_load(
+    path: *const c_char,
+    mode: dlv_mmap_mode,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -168,7 +172,8 @@ pub unsafe extern "C" fn dlv_memmap(
         // SAFETY: the C caller passes a NUL-terminated string or NULL.
         let path = unsafe { path_arg(path) }?;
         let dtype = DType::from_dl(dtype)?;
-        let mode = mmap_mode(mode)?.ok_or_else(|| invalid!("dlv_memmap needs a mapping mode, not DLV_MMAP_NONE"))?;
+        let mode = mmap_mode(mode)?
+            .ok_or_else(|| invalid!("dlv_memmap needs a mapping mode, not DLV_MMAP_NONE"))?;
         let shape = match ndim {
             -1 => None,
             // SAFETY: the C caller passes `ndim` readable values or NULL.

@@ -20,7 +20,9 @@ use std::sync::Arc;
 /// The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn dlv_version() -> *const c_char {
-    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
         Ok(v) => v,
         Err(_) => c"unknown",
     };
@@ -41,9 +43,20 @@ pub extern "C" fn dlv_last_error() -> *const c_char {
 pub extern "C" fn dlv_status_name(status: u32) -> *const c_char {
     use dlv_status::*;
     let all = [
-        DLV_OK, DLV_ERR_NULL_ARGUMENT, DLV_ERR_INVALID_ARGUMENT, DLV_ERR_INDEX, DLV_ERR_READ_ONLY,
-        DLV_ERR_COPY_REQUIRED, DLV_ERR_UNSUPPORTED_DTYPE, DLV_ERR_UNSUPPORTED_DEVICE, DLV_ERR_VERSION,
-        DLV_ERR_OUT_OF_MEMORY, DLV_ERR_IO, DLV_ERR_FORMAT, DLV_ERR_DEVICE_UNAVAILABLE, DLV_ERR_PANIC,
+        DLV_OK,
+        DLV_ERR_NULL_ARGUMENT,
+        DLV_ERR_INVALID_ARGUMENT,
+        DLV_ERR_INDEX,
+        DLV_ERR_READ_ONLY,
+        DLV_ERR_COPY_REQUIRED,
+        DLV_ERR_UNSUPPORTED_DTYPE,
+        DLV_ERR_UNSUPPORTED_DEVICE,
+        DLV_ERR_VERSION,
+        DLV_ERR_OUT_OF_MEMORY,
+        DLV_ERR_IO,
+        DLV_ERR_FORMAT,
+        DLV_ERR_DEVICE_UNAVAILABLE,
+        DLV_ERR_PANIC,
     ];
     all.iter()
         .find(|&&s| s as u32 == status)
@@ -174,7 +187,8 @@ pub unsafe extern "C" fn dlv_tensor_from_buffer(
                 Owner::Callback { release, ctx },
             )
         };
-        let tensor = Tensor::from_storage(Arc::new(storage), data.cast(), layout, dtype, writeable)?;
+        let tensor =
+            Tensor::from_storage(Arc::new(storage), data.cast(), layout, dtype, writeable)?;
         out.give(tensor);
         Ok(())
     })
@@ -183,7 +197,10 @@ pub unsafe extern "C" fn dlv_tensor_from_buffer(
 /// Another handle to the same view (same flags); free both.
 /// Statuses: NULL_ARGUMENT.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_retain(t: *const dlv_tensor, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_retain(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -230,7 +247,9 @@ pub unsafe extern "C" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
-    ffi_value(std::ptr::null(), || unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.shape().as_ptr()))
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.shape().as_ptr())
+    })
 }
 
 /// The strides in elements (`ndim` values), valid while `t` lives. NULL for
@@ -238,15 +257,23 @@ pub unsafe extern "C" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
-    ffi_value(std::ptr::null(), || unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.strides().as_ptr()))
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.strides().as_ptr())
+    })
 }
 
 /// The element type ({0, 0, 0} for a NULL handle).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
-    let none = DLDataType { code: dlpark::ffi::DLDataTypeCode(0), bits: 0, lanes: 0 };
+    let none = DLDataType {
+        code: dlpark::ffi::DLDataTypeCode(0),
+        bits: 0,
+        lanes: 0,
+    };
     // SAFETY: the C caller passes a live handle or NULL.
-    ffi_value(none, || unsafe { peek(t) }.map_or(none, |t| t.dtype().to_dl()))
+    ffi_value(none, || {
+        unsafe { peek(t) }.map_or(none, |t| t.dtype().to_dl())
+    })
 }
 
 /// The device ({0, 0} for a NULL handle).
@@ -254,7 +281,9 @@ pub unsafe extern "C" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
 pub unsafe extern "C" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
     let none = Device::new(0, 0).to_dl();
     // SAFETY: the C caller passes a live handle or NULL.
-    ffi_value(none, || unsafe { peek(t) }.map_or(none, |t| t.device().to_dl()))
+    ffi_value(none, || {
+        unsafe { peek(t) }.map_or(none, |t| t.device().to_dl())
+    })
 }
 
 /// Number of elements (0 for a NULL handle).
@@ -278,18 +307,45 @@ pub unsafe extern "C" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.flags()))
 }
 
+/// The tensor this view was derived from (NumPy's `base`: always a root,
+/// never a view of a view), as a new handle in `*out`; `*out = NULL` when
+/// `t` is itself a root (it has the OWNDATA flag).
+/// Statuses: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_base(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        match t.base() {
+            Some(base) => out.give(base.clone()),
+            None => out.put(std::ptr::null_mut()),
+        }
+        Ok(())
+    })
+}
+
 /// Address of element [0,...,0] for reading; NULL if the tensor has no
 /// elements or the handle is NULL. Non-CPU tensors give a device address.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void {
     // SAFETY: the C caller passes a live handle or NULL.
-    ffi_value(std::ptr::null(), || unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.data_ptr().cast()))
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.data_ptr().cast())
+    })
 }
 
 /// Address of element [0,...,0] for writing (NULL if size 0).
 /// Statuses: NULL_ARGUMENT, READ_ONLY (the view is not writeable).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_data_mut(t: *mut dlv_tensor, out: *mut *mut c_void) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_data_mut(
+    t: *mut dlv_tensor,
+    out: *mut *mut c_void,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -304,7 +360,10 @@ pub unsafe extern "C" fn dlv_tensor_data_mut(t: *mut dlv_tensor, out: *mut *mut 
 /// Clearing always succeeds. Statuses: NULL_ARGUMENT, READ_ONLY (setting it
 /// on read-only memory or on a view whose elements overlap).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_set_writeable(t: *mut dlv_tensor, writeable: bool) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_set_writeable(
+    t: *mut dlv_tensor,
+    writeable: bool,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a live handle or NULL.
         unsafe { tensor_mut(t, "t") }?.set_writeable(writeable)
@@ -316,7 +375,11 @@ pub unsafe extern "C" fn dlv_tensor_set_writeable(t: *mut dlv_tensor, writeable:
 /// Statuses: NULL_ARGUMENT, INDEX (out of range, message names the axis),
 /// UNSUPPORTED_DTYPE (complex, sub-byte), UNSUPPORTED_DEVICE (not host memory).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_get_f64(t: *const dlv_tensor, index: *const i64, out: *mut f64) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_get_f64(
+    t: *const dlv_tensor,
+    index: *const i64,
+    out: *mut f64,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -333,7 +396,11 @@ pub unsafe extern "C" fn dlv_tensor_get_f64(t: *const dlv_tensor, index: *const 
 /// integers truncate toward zero and saturate; NaN to integer gives 0).
 /// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_set_f64(t: *mut dlv_tensor, index: *const i64, value: f64) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_set_f64(
+    t: *mut dlv_tensor,
+    index: *const i64,
+    value: f64,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a live handle or NULL.
         let t = unsafe { tensor_mut(t, "t") }?;
@@ -348,7 +415,11 @@ pub unsafe extern "C" fn dlv_tensor_set_f64(t: *mut dlv_tensor, index: *const i6
 /// plus a NUL. Returns the full length of the text (without NUL), so a call
 /// with `buf == NULL, len == 0` asks for the size. A NULL handle gives 0.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_describe(t: *const dlv_tensor, buf: *mut c_char, len: usize) -> usize {
+pub unsafe extern "C" fn dlv_tensor_describe(
+    t: *const dlv_tensor,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
     ffi_value(0, || {
         // SAFETY: the C caller passes a live handle or NULL.
         let text = unsafe { peek(t) }.map(Tensor::describe).unwrap_or_default();
@@ -392,7 +463,7 @@ pub unsafe extern "C" fn dlv_may_share_memory(a: *const dlv_tensor, b: *const dl
 // (float4/float6), which support exchange only; each doc says so.
 
 /// Shared body of every call `(t, ...) -> new handle`.
-unsafe fn derive(
+pub(super) unsafe fn derive(
     t: *const dlv_tensor,
     out: *mut *mut dlv_tensor,
     op: impl FnOnce(&Tensor) -> Result<Tensor>,
@@ -422,14 +493,23 @@ pub unsafe extern "C" fn dlv_tensor_slice(
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.slice(axis.into(), bound(start), bound(stop), step)) }
+    unsafe {
+        derive(t, out, |t| {
+            t.slice(axis.into(), bound(start), bound(stop), step)
+        })
+    }
 }
 
 /// View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 /// counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
 /// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_select(t: *const dlv_tensor, axis: i32, index: i64, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_select(
+    t: *const dlv_tensor,
+    axis: i32,
+    index: i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.select(axis.into(), index)) }
 }
@@ -438,7 +518,11 @@ pub unsafe extern "C" fn dlv_tensor_select(t: *const dlv_tensor, axis: i32, inde
 /// (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_permute(t: *const dlv_tensor, axes: *const i32, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_permute(
+    t: *const dlv_tensor,
+    axes: *const i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe {
         derive(t, out, |t| {
@@ -452,7 +536,10 @@ pub unsafe extern "C" fn dlv_tensor_permute(t: *const dlv_tensor, axes: *const i
 /// View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_transpose(t: *const dlv_tensor, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_transpose(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, Tensor::transpose) }
 }
@@ -460,7 +547,11 @@ pub unsafe extern "C" fn dlv_tensor_transpose(t: *const dlv_tensor, out: *mut *m
 /// View with the order of elements along `axis` reversed (negative stride).
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_flip(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_flip(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.flip(axis.into())) }
 }
@@ -492,7 +583,11 @@ pub unsafe extern "C" fn dlv_tensor_reshape(
 /// axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_squeeze(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_squeeze(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     let axis = (axis != DLV_ALL_AXES).then_some(i64::from(axis));
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.squeeze(axis)) }
@@ -502,7 +597,11 @@ pub unsafe extern "C" fn dlv_tensor_squeeze(t: *const dlv_tensor, axis: i32, out
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_expand_dims(t: *const dlv_tensor, axis: i32, out: *mut *mut dlv_tensor) -> dlv_status {
+pub unsafe extern "C" fn dlv_tensor_expand_dims(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.expand_dims(axis.into())) }
 }
@@ -563,29 +662,4 @@ pub unsafe extern "C" fn dlv_tensor_sliding_window(
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { derive(t, out, |t| t.sliding_window(axis.into(), window)) }
-}
-
-// ---- copies ----------------------------------------------------------------
-
-/// A new writeable CPU tensor with the same elements in `order` (C, F, or K
-/// to keep the source's axis order). Statuses: NULL_ARGUMENT,
-/// INVALID_ARGUMENT (order), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy(t: *const dlv_tensor, order: dlv_order, out: *mut *mut dlv_tensor) -> dlv_status {
-    // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.copy(super::types::order(order)?)) }
-}
-
-/// A new writeable tensor with the elements cast to `dtype` (NumPy's unsafe
-/// casting), in `order`. Statuses: as `dlv_tensor_copy`, plus
-/// UNSUPPORTED_DTYPE.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_astype(
-    t: *const dlv_tensor,
-    dtype: DLDataType,
-    order: dlv_order,
-    out: *mut *mut dlv_tensor,
-) -> dlv_status {
-    // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.astype(DType::from_dl(dtype)?, super::types::order(order)?)) }
 }

@@ -142,7 +142,9 @@ pub(crate) fn order(order: dlv_order) -> Result<Order> {
         DLV_ORDER_C => Ok(Order::C),
         DLV_ORDER_F => Ok(Order::F),
         DLV_ORDER_K => Ok(Order::K),
-        other => Err(invalid!("order {other} is not DLV_ORDER_C (0), DLV_ORDER_F (1) or DLV_ORDER_K (2)")),
+        other => Err(invalid!(
+            "order {other} is not DLV_ORDER_C (0), DLV_ORDER_F (1) or DLV_ORDER_K (2)"
+        )),
     }
 }
 

@@ -49,9 +49,15 @@ impl Lang {
 /// (the copy in `target/<profile>/` is only refreshed by `cargo build`).
 pub fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a directory").to_path_buf();
+    let deps = exe
+        .parent()
+        .expect("test binary has a directory")
+        .to_path_buf();
     let name = library_file_name();
-    for dir in [deps.clone(), deps.parent().map(Path::to_path_buf).unwrap_or_default()] {
+    for dir in [
+        deps.clone(),
+        deps.parent().map(Path::to_path_buf).unwrap_or_default(),
+    ] {
         if dir.join(name).is_file() {
             return dir;
         }
@@ -64,7 +70,11 @@ pub fn library_dir() -> PathBuf {
 }
 
 pub fn library_file_name() -> &'static str {
-    if cfg!(target_os = "macos") { "libdlview.dylib" } else { "libdlview.so" }
+    if cfg!(target_os = "macos") {
+        "libdlview.dylib"
+    } else {
+        "libdlview.so"
+    }
 }
 
 /// A scratch directory for build outputs, one per profile (so debug and
@@ -76,7 +86,9 @@ pub fn scratch_dir(kind: &str) -> PathBuf {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .find(|c| c != "deps")
         .unwrap_or_else(|| "unknown".into());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(kind).join(profile);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(kind)
+        .join(profile);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
@@ -84,9 +96,15 @@ pub fn scratch_dir(kind: &str) -> PathBuf {
 /// Runs `cmd`, returning its output; panics with everything it printed if it
 /// could not start or failed.
 pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: could not run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: could not run {cmd:?}: {e}"));
     if !out.status.success() {
-        panic!("{what} failed ({}):\n{cmd:?}\n{}", out.status, output_text(&out));
+        panic!(
+            "{what} failed ({}):\n{cmd:?}\n{}",
+            out.status,
+            output_text(&out)
+        );
     }
     out
 }
@@ -116,7 +134,10 @@ pub fn build_program(lang: Lang, sources: &[PathBuf], include_dirs: &[PathBuf], 
     cmd.arg("-L").arg(&lib);
     cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
     cmd.args(["-ldlview", "-lm", "-pthread", "-o"]).arg(exe);
-    run_ok(&mut cmd, &format!("compiling {} as {lang:?}", exe.display()));
+    run_ok(
+        &mut cmd,
+        &format!("compiling {} as {lang:?}", exe.display()),
+    );
 }
 
 /// Whether valgrind is on PATH (tests that would use it print a note
@@ -125,7 +146,10 @@ pub fn valgrind_available() -> bool {
     if std::env::var_os("DLVIEW_NO_VALGRIND").is_some_and(|v| v == "1") {
         return false;
     }
-    Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs a built program (under valgrind when asked), failing the test with
@@ -148,7 +172,11 @@ pub fn run_program(exe: &Path, valgrind: bool) -> Output {
     // cargo test puts target/<profile>/ on LD_LIBRARY_PATH, which beats the
     // program's RUNPATH; a stale libdlview.so there (from an earlier `cargo
     // build`) would be loaded instead of the one just built. Put ours first.
-    let var = if cfg!(target_os = "macos") { "DYLD_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" };
+    let var = if cfg!(target_os = "macos") {
+        "DYLD_LIBRARY_PATH"
+    } else {
+        "LD_LIBRARY_PATH"
+    };
     let mut paths = vec![library_dir()];
     if let Some(old) = std::env::var_os(var) {
         paths.extend(std::env::split_paths(&old));

@@ -1,0 +1,103 @@
+//! `dlv_tensor_copy`, `_astype`, `_copy_into`, `_take`: the C face of
+//! `crate::copy`. Each converts its arguments and calls the `Tensor` method.
+
+use super::boundary::*;
+use super::tensor::derive;
+use super::types::*;
+use crate::dtype::DType;
+use crate::error::{Error, invalid};
+use dlpark::ffi::DLDataType;
+
+/// A new writeable CPU tensor with the same elements in `order` (C, F, or K
+/// to keep the source's axis order). On success `*out` is a new handle owned
+/// by the caller. Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT
+/// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
+/// (non-CPU memory), OUT_OF_MEMORY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_copy(
+    t: *const dlv_tensor,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.copy(super::types::order(order)?)) }
+}
+
+/// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
+/// unsafe casting: float to int truncates toward zero and saturates, NaN to
+/// int is 0, to bool is `!= 0`; float8 converts through double), in `order`.
+/// Complex to real is refused (UNSUPPORTED_DTYPE) rather than silently
+/// dropping the imaginary part; complex to bool is allowed.
+/// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
+/// complex to real).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_astype(
+    t: *const dlv_tensor,
+    dtype: DLDataType,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            t.astype(DType::from_dl(dtype)?, super::types::order(order)?)
+        })
+    }
+}
+
+/// Assignment `dst[...] = src`: broadcasts `src` to `dst`'s shape and casts
+/// to `dst`'s dtype (as `dlv_tensor_astype`). Correct when the two share
+/// memory (e.g. `a[1:] = a[:-1]`): `src` is then read through a temporary
+/// copy. `dst` and `src` may be the same handle. Neither handle changes;
+/// only `dst`'s elements are written, and nothing is written on failure.
+/// Statuses: NULL_ARGUMENT (dst, src), READ_ONLY ("assignment destination is
+/// read-only"), INVALID_ARGUMENT (shapes do not broadcast),
+/// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
+/// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_copy_into(
+    dst: *mut dlv_tensor,
+    src: *const dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        if dst.is_null() {
+            return Err(Error::NullArgument("dst"));
+        }
+        // A clone (another handle to the same view) ends the shared borrow
+        // before `dst` is borrowed mutably, even when both are one handle.
+        // SAFETY: the C caller passes a live handle or NULL.
+        let src = unsafe { tensor_ref(src, "src") }?.clone();
+        // SAFETY: the C caller passes a live handle or NULL.
+        let dst = unsafe { tensor_mut(dst, "dst") }?;
+        src.copy_into(dst)
+    })
+}
+
+/// Gather along `axis` (negative counts from the end): a new C-contiguous
+/// CPU tensor whose `axis` has `n` entries, entry k being `t`'s entry
+/// `indices[k]`; negative indices count from the end (NumPy's `take`).
+/// `indices` may be NULL when `n` is 0. Every index is checked before
+/// anything is allocated. On success `*out` is a new handle owned by the
+/// caller. Statuses: NULL_ARGUMENT (t, out, indices with n > 0),
+/// INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
+/// range: "index 7 is out of bounds for axis 0 with size 5"),
+/// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_take(
+    t: *const dlv_tensor,
+    axis: i32,
+    indices: *const i64,
+    n: i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            let len = usize::try_from(n)
+                .map_err(|_| invalid!("the number of indices must be >= 0, not {n}"))?;
+            // SAFETY: the C caller passes `n` readable indices or NULL.
+            let indices = c_array(indices, len, "indices")?;
+            t.take(axis.into(), indices)
+        })
+    }
+}
