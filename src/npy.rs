@@ -465,6 +465,10 @@ pub fn parse_header_text(text: &[u8], version: (u8, u8), data_offset: usize) -> 
         data_offset,
     };
     header.data_len()?;
+    // A 0 in the shape makes the byte size 0 however large the other
+    // dimensions are; the layout check still refuses their overflow, as
+    // NumPy does ("array is too big").
+    header.layout()?;
     Ok(header)
 }
 

@@ -693,6 +693,8 @@ fn catalogue() -> Vec<Case> {
                 |_, o| dlv_npy_load(file("ndim65.npy", &npy_f8(&GOOD_DICT.replace("(3,)", &format!("({})", vec!["1"; 65].join(", "))))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
             case("npy_load: byte size overflows", DLV_ERR_FORMAT, &["(4294967296, 4294967296)", "float64"],
                 |_, o| dlv_npy_load(file("huge.npy", &npy_f8(&GOOD_DICT.replace("(3,)", "(4294967296, 4294967296)"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            case("npy_load: size 0 hiding an overflowing shape", DLV_ERR_FORMAT, &["(0, 4294967296, 4294967296)", "too many elements"],
+                |_, o| dlv_npy_load(file("huge0.npy", &npy_f8(&GOOD_DICT.replace("(3,)", "(0, 4294967296, 4294967296)"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
             case("npy_load: fortran_order not a bool", DLV_ERR_FORMAT, &["fortran_order", "Int(1)"],
                 |_, o| dlv_npy_load(file("fo.npy", &npy_f8(&GOOD_DICT.replace("False", "1"))).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
             case("npy_load: malformed dict", DLV_ERR_FORMAT, &["malformed .npy header", "character"],
