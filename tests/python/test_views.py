@@ -480,3 +480,29 @@ def test_numpy_asarray_of_tensor_shares():
     a = np.asarray(t)
     assert a.ctypes.data == t.data_ptr and a.strides == t.strides == (-16,)
     assert a.tolist() == t.tolist()
+
+
+# Order "K" keeps the source's axis order by descending |stride|, as NumPy's
+# copy(order="K") does, including broadcast (zero-stride) and reversed axes.
+# Size-1 axes are ambiguous in NumPy's sort, so their strides are not compared.
+K_ORDER_SOURCES = {
+    "broadcast rows": lambda: np.broadcast_to(np.arange(4.0), (3, 4)),
+    "broadcast cols": lambda: np.broadcast_to(np.arange(3.0)[:, None], (3, 4)),
+    "broadcast permuted": lambda: np.broadcast_to(np.arange(4.0), (2, 3, 4)).transpose(2, 0, 1),
+    "broadcast of transpose": lambda: np.broadcast_to(np.arange(12.0).reshape(4, 3).T, (2, 3, 4)),
+    "reversed": lambda: np.arange(24.0).reshape(2, 3, 4)[:, ::-1, ::-2],
+    "fortran": lambda: np.asfortranarray(np.arange(24.0).reshape(2, 3, 4)),
+    "permuted slice": lambda: np.arange(120.0).reshape(4, 5, 6).transpose(1, 2, 0)[::2, 1:, ::-1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(K_ORDER_SOURCES))
+def test_copy_order_k_matches_numpy(name: str) -> None:
+    a = K_ORDER_SOURCES[name]()
+    expected = a.copy(order="K")
+    got = shared(a).copy(order="K")
+    assert got.shape == expected.shape
+    assert got.tolist() == expected.tolist()
+    for n, s_got, s_expected in zip(expected.shape, got.strides, expected.strides):
+        if n != 1:
+            assert s_got == s_expected, (name, got.strides, expected.strides)
