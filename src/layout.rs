@@ -33,7 +33,7 @@ pub enum Order {
 pub const EXACT_CHECK_LIMIT: i64 = 1 << 20;
 
 /// A validated shape with strides in elements.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Layout {
     shape: Dims,
     strides: Dims,
@@ -41,6 +41,18 @@ pub struct Layout {
     /// once with checked arithmetic at construction: every extent question
     /// afterwards is O(1).
     bounds: Option<(i64, i64)>,
+}
+
+// By hand: the derived clone extends element by element, and every DLPack
+// export clones a layout (`from_slice` copies the `Copy` dims in one go).
+impl Clone for Layout {
+    fn clone(&self) -> Layout {
+        Layout {
+            shape: Dims::from_slice(&self.shape),
+            strides: Dims::from_slice(&self.strides),
+            bounds: self.bounds,
+        }
+    }
 }
 
 /// The checked extent computation behind [`Layout::element_bounds`].

@@ -168,6 +168,30 @@ impl Tensor {
         Ok((start, end))
     }
 
+    /// A root tensor rebuilt from the parts of a tensor that existed (and
+    /// so passed every check of `from_storage`): a re-import of our own
+    /// unchanged DLPack export. `flags` are that tensor's flags.
+    ///
+    /// # Safety
+    /// `storage`, `data`, `layout`, `dtype` and `flags` must be those of a
+    /// tensor built by this module.
+    pub(crate) unsafe fn from_checked_parts(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        view_flags: u32,
+    ) -> Tensor {
+        Tensor {
+            storage,
+            data,
+            layout,
+            dtype,
+            flags: view_flags | flags::OWNDATA,
+            base: None,
+        }
+    }
+
     /// The checks `from_storage` makes that do not depend on the storage:
     /// the byte extent fits `isize`, and packed sub-byte types are compact.
     /// Returns the byte range `[start, end)` relative to element 0.

@@ -3,8 +3,10 @@
 //! storage. The deleter frees that block, which drops the reference.
 
 use super::{ExportOptions, PRODUCED_VERSION};
+use crate::device::Device;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::Order;
+use crate::layout::{Layout, Order};
 use crate::storage::Storage;
 use crate::tensor::{CopyMode, Tensor};
 use dlpark::DlpackFlags;
@@ -23,6 +25,20 @@ struct Exported<M> {
     /// only this block; `spilled` holds them beyond that.
     inline: [i64; 8],
     spilled: Vec<i64>,
+    /// What was exported, kept apart from the DLTensor the consumer may
+    /// write to, so that re-importing an unchanged export can skip
+    /// validation (see [`reclaim_intact`]).
+    view: Snapshot,
+}
+
+/// The already-validated parts of an exported view.
+struct Snapshot {
+    /// As written to `dl_tensor.data` (NULL for size 0).
+    data: *mut u8,
+    layout: Layout,
+    dtype: DType,
+    device: Device,
+    flags: u32,
 }
 
 /// The two managed-tensor ABIs, as far as the exporter cares.
@@ -144,6 +160,13 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
         (&raw mut (*p).storage).write(Arc::clone(view.storage()));
         (&raw mut (*p).inline).write([0; 8]);
         (&raw mut (*p).spilled).write(Vec::new());
+        (&raw mut (*p).view).write(Snapshot {
+            data: dl_tensor.data.cast(),
+            layout: view.layout().clone(),
+            dtype: view.dtype(),
+            device: view.device(),
+            flags: view.flags(),
+        });
         block.assume_init()
     };
     // Point shape/strides into the block's own storage only now that the
@@ -203,4 +226,78 @@ pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc
         )
     };
     block.storage
+}
+
+/// The view behind one of our own versioned exports, taken back without
+/// validating it again, if the consumer left every field the import reads
+/// as it was exported. Returns `None`, leaving `managed` untouched, when
+/// anything differs or the general path must build the result (a
+/// read-only export of writeable memory); the import then validates as
+/// for any producer.
+///
+/// This is the fast half of a C-level round trip: the snapshot was a valid
+/// tensor, so layout, extent and flags need no recomputation.
+///
+/// # Safety
+/// As [`reclaim_storage`]; `managed` is consumed only when `Some` is
+/// returned. Its shape/strides pointers must be readable for `ndim` values
+/// (the contract of every import).
+pub unsafe fn reclaim_intact(managed: NonNull<DLManagedTensorVersioned>) -> Option<Tensor> {
+    let block = managed
+        .as_ptr()
+        .cast::<Exported<DLManagedTensorVersioned>>();
+    // SAFETY: per the contract, the block is a live `Exported` we leaked.
+    let (m, v, storage) = unsafe { (&(*block).managed, &(*block).view, &(*block).storage) };
+    let read_only = m.flags.contains(DlpackFlags::READ_ONLY);
+    let writeable = v.flags & crate::tensor::flags::WRITEABLE != 0;
+    let same_flags = m.version.major == PRODUCED_VERSION.0
+        && !m.flags.contains(DlpackFlags::IS_SUBBYTE_TYPE_PADDED)
+        && read_only != writeable
+        && (!read_only || storage.is_read_only());
+    let dl = &m.dl_tensor;
+    let ndim = v.layout.ndim();
+    let same_header = dl.data.cast::<u8>() == v.data
+        && dl.byte_offset == 0
+        && dl.ndim as usize == ndim
+        && dl.dtype.code.0 == v.dtype.to_dl().code.0
+        && dl.dtype.bits == v.dtype.to_dl().bits
+        && dl.dtype.lanes == 1
+        && Device::from_dl(dl.device) == v.device;
+    if !(same_flags && same_header) {
+        return None;
+    }
+    if ndim > 0 {
+        if dl.shape.is_null() || dl.strides.is_null() {
+            return None;
+        }
+        // SAFETY: non-NULL and readable for ndim values by the contract.
+        let (shape, strides) = unsafe {
+            (
+                std::slice::from_raw_parts(dl.shape, ndim),
+                std::slice::from_raw_parts(dl.strides, ndim),
+            )
+        };
+        if shape != v.layout.shape() || strides != v.layout.strides() {
+            return None;
+        }
+    }
+    // SAFETY: unchanged, so ours to consume (per the contract): the two
+    // fields kept are moved out, the rest dropped in place, and the block
+    // freed as the `Box` it came from, without moving it (a per-exchange
+    // copy of a few hundred bytes otherwise).
+    let (storage, view) = unsafe {
+        let storage = std::ptr::read(&raw const (*block).storage);
+        let view = std::ptr::read(&raw const (*block).view);
+        std::ptr::drop_in_place(&raw mut (*block).spilled);
+        std::alloc::dealloc(
+            block.cast(),
+            std::alloc::Layout::new::<Exported<DLManagedTensorVersioned>>(),
+        );
+        (storage, view)
+    };
+    // SAFETY: the snapshot's parts described a valid tensor of `storage`,
+    // and the import keeps its writeability (checked above).
+    Some(unsafe {
+        Tensor::from_checked_parts(storage, view.data, view.layout, view.dtype, view.flags)
+    })
 }

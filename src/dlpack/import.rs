@@ -234,6 +234,16 @@ impl Owned<DLManagedTensorVersioned> {
                 version.major, version.minor
             )));
         }
+        // SAFETY: `mt` is live.
+        let deleter = unsafe { (*mt).deleter };
+        if export::is_own_versioned(deleter) {
+            // SAFETY: our deleter means `mt` came from `export`; it is
+            // consumed only if the view comes back.
+            if let Some(tensor) = unsafe { export::reclaim_intact(self.0) } {
+                std::mem::forget(self);
+                return finish(tensor, opts);
+            }
+        }
         // SAFETY: version 1.x has this layout.
         let (flags, dl) = unsafe { ((*mt).flags, &(*mt).dl_tensor) };
         // SAFETY: the producer's arrays are readable (contract of `take`).
@@ -249,8 +259,6 @@ impl Owned<DLManagedTensorVersioned> {
         // stacking a foreign storage on top (same memory, known extent, one
         // allocation less). Read-only exports of writable memory take the
         // general path so the imported storage itself is read-only (rule 2.4).
-        // SAFETY: `mt` is live.
-        let deleter = unsafe { (*mt).deleter };
         if export::is_own_versioned(deleter) {
             // SAFETY: our deleter means `mt` came from `export`; the guard's
             // ownership passes to `reclaim`, which frees the block.
