@@ -126,9 +126,11 @@ uninstall:
 	-rmdir $(PREFIX)/lib/cmake/dlview 2>/dev/null
 
 ## Install into a temporary prefix, build a C program with pkg-config and a
-## C++ program with CMake find_package against it, run both, uninstall.
+## C++ program with CMake find_package against it, run both, uninstall; then
+## `pip install ./python` into a fresh venv and use it from outside the tree.
 test-install: lib venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/run.sh
+	tests/install/python.sh
 
 # ---- hardening: fuzzing, sanitizers, valgrind (issue #8) ---------------------
 # Fuzzing uses cargo-fuzz (libFuzzer) on the stable toolchain: RUSTC_BOOTSTRAP=1
