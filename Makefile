@@ -82,14 +82,19 @@ python-ext: lib venv
 	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
 	 fi
 
-## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
+## Benchmarks: ratios against NumPy/PyTorch measured in the same run. Each
+## writes its results to target/bench/*.json; benches/plot.py charts them
+## into docs/bench.png (commit it with the README's numbers).
+BENCH_OUT := target/bench
 bench: lib venv python-ext
-	@mkdir -p $(BUILD)
+	@mkdir -p $(BUILD) $(BENCH_OUT)
+	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
-	$(BUILD)/roundtrip
-	PYTHONPATH=python $(VPY) benches/exchange_bench.py
-	$(VPY) benches/copy_bench.py
-	$(VPY) benches/npy_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/roundtrip
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py
+	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
 
 clean:
 	$(CARGO) clean
