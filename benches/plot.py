@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ["exchange", "copy", "npy", "roundtrip"]
@@ -45,6 +46,10 @@ def speedup_panel(ax, result: dict) -> None:
     lo = min([c["refs"][r] / c["dlview"] for c in cases for r in c["refs"] if c["refs"][r]] + [1.0])
     hi = max([c["refs"][r] / c["dlview"] for c in cases for r in c["refs"] if c["refs"][r]] + [1.0])
     ax.set_xlim(lo / 1.6, hi * 2.2)
+    ticks = [x for x in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32) if lo / 1.6 <= x <= hi * 2.2]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("speed-up of dlview (reference time / dlview time; > 1: dlview faster)", fontsize=8)
     ax.set_title(result["title"], fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
@@ -86,14 +91,16 @@ def main() -> int:
         else:
             absolute_panel(ax, r)
     fig.suptitle("dlview benchmarks (make bench; references measured in the same run)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)
     print(f"wrote {output}")
     for name in names:
         for c in results[name]["cases"]:
             refs = ", ".join(f"{LABELS.get(k, k)} {v / c['dlview']:.2f}x" for k, v in c["refs"].items() if v)
-            print(f"  {name:9} {c['name']:48} {c['dlview'] * 1e9:14.0f} ns  {refs}")
+            t = c["dlview"]
+            shown = f"{t * 1e9:.0f} ns" if t < 1e-5 else f"{t * 1e6:.1f} us" if t < 1e-2 else f"{t * 1e3:.1f} ms"
+            print(f"  {name:9} {c['name']:48} {shown:>10}  {refs}")
     return 0
 
 
