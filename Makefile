@@ -132,10 +132,12 @@ uninstall:
 
 ## Install into a temporary prefix, build a C program with pkg-config and a
 ## C++ program with CMake find_package against it, run both, uninstall; then
-## `pip install ./python` into a fresh venv and use it from outside the tree.
+## `pip install ./python` into a fresh venv and use it from outside the tree;
+## then build and run the README's C-with-PyTorch walkthrough.
 test-install: lib venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/run.sh
 	tests/install/python.sh
+	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/readme_walkthrough.sh
 
 # ---- hardening: fuzzing, sanitizers, valgrind (issue #8) ---------------------
 # Fuzzing uses cargo-fuzz (libFuzzer) on the stable toolchain: RUSTC_BOOTSTRAP=1
