@@ -82,14 +82,19 @@ python-ext: lib venv
 	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
 	 fi
 
-## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
+## Benchmarks: ratios against NumPy/PyTorch measured in the same run. Each
+## writes its results to target/bench/*.json; benches/plot.py charts them
+## into docs/bench.png (commit it with the README's numbers).
+BENCH_OUT := target/bench
 bench: lib venv python-ext
-	@mkdir -p $(BUILD)
+	@mkdir -p $(BUILD) $(BENCH_OUT)
+	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
-	$(BUILD)/roundtrip
-	PYTHONPATH=python $(VPY) benches/exchange_bench.py
-	$(VPY) benches/copy_bench.py
-	$(VPY) benches/npy_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/roundtrip
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py
+	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
 
 clean:
 	$(CARGO) clean
@@ -126,9 +131,13 @@ uninstall:
 	-rmdir $(PREFIX)/lib/cmake/dlview 2>/dev/null
 
 ## Install into a temporary prefix, build a C program with pkg-config and a
-## C++ program with CMake find_package against it, run both, uninstall.
+## C++ program with CMake find_package against it, run both, uninstall; then
+## `pip install ./python` into a fresh venv and use it from outside the tree;
+## then build and run the README's C-with-PyTorch walkthrough.
 test-install: lib venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/run.sh
+	tests/install/python.sh
+	PATH="$(abspath $(VENV))/bin:$$PATH" tests/install/readme_walkthrough.sh
 
 # ---- hardening: fuzzing, sanitizers, valgrind (issue #8) ---------------------
 # Fuzzing uses cargo-fuzz (libFuzzer) on the stable toolchain: RUSTC_BOOTSTRAP=1

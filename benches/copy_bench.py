@@ -18,6 +18,7 @@ test: it never fails.
 
 import argparse
 import ctypes
+import json
 import os
 import sys
 import time
@@ -284,6 +285,14 @@ def main():
     verify("f16 transposed -> f32", dlv_astype(vht, F32), ht.astype(np.float32))
 
     torch.set_num_threads(threads)
+    out = os.environ.get("DLVIEW_BENCH_DIR")  # results for benches/plot.py (make bench)
+    if out:
+        os.makedirs(out, exist_ok=True)
+        cases = [{"name": row["name"], "dlview": row["dlv"],
+                  "refs": {k: v for k, v in (("numpy", row["numpy"]), ("torch, 1 thread", row["torch1"])) if v}}
+                 for row in ROWS]
+        with open(os.path.join(out, "copy.json"), "w") as f:
+            json.dump({"bench": "copy", "title": "Copies and casts (one thread)", "cases": cases}, f, indent=1)
     if MISMATCHES:
         print(f"results differ from the references: {', '.join(MISMATCHES)}")
         return 1

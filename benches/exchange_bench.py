@@ -14,6 +14,7 @@ is printed; ``DLVIEW_PURE_PYTHON=1`` forces ctypes for comparison.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -57,6 +58,7 @@ def main() -> int:
     print(f"dlview {dv.__version__} backend={dv.BACKEND}  numpy {np.__version__}  torch {torch.__version__}")
     print(f"{'operation':50} {'dlview ns':>10} {'ref ns':>10} {'ratio':>7}")
     worst = 0.0
+    rows = []
     for name, mine, ref in cases:
         # Interleave the two so that drift in machine load hits both.
         mine(), ref()  # warm up
@@ -67,8 +69,19 @@ def main() -> int:
         ratio = m / r
         worst = max(worst, ratio)
         print(f"{name:50} {m:10.0f} {r:10.0f} {ratio:7.2f}")
+        rows.append({"name": name, "dlview": m * 1e-9, "refs": {"numpy": r * 1e-9}})
     print(f"worst ratio: {worst:.2f} (goal <= 1.0)")
+    write_json("exchange", f"Python DLPack exchange, 64x64 float32 (backend {dv.BACKEND})", rows)
     return 0
+
+
+def write_json(bench: str, title: str, cases: list) -> None:
+    """Results for benches/plot.py, into $DLVIEW_BENCH_DIR/<bench>.json (make bench)."""
+    out = os.environ.get("DLVIEW_BENCH_DIR")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"{bench}.json"), "w") as f:
+            json.dump({"bench": bench, "title": title, "cases": cases}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ library is $DLVIEW_LIBRARY, else target/release/libdlview.so.
 """
 import ctypes
 import gc
+import json
 import os
 import statistics
 import sys
@@ -166,6 +167,17 @@ def main():
         print(f"load without mmap: dlview {gb / dl_lo:.2f} GB/s, numpy.load {gb / npl_lo:.2f} GB/s, "
               f"readinto a reused buffer {gb / raw_lo:.2f} GB/s (page-cache bandwidth; "
               f"dlview reaches {raw_lo / dl_lo * 100:.0f}% of it, numpy {raw_lo / npl_lo * 100:.0f}%)")
+        out = os.environ.get("DLVIEW_BENCH_DIR")  # results for benches/plot.py (make bench)
+        if out:
+            os.makedirs(out, exist_ok=True)
+            cases = [
+                {"name": "mmap 1 GiB .npy + torch.from_dlpack (median)", "dlview": med,
+                 "refs": {"numpy": np_med}},
+                {"name": "load 1 GiB .npy without mmap", "dlview": dl_lo,
+                 "refs": {"numpy": npl_lo, "readinto": raw_lo}},
+            ]
+            with open(os.path.join(out, "npy.json"), "w") as f:
+                json.dump({"bench": "npy", "title": f".npy files ({size_mib} MiB float32)", "cases": cases}, f, indent=1)
     finally:
         os.remove(path)
 

@@ -1,5 +1,6 @@
 /* DLPack round-trip cost: export a view, import it back, free both.
- * Prints ns per round trip for ndim 1..4 (goal: under 100 ns). */
+ * Prints ns per round trip for ndim 1..4 (goal: under 100 ns), and writes
+ * them to $DLVIEW_BENCH_DIR/roundtrip.json when that is set (make bench). */
 #define _POSIX_C_SOURCE 199309L
 #include "dlview.h"
 #include <stdio.h>
@@ -39,6 +40,7 @@ int main(void) {
 #endif
   DLDataType f32 = {kDLFloat, 32, 1};
   int64_t shape[4] = {8, 4, 2, 2};
+  double results[5] = {0};
   printf("DLPack export + import + free (versioned, C ABI)\n");
   for (int ndim = 1; ndim <= 4; ndim++) {
     dlv_tensor *t = NULL;
@@ -56,7 +58,20 @@ int main(void) {
     }
     printf("  ndim %d: %6.1f ns per round trip (best of 5 x %d)%s\n", ndim, best, iters,
            best < 100.0 ? "" : "   <-- above the 100 ns goal");
+    results[ndim] = best;
     dlv_tensor_free(t);
+  }
+  const char *dir = getenv("DLVIEW_BENCH_DIR");
+  if (dir != NULL) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/roundtrip.json", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) { perror(path); return 1; }
+    fprintf(f, "{\"bench\": \"roundtrip\", \"title\": \"C ABI: DLPack export + import + free\", \"goal\": 1e-7, \"cases\": [");
+    for (int ndim = 1; ndim <= 4; ndim++)
+      fprintf(f, "%s\n {\"name\": \"ndim %d\", \"dlview\": %.4e, \"refs\": {}}", ndim > 1 ? "," : "", ndim, results[ndim] * 1e-9);
+    fprintf(f, "\n]}\n");
+    fclose(f);
   }
   return 0;
 }

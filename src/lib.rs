@@ -37,3 +37,8 @@ pub use dtype::DType;
 pub use error::{Error, Result};
 pub use layout::{Layout, Order};
 pub use tensor::{CopyMode, Tensor};
+
+// The README's Rust quick start is compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,8 +1,9 @@
 """Loading ``libdlview`` and declaring its C ABI for ``ctypes``.
 
 The library is found through the ``DLVIEW_LIBRARY`` environment variable
-(an absolute path) or, in a source checkout, at ``target/release`` next to
-the ``python/`` directory. Nothing here decides anything about tensors: it
+(an absolute path), else beside this file (where ``pip install ./python``
+puts it), else, in a source checkout, at ``target/release`` next to the
+``python/`` directory. Nothing here decides anything about tensors: it
 names C functions, their argument types, and which Python exception each
 ``dlv_status`` becomes (RULES.md §8).
 
