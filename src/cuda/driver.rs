@@ -178,7 +178,10 @@ fn load() -> std::result::Result<Driver, String> {
         device_get_count: resolve!(c"cuDeviceGetCount"),
         device_get: resolve!(c"cuDeviceGet"),
         primary_ctx_retain: resolve!(c"cuDevicePrimaryCtxRetain"),
-        primary_ctx_release: resolve!(c"cuDevicePrimaryCtxRelease_v2", c"cuDevicePrimaryCtxRelease"),
+        primary_ctx_release: resolve!(
+            c"cuDevicePrimaryCtxRelease_v2",
+            c"cuDevicePrimaryCtxRelease"
+        ),
         ctx_push_current: resolve!(c"cuCtxPushCurrent_v2"),
         ctx_pop_current: resolve!(c"cuCtxPopCurrent_v2"),
         mem_alloc: resolve!(c"cuMemAlloc_v2"),

@@ -112,9 +112,10 @@ pub fn synchronize(ordinal: i32) -> Result<()> {
     let d = driver()?;
     let _ctx = d.enter(ordinal)?;
     // SAFETY: the NULL stream in a current context.
-    d.check(unsafe { (d.stream_synchronize)(std::ptr::null_mut()) }, || {
-        format!("cuStreamSynchronize on cuda:{ordinal}")
-    })
+    d.check(
+        unsafe { (d.stream_synchronize)(std::ptr::null_mut()) },
+        || format!("cuStreamSynchronize on cuda:{ordinal}"),
+    )
 }
 
 /// `(free, total)` bytes of device `ordinal` (`cuMemGetInfo`).

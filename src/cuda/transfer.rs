@@ -122,7 +122,12 @@ fn transfer(dst: &Tensor, src: &Tensor) -> Result<()> {
         // Compact on the host, then one copy over the bus.
         let staged = host_with_layout(dst.layout(), src.dtype())?;
         copy::copy_into(&staged, src, CastOptions::default())?;
-        return memcpy(d, (to, dst.raw_data()), (Side::Host, staged.raw_data()), nbytes);
+        return memcpy(
+            d,
+            (to, dst.raw_data()),
+            (Side::Host, staged.raw_data()),
+            nbytes,
+        );
     }
     if let Some(rows) = rows_2d(&plan, item) {
         for r in rows {
@@ -191,7 +196,12 @@ fn transfer(dst: &Tensor, src: &Tensor) -> Result<()> {
     }
     let staged = host_with_layout(dst.layout(), src.dtype())?;
     copy::copy_into(&staged, &view, CastOptions::default())?;
-    memcpy(d, (to, dst.raw_data()), (Side::Host, staged.raw_data()), nbytes)
+    memcpy(
+        d,
+        (to, dst.raw_data()),
+        (Side::Host, staged.raw_data()),
+        nbytes,
+    )
 }
 
 /// Checks that the memory of a CUDA tensor is device memory of `ordinal`
@@ -355,7 +365,9 @@ mod tests {
         let rows = rows_2d(&plan, 4).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(
-            rows.iter().map(|r| (r.src_off, r.dst_off)).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| (r.src_off, r.dst_off))
+                .collect::<Vec<_>>(),
             vec![(0, 0), (80, 32), (160, 64)]
         );
     }
