@@ -14,8 +14,12 @@ CSTRICT   := -std=c11 -Wall -Wextra -Werror
 CXXSTRICT := -std=c++17 -Wall -Wextra -Werror
 # The Python package finds the library through this (see python/dlview/_lib.py).
 export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
+# The fake CUDA driver of the GPU-less CUDA tests (tests/fakecuda/); the
+# Python tests use this build of it (tests/cuda_fake.rs builds its own).
+FAKECUDA  := $(BUILD)/libfakecuda.so
+export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda
 
 all: lib
 
@@ -54,8 +58,15 @@ test: lib
 	$(MAKE) test-python
 	$(MAKE) test-install
 
-test-rust:
+test-rust: fakecuda
 	$(CARGO) test --release
+
+## The fake CUDA driver: a host-memory stand-in for libcuda.so.1 that the
+## CUDA tests load through DLVIEW_CUDA_DRIVER (tests/fakecuda/fakecuda.c).
+fakecuda: $(FAKECUDA)
+$(FAKECUDA): tests/fakecuda/fakecuda.c
+	@mkdir -p $(BUILD)
+	$(CC) -shared -fPIC -std=c11 -Wall -Wextra -Werror -O1 -g $< -o $@ -pthread
 
 ## The Python virtual environment, created once and cached in .venv/.
 venv: $(VENV)/.installed
@@ -67,7 +78,7 @@ $(VENV)/.installed: requirements-test.txt
 
 ## The Python suite, once with the compiled extension (the default backend)
 ## and the protocol/lifetime tests again over pure ctypes (its fallback).
-test-python: lib venv python-ext
+test-python: lib venv python-ext fakecuda
 	PYTHONPATH=python $(VPY) -m pytest -q tests/python
 	DLVIEW_PURE_PYTHON=1 PYTHONPATH=python $(VPY) -m pytest -q tests/python/test_protocol.py tests/python/test_lifetime.py
 
@@ -82,7 +93,8 @@ python-ext: lib venv
 	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
 	 fi
 
-## Benchmarks: ratios against NumPy/PyTorch measured in the same run.
+## Benchmarks: ratios against NumPy/PyTorch measured in the same run
+## (cuda_bench.py prints "skipped: no GPU" where there is none).
 bench: lib venv python-ext
 	@mkdir -p $(BUILD)
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
@@ -90,6 +102,7 @@ bench: lib venv python-ext
 	PYTHONPATH=python $(VPY) benches/exchange_bench.py
 	$(VPY) benches/copy_bench.py
 	$(VPY) benches/npy_bench.py
+	PYTHONPATH=python $(VPY) benches/cuda_bench.py
 
 clean:
 	$(CARGO) clean
@@ -183,8 +196,12 @@ test-fuzz-seeds:
 ## The C tests, examples, benchmarks and hardening programs built with
 ## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against
 ## the (uninstrumented) library, and run.
-test-asan: lib
+test-asan: lib fakecuda
 	@mkdir -p $(BUILD)/asan
+	@exe=$(BUILD)/asan/cuda_fake; \
+	 $(CC) $(CSTRICT) $(SAN_FLAGS) tests/fakecuda/cuda_fake.c $(LINK_LIB) -ldl -o $$exe; \
+	 echo "== asan tests/fakecuda/cuda_fake.c (fake CUDA driver)"; \
+	 DLVIEW_CUDA_DRIVER=$(abspath $(FAKECUDA)) $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: tests/fakecuda/cuda_fake.c"; exit 1; }
 	@set -e; for src in $(SAN_C); do \
 	  exe=$(BUILD)/asan/$$(basename $$src .c); \
 	  $(CC) $(CSTRICT) $(SAN_FLAGS) -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
