@@ -360,15 +360,18 @@ mod tests {
 
     #[test]
     fn three_axes_loop_over_the_outer_one() {
-        // x[:, :, :2] of a (3, 4, 5) C array: 3 copies of 4 rows of 2.
+        // x[:, :, :2] of a (3, 4, 5) C array: the outer axes merge, 12 rows.
         let plan = Plan::new(&[3, 4, 2], &[8, 2, 1], 4, &[20, 5, 1], 4);
         let rows = rows_2d(&plan, 4).unwrap();
-        assert_eq!(rows.len(), 3);
+        assert_eq!((rows.len(), rows[0].height, rows[0].width), (1, 12, 8));
+        // x[::2, :, :2] of a (4, 3, 5) C array: they do not, 2 copies.
+        let plan = Plan::new(&[2, 3, 2], &[6, 2, 1], 4, &[30, 5, 1], 4);
+        let rows = rows_2d(&plan, 4).unwrap();
         assert_eq!(
             rows.iter()
-                .map(|r| (r.src_off, r.dst_off))
+                .map(|r| (r.src_off, r.dst_off, r.height))
                 .collect::<Vec<_>>(),
-            vec![(0, 0), (80, 32), (160, 64)]
+            vec![(0, 0, 3), (120, 24, 3)]
         );
     }
 
@@ -381,7 +384,7 @@ mod tests {
         let plan = Plan::new(&[4, 5], &[5, 1], 4, &[0, 1], 4);
         assert!(rows_2d(&plan, 4).is_none());
         // Too many rows of rows.
-        let plan = Plan::new(&[1000, 3, 2], &[6, 2, 1], 4, &[30, 10, 1], 4);
+        let plan = Plan::new(&[1000, 3, 2], &[6, 2, 1], 4, &[40, 10, 1], 4);
         assert!(rows_2d(&plan, 4).is_none());
     }
 }
