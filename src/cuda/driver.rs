@@ -170,7 +170,7 @@ fn load() -> std::result::Result<Driver, String> {
             let p = sym(&[$($name),+])?;
             // SAFETY: the field's type is the C signature of this entry
             // point in cuda.h, and `p` is its non-NULL address.
-            unsafe { std::mem::transmute::<*mut c_void, _>(p) }
+            unsafe { function_at(p) }
         }};
     }
     let mut driver = Driver {
@@ -227,6 +227,19 @@ fn load() -> std::result::Result<Driver, String> {
     driver.device_count = count.max(0);
     driver.contexts = Mutex::new(vec![None; driver.device_count as usize]);
     Ok(driver)
+}
+
+/// A code address as a function pointer of type `F`.
+///
+/// # Safety
+/// `F` must be an `extern "C"` function pointer type matching the C
+/// declaration of the function at `p`, a non-NULL address.
+#[cfg(feature = "cuda")]
+unsafe fn function_at<F: Copy>(p: *mut c_void) -> F {
+    const { assert!(size_of::<F>() == size_of::<*mut c_void>()) };
+    // SAFETY: same size, and a valid function address of type `F` by the
+    // contract.
+    unsafe { std::mem::transmute_copy::<*mut c_void, F>(&p) }
 }
 
 impl Driver {
