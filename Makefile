@@ -19,7 +19,7 @@ export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda
 
 all: lib
 
@@ -60,6 +60,11 @@ test: lib
 
 test-rust: fakecuda
 	$(CARGO) test --release
+
+## The library built without the cuda feature (its own target dir): it
+## builds, and every CUDA call reports "built without the cuda feature".
+test-nocuda:
+	CARGO_TARGET_DIR=target/nocuda $(CARGO) test --release --no-default-features --lib
 
 ## The fake CUDA driver: a host-memory stand-in for libcuda.so.1 that the
 ## CUDA tests load through DLVIEW_CUDA_DRIVER (tests/fakecuda/fakecuda.c).

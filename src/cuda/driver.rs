@@ -351,3 +351,33 @@ impl Drop for Current<'_> {
         unsafe { (self.driver.ctx_pop_current)(&mut ctx) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Built without the feature, no library is ever opened (even one named
+    /// by the testing hook) and every CUDA call says why.
+    #[test]
+    #[cfg(not(feature = "cuda"))]
+    fn without_the_feature_cuda_is_unavailable() {
+        let err = driver().err().expect("no driver without the cuda feature");
+        assert_eq!(
+            err,
+            Error::DeviceUnavailable(
+                "CUDA is unavailable: dlview was built without the cuda feature".into()
+            )
+        );
+        assert!(!available());
+    }
+
+    #[test]
+    fn memcpy2d_has_the_c_layout() {
+        // CUDA_MEMCPY2D on LP64: 16 eight-byte slots (the u32 memory types
+        // are padded).
+        assert_eq!(size_of::<Memcpy2D>(), 128);
+        assert_eq!(std::mem::offset_of!(Memcpy2D, src_host), 24);
+        assert_eq!(std::mem::offset_of!(Memcpy2D, dst_pitch), 104);
+        assert_eq!(std::mem::offset_of!(Memcpy2D, height), 120);
+    }
+}
