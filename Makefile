@@ -14,8 +14,12 @@ CSTRICT   := -std=c11 -Wall -Wextra -Werror
 CXXSTRICT := -std=c++17 -Wall -Wextra -Werror
 # The Python package finds the library through this (see python/dlview/_lib.py).
 export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
+# The fake CUDA driver of the GPU-less CUDA tests (tests/fakecuda/); the
+# Python tests use this build of it (tests/cuda_fake.rs builds its own).
+FAKECUDA  := $(BUILD)/libfakecuda.so
+export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda
 
 all: lib
 
@@ -54,8 +58,20 @@ test: lib
 	$(MAKE) test-python
 	$(MAKE) test-install
 
-test-rust:
+test-rust: fakecuda
 	$(CARGO) test --release
+
+## The library built without the cuda feature (its own target dir): it
+## builds, and every CUDA call reports "built without the cuda feature".
+test-nocuda:
+	CARGO_TARGET_DIR=target/nocuda $(CARGO) test --release --no-default-features --lib
+
+## The fake CUDA driver: a host-memory stand-in for libcuda.so.1 that the
+## CUDA tests load through DLVIEW_CUDA_DRIVER (tests/fakecuda/fakecuda.c).
+fakecuda: $(FAKECUDA)
+$(FAKECUDA): tests/fakecuda/fakecuda.c
+	@mkdir -p $(BUILD)
+	$(CC) -shared -fPIC -std=c11 -Wall -Wextra -Werror -O1 -g $< -o $@ -pthread
 
 ## The Python virtual environment, created once and cached in .venv/.
 venv: $(VENV)/.installed
@@ -67,7 +83,7 @@ $(VENV)/.installed: requirements-test.txt
 
 ## The Python suite, once with the compiled extension (the default backend)
 ## and the protocol/lifetime tests again over pure ctypes (its fallback).
-test-python: lib venv python-ext
+test-python: lib venv python-ext fakecuda
 	PYTHONPATH=python $(VPY) -m pytest -q tests/python
 	DLVIEW_PURE_PYTHON=1 PYTHONPATH=python $(VPY) -m pytest -q tests/python/test_protocol.py tests/python/test_lifetime.py
 
@@ -84,7 +100,8 @@ python-ext: lib venv
 
 ## Benchmarks: ratios against NumPy/PyTorch measured in the same run. Each
 ## writes its results to target/bench/*.json; benches/plot.py charts them
-## into docs/bench.png (commit it with the README's numbers).
+## into docs/bench.png (commit it with the README's numbers). cuda_bench.py
+## prints "skipped: no GPU" where there is none.
 BENCH_OUT := target/bench
 bench: lib venv python-ext
 	@mkdir -p $(BUILD) $(BENCH_OUT)
@@ -94,6 +111,7 @@ bench: lib venv python-ext
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py
+	PYTHONPATH=python $(VPY) benches/cuda_bench.py
 	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
 
 clean:
@@ -192,8 +210,12 @@ test-fuzz-seeds:
 ## The C tests, examples, benchmarks and hardening programs built with
 ## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against
 ## the (uninstrumented) library, and run.
-test-asan: lib
+test-asan: lib fakecuda
 	@mkdir -p $(BUILD)/asan
+	@exe=$(BUILD)/asan/cuda_fake; \
+	 $(CC) $(CSTRICT) $(SAN_FLAGS) tests/fakecuda/cuda_fake.c $(LINK_LIB) -ldl -o $$exe; \
+	 echo "== asan tests/fakecuda/cuda_fake.c (fake CUDA driver)"; \
+	 DLVIEW_CUDA_DRIVER=$(abspath $(FAKECUDA)) $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: tests/fakecuda/cuda_fake.c"; exit 1; }
 	@set -e; for src in $(SAN_C); do \
 	  exe=$(BUILD)/asan/$$(basename $$src .c); \
 	  $(CC) $(CSTRICT) $(SAN_FLAGS) -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \

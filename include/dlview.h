@@ -522,6 +522,35 @@ enum dlv_status dlv_tensor_zeros(DLDataType dtype,
                                  dlv_order order,
                                  struct dlv_tensor **out);
 
+// Allocates a new writeable tensor of `shape` on `device`, in order
+// `DLV_ORDER_C` or `DLV_ORDER_F`: `kDLCPU` as `dlv_tensor_empty`;
+// through the CUDA driver (loaded at run time) `kDLCUDA` (device memory of
+// device `device_id`, allocated on its primary context; contents
+// unspecified), `kDLCUDAHost` (pinned host memory) or `kDLCUDAManaged`
+// (managed memory); both host-readable kinds are zeroed. Device memory is
+// freed, with its context current, when the last view and export are gone.
+//
+// On success `*out` is a new handle owned by the caller.
+// Statuses: as `dlv_tensor_empty`, plus UNSUPPORTED_DEVICE (another device
+// type), DEVICE_UNAVAILABLE (no CUDA driver, no such device, a driver
+// failure: the message names the CUDA error), OUT_OF_MEMORY (also device
+// memory).
+enum dlv_status dlv_tensor_empty_on(DLDataType dtype,
+                                    int32_t ndim,
+                                    const int64_t *shape,
+                                    dlv_order order,
+                                    DLDevice device,
+                                    struct dlv_tensor **out);
+
+// As `dlv_tensor_empty_on`, but every element is zero (device memory is
+// cleared with `cuMemsetD8` on the legacy default stream).
+enum dlv_status dlv_tensor_zeros_on(DLDataType dtype,
+                                    int32_t ndim,
+                                    const int64_t *shape,
+                                    dlv_order order,
+                                    DLDevice device,
+                                    struct dlv_tensor **out);
+
 // Wraps caller memory without copying. `data` points at element [0,...,0];
 // `strides` are in elements (NULL: C order). `device` may be any DLPack
 // device: non-CPU memory is never touched, only viewed.
@@ -716,11 +745,14 @@ enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           int64_t window,
                                           struct dlv_tensor **out);
 
-// A new writeable CPU tensor with the same elements in `order` (C, F, or K
-// to keep the source's axis order). On success `*out` is a new handle owned
-// by the caller. Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT
-// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
-// (non-CPU memory), OUT_OF_MEMORY.
+// A new writeable tensor with the same elements in `order` (C, F, or K
+// to keep the source's axis order), on the same device: host memory is
+// copied on the host, CUDA device memory on its device when a CUDA driver
+// is available. On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT (order),
+// UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE (memory
+// the host cannot read, without a runtime for its device),
+// DEVICE_UNAVAILABLE (a CUDA failure), OUT_OF_MEMORY.
 enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
                                 dlv_order order,
                                 struct dlv_tensor **out);
@@ -762,6 +794,68 @@ enum dlv_status dlv_tensor_take(const struct dlv_tensor *t,
                                 const int64_t *indices,
                                 int64_t n,
                                 struct dlv_tensor **out);
+
+// A new writeable tensor holding `t`'s elements on `device`, compact in
+// `order` (C, F, or K to keep the source's axis order): host to CUDA
+// device, device to host, device to device, or into pinned
+// (`kDLCUDAHost`) or managed (`kDLCUDAManaged`) host memory, through the
+// CUDA driver; `kDLCPU` to `kDLCPU` is a plain copy and needs no driver.
+// Strided sources are compacted on the host before a host-to-device copy;
+// strided device sources are read with 2-D copies, or through the host.
+// The copy is complete, as seen from the host and from dlview's stream
+// (the legacy default stream), when this returns; other streams are
+// ordered after it with `dlv_cuda_stream_wait`.
+// On success `*out` is a new handle owned by the caller.
+// Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT (order; a CUDA
+// tensor whose memory belongs to another device), UNSUPPORTED_DTYPE
+// (packed sub-byte types), UNSUPPORTED_DEVICE (a device other than cpu,
+// cuda, cuda_host, cuda_managed), DEVICE_UNAVAILABLE (no CUDA driver, no
+// such device, a driver failure: the message names the CUDA error and the
+// operation), OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
+                                     DLDevice device,
+                                     dlv_order order,
+                                     struct dlv_tensor **out);
+
+// The number of CUDA devices in `*out` (0 when the driver loaded but
+// found none). The driver (`libcuda.so.1`, or the library named by the
+// environment variable `DLVIEW_CUDA_DRIVER`, a testing hook) is loaded
+// and initialised by the first CUDA call of the process.
+// Statuses: NULL_ARGUMENT (out), DEVICE_UNAVAILABLE (no driver, `cuInit`
+// failed, or the library was built without the `cuda` feature; the
+// message says which).
+enum dlv_status dlv_cuda_device_count(int32_t *out);
+
+// True when a CUDA driver is loaded and reports at least one device
+// (loading it on first use). Never fails.
+bool dlv_cuda_available(void);
+
+// Orders a consumer's stream after the work dlview has queued on
+// `device` (the producer's half of a DLPack exchange, RULES.md §6): an
+// event is recorded on dlview's stream (the legacy default stream) and
+// `stream` waits for it; the host does not block. Call it after exporting
+// a CUDA tensor, with the consumer's stream in the DLPack encoding: 1 the
+// legacy default stream and -1 "no synchronisation" (nothing to do), 2
+// the per-thread default stream, any larger value a `CUstream` handle.
+// 0 is ambiguous and refused. Devices other than cuda, cuda_host and
+// cuda_managed have no streams and accept only -1.
+// Without a CUDA driver dlview has queued no device work, so there is
+// nothing to order: valid streams then succeed without any call.
+// Statuses: INVALID_ARGUMENT (stream 0, below -1, or a stream on a device
+// without streams), DEVICE_UNAVAILABLE (no such device, a driver failure).
+enum dlv_status dlv_cuda_stream_wait(DLDevice device, int64_t stream);
+
+// Blocks until every operation dlview queued on CUDA device `device_id`
+// has finished (`cuStreamSynchronize` of the legacy default stream).
+// Statuses: DEVICE_UNAVAILABLE (no driver, no such device, a driver failure).
+enum dlv_status dlv_cuda_synchronize(int32_t device_id);
+
+// Free and total memory of CUDA device `device_id` in bytes
+// (`cuMemGetInfo`), written to `*free_bytes` and `*total_bytes` only on
+// success. Statuses: NULL_ARGUMENT, DEVICE_UNAVAILABLE.
+enum dlv_status dlv_cuda_mem_get_info(int32_t device_id,
+                                      uint64_t *free_bytes,
+                                      uint64_t *total_bytes);
 
 #ifdef __cplusplus
 }  // extern "C"

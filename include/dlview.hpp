@@ -86,6 +86,20 @@ class Tensor {
       return dlv_tensor_zeros(dtype, rank(shape), shape.data(), static_cast<dlv_order>(order), out);
     });
   }
+  /// On `device`: kDLCPU, or through the CUDA driver kDLCUDA (device
+  /// memory, contents unspecified), kDLCUDAHost (pinned) or kDLCUDAManaged.
+  static Tensor empty_on(DLDataType dtype, const std::vector<int64_t> &shape, DLDevice device,
+                         Order order = Order::C) {
+    return make([&](dlv_tensor **out) {
+      return dlv_tensor_empty_on(dtype, rank(shape), shape.data(), static_cast<dlv_order>(order), device, out);
+    });
+  }
+  static Tensor zeros_on(DLDataType dtype, const std::vector<int64_t> &shape, DLDevice device,
+                         Order order = Order::C) {
+    return make([&](dlv_tensor **out) {
+      return dlv_tensor_zeros_on(dtype, rank(shape), shape.data(), static_cast<dlv_order>(order), device, out);
+    });
+  }
   /// Wraps caller memory; `release(ctx)` runs once when the last view and
   /// export is gone (not if this throws). `strides` empty means C order.
   static Tensor from_buffer(void *data, DLDataType dtype, const std::vector<int64_t> &shape,
@@ -200,6 +214,14 @@ class Tensor {
     });
   }
 
+  /// A compact copy on `device` (host <-> CUDA device, device <-> device),
+  /// through the CUDA driver; see dlv_tensor_to_device.
+  Tensor to_device(DLDevice device, Order order = Order::K) const {
+    return make([&](dlv_tensor **out) {
+      return dlv_tensor_to_device(handle_, device, static_cast<dlv_order>(order), out);
+    });
+  }
+
   // ---- DLPack ----
   /// Exports this view; the caller owns the result (call its deleter once).
   DLManagedTensorVersioned *to_dlpack(const dlv_export_options *opts = nullptr) const {
@@ -240,6 +262,23 @@ inline bool shares_memory(const Tensor &a, const Tensor &b) noexcept {
 inline bool may_share_memory(const Tensor &a, const Tensor &b) noexcept {
   return dlv_may_share_memory(a.get(), b.get());
 }
+
+/// CUDA as dlview sees it (the driver is loaded at run time).
+namespace cuda {
+/// Number of CUDA devices; throws (DLV_ERR_DEVICE_UNAVAILABLE) without a driver.
+inline int32_t device_count() {
+  int32_t n = 0;
+  check(dlv_cuda_device_count(&n));
+  return n;
+}
+/// A driver with at least one device is loaded.
+inline bool available() noexcept { return dlv_cuda_available(); }
+/// Makes a consumer's `stream` (1 legacy, 2 per-thread, a handle, -1 none)
+/// wait for the work dlview queued on `device`; see dlv_cuda_stream_wait.
+inline void stream_wait(DLDevice device, int64_t stream) { check(dlv_cuda_stream_wait(device, stream)); }
+/// Waits until dlview's work on device `device_id` is done.
+inline void synchronize(int32_t device_id = 0) { check(dlv_cuda_synchronize(device_id)); }
+}  // namespace cuda
 
 }  // namespace dlview
 

@@ -4,12 +4,15 @@
 //!
 //! Layers, bottom to top: [`layout`] (pure shape/stride math), [`dtype`],
 //! [`device`], [`storage`] (reference-counted memory), [`tensor`] (views and
-//! flags), [`copy`] (element kernels), [`npy`] and [`mmap`] (files), and
+//! flags), [`copy`] (element kernels), [`npy`] and [`mmap`] (files),
+//! [`cuda`] (device memory, copies and streams, loaded at run time), and
 //! the C ABI in `ffi`. Only `ffi` is visible to cbindgen; the other modules
 //! carry `cbindgen:ignore`.
 
 /// cbindgen:ignore
 pub mod copy;
+/// cbindgen:ignore
+pub mod cuda;
 /// cbindgen:ignore
 pub mod device;
 /// cbindgen:ignore

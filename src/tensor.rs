@@ -6,6 +6,7 @@
 //! has been checked against the storage.
 
 use crate::copy;
+use crate::cuda;
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result, invalid};
@@ -75,15 +76,35 @@ impl Tensor {
     /// be undefined behaviour, and `calloc` of a large buffer costs nothing
     /// (the OS maps zero pages).
     pub fn empty(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true)
+        Tensor::allocate(dtype, shape, order, true, Device::CPU)
     }
 
     /// A new zero-filled buffer of `shape`.
     pub fn zeros(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true)
+        Tensor::allocate(dtype, shape, order, true, Device::CPU)
     }
 
-    fn allocate(dtype: DType, shape: &[i64], order: Order, zeroed: bool) -> Result<Tensor> {
+    /// A new buffer of `shape` on `device`: the CPU (as [`Tensor::empty`]),
+    /// or through the CUDA driver `cuda:N` (device memory, contents
+    /// unspecified), `cuda_host:N` (pinned) or `cuda_managed:N` (both
+    /// zeroed, as host memory always is). Other devices are
+    /// `UNSUPPORTED_DEVICE`; CUDA without a driver `DEVICE_UNAVAILABLE`.
+    pub fn empty_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, false, device)
+    }
+
+    /// As [`Tensor::empty_on`], every element zero.
+    pub fn zeros_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, true, device)
+    }
+
+    fn allocate(
+        dtype: DType,
+        shape: &[i64],
+        order: Order,
+        zeroed: bool,
+        device: Device,
+    ) -> Result<Tensor> {
         dtype.require_addressable("creating a tensor")?;
         if order == Order::K {
             return Err(invalid!(
@@ -92,7 +113,12 @@ impl Tensor {
         }
         let layout = Layout::compact(shape, order)?;
         let nbytes = packed_nbytes(layout.size(), dtype)?;
-        let storage = Arc::new(Storage::allocate(nbytes, zeroed, Device::CPU)?);
+        let storage = Arc::new(if device.is_cpu() {
+            // Always zeroed: safe code may read host memory.
+            Storage::allocate(nbytes, true, device)?
+        } else {
+            cuda::allocate(device, nbytes, zeroed)?
+        });
         let data = storage.base();
         Tensor::from_storage(storage, data, layout, dtype, true)
     }
@@ -623,14 +649,31 @@ impl Tensor {
 
     // ---- copies ------------------------------------------------------------
 
-    /// A new writeable buffer with the same elements, in `order`.
+    /// A new writeable buffer with the same elements, in `order`, on the
+    /// same device. CUDA memory is copied on its device when a CUDA driver
+    /// is available, and is `UNSUPPORTED_DEVICE` (as every element access
+    /// of device memory without a runtime) otherwise.
     pub fn copy(&self, order: Order) -> Result<Tensor> {
+        if self.device().device_type == crate::device::kind::CUDA && cuda::available() {
+            return cuda::to_device(self, self.device(), order);
+        }
         copy::copy_to_new(self, self.dtype, order)
+    }
+
+    /// A new writeable buffer with the same elements on `device`, compact
+    /// in `order` (C, F, or K: this view's axis order): host ↔ CUDA device,
+    /// device ↔ device, or to pinned/managed host memory, through the CUDA
+    /// driver (`DEVICE_UNAVAILABLE` without one); CPU → CPU is a plain copy.
+    pub fn to_device(&self, device: Device, order: Order) -> Result<Tensor> {
+        cuda::to_device(self, device, order)
     }
 
     /// A new writeable buffer with the elements cast to `dtype` (NumPy's
     /// unsafe casting, see `copy::cast`; complex → real fails).
     pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
+        if dtype == self.dtype {
+            return self.copy(order);
+        }
         copy::copy_to_new(self, dtype, order)
     }
 

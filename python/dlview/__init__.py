@@ -15,6 +15,7 @@ in **bytes** here, as in NumPy.
 from __future__ import annotations
 
 from ._creation import arange, asarray, empty, zeros
+from ._cuda import cuda_device_count, cuda_is_available, cuda_mem_get_info, cuda_synchronize
 from ._dlpack import EXTENSION as _EXTENSION
 from ._dlpack import from_dlpack
 from ._files import load, memmap, save
@@ -59,6 +60,10 @@ __all__ = [
     "save",
     "memmap",
     "live_storage_count",
+    "cuda_is_available",
+    "cuda_device_count",
+    "cuda_synchronize",
+    "cuda_mem_get_info",
     "library_path",
     "BACKEND",
 ]

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from . import _lib
 from ._dlpack import from_dlpack
-from ._dtypes import DTypeLike, dtype_struct, normalize_dtype
+from ._dtypes import DeviceLike, DTypeLike, device_struct, dtype_struct, normalize_dtype
 from ._lib import DLDevice, PyBuffer, cdll, pyapi, pydll
 from ._tensor import Tensor, _i64_array, _order, _shape_arg, derive
 
@@ -31,16 +31,28 @@ _UNSIGNED = frozenset("BHILQNc")
 _FLOATS = frozenset("efd")
 
 
-def empty(shape: Any, dtype: DTypeLike = "float32", order: str = "C") -> Tensor:
-    """A new writeable tensor of ``shape``; contents unspecified."""
+def _new(fn: str, shape: Any, dtype: DTypeLike, order: str, device: "DeviceLike | None") -> Tensor:
     dims = _shape_arg(shape)
-    return derive(cdll.dlv_tensor_empty, dtype_struct(dtype), len(dims), _i64_array(dims), _order(order))
+    args = (dtype_struct(dtype), len(dims), _i64_array(dims), _order(order))
+    if device is not None:
+        dev = device_struct(device)
+        if dev.device_type != _lib.KDLCPU or dev.device_id != 0:
+            return derive(getattr(cdll, fn + "_on"), *args, dev)
+    return derive(getattr(cdll, fn), *args)
 
 
-def zeros(shape: Any, dtype: DTypeLike = "float32", order: str = "C") -> Tensor:
-    """A new writeable tensor of ``shape`` filled with zeros."""
-    dims = _shape_arg(shape)
-    return derive(cdll.dlv_tensor_zeros, dtype_struct(dtype), len(dims), _i64_array(dims), _order(order))
+def empty(shape: Any, dtype: DTypeLike = "float32", order: str = "C", *, device: "DeviceLike | None" = None) -> Tensor:
+    """A new writeable tensor of ``shape``; contents unspecified. ``device``:
+    ``"cpu"`` (the default), ``"cuda:N"`` (device memory), ``"cuda_host"``
+    (pinned host memory), ``"cuda_managed:N"``, or a DLPack ``(type, id)``
+    pair; CUDA needs a driver (``RuntimeError`` without one)."""
+    return _new("dlv_tensor_empty", shape, dtype, order, device)
+
+
+def zeros(shape: Any, dtype: DTypeLike = "float32", order: str = "C", *, device: "DeviceLike | None" = None) -> Tensor:
+    """A new writeable tensor of ``shape`` filled with zeros, on ``device``
+    (as in :func:`empty`)."""
+    return _new("dlv_tensor_zeros", shape, dtype, order, device)
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: "DTypeLike | None" = None) -> Tensor:

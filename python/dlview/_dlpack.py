@@ -15,6 +15,7 @@ else the pure-ctypes ``CTypesBase`` below.
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 from ctypes import byref, c_void_p, py_object
 from typing import TYPE_CHECKING, Any, Callable
@@ -55,6 +56,38 @@ def _steal(address: int) -> Any:
     return obj
 
 
+def _stream_arg(stream: Any) -> int:
+    """A consumer's stream as an int (its value is checked by the library)."""
+    if isinstance(stream, bool):
+        raise TypeError(f"stream must be None or an int, got {stream!r}")
+    try:
+        return operator.index(stream)
+    except TypeError:
+        raise TypeError(f"stream must be None or an int, got {type(stream).__name__}") from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (a.device_type, a.device_id) == (b.device_type, b.device_id)
+
+
+def _cross_device_copy(t: "Tensor", want: Any) -> "Tensor":
+    """``t.to(want)``, a failure being the protocol's ``BufferError``."""
+    try:
+        return t.to((want.device_type, want.device_id))
+    except (RuntimeError, BufferError, ValueError) as e:
+        src = pydll.dlv_tensor_device(t._h)
+        raise BufferError(f"dlview cannot copy a tensor from {device_name(src)} to {device_name(want)}: {e}") from e
+
+
+def wait_on_stream(device: Any, stream: int) -> None:
+    """The producer's half of RULES.md §6 for CUDA: the consumer's ``stream``
+    (1 legacy default, 2 per-thread default, >2 a handle, -1 no sync; 0 is
+    refused with ``ValueError``) waits for dlview's pending work."""
+    status = pydll.dlv_cuda_stream_wait(device, stream)
+    if status:
+        raise_status(status)
+
+
 def export_capsule(
     t: "Tensor",
     *,
@@ -65,67 +98,101 @@ def export_capsule(
     allow_negative_strides: bool = False,
 ) -> Any:
     """``t.__dlpack__(...)``: a ``"dltensor_versioned"`` capsule when
-    ``max_version >= (1, 0)``, else a legacy ``"dltensor"`` one."""
+    ``max_version >= (1, 0)``, else a legacy ``"dltensor"`` one. A
+    ``dl_device`` other than the tensor's is a cross-device copy (unless
+    ``copy=False``: ``BufferError``); for CUDA memory the consumer's
+    ``stream`` is made to wait for dlview's pending work."""
     _require_dlpack()
     h = t._h
     dev = pydll.dlv_tensor_device(h)
-    if stream is not None and dev.device_type == _lib.KDLCPU:
-        raise ValueError(f"stream must be None for a tensor on the CPU, got {stream!r}")
     versioned = _wants_versioned(max_version)
     mode = _lib.COPY_IF_NEEDED if copy is None else _lib.COPY_ALWAYS if copy else _lib.COPY_NEVER
+    target = dev
     if dl_device is not None:
         want = device_struct(dl_device)
-        if (want.device_type, want.device_id) != (dev.device_type, dev.device_id):
+        if not _same(want, dev):
             if copy is False:
                 raise BufferError(
                     f"cannot share: the tensor is on {device_name(dev)} and dl_device asks for "
                     f"{device_name(want)} (pass copy=None/True)"
                 )
-            if want.device_type != _lib.KDLCPU:
-                raise BufferError(f"dlview cannot copy a tensor from {device_name(dev)} to {device_name(want)}")
-            mode = _lib.COPY_ALWAYS  # a host copy; fails for memory the host cannot read
+            target = want
+    # The stream is the consumer's, on the device the capsule will be on.
+    if stream is not None:
+        if target.device_type == _lib.KDLCPU:
+            raise ValueError(f"stream must be None for a tensor on the CPU, got {stream!r}")
+        stream = _stream_arg(stream)
+    if target is not dev:
+        t = _cross_device_copy(t, target)
+        h, mode = t._h, _lib.COPY_IF_NEEDED
     opts = ExportOptions(mode, allow_negative_strides)
     out = c_void_p()
     status = pydll.dlv_py_tensor_to_capsule(h, byref(opts), versioned, byref(out))
     if status:
         raise_status(status)
-    return _steal(out.value)
+    capsule = _steal(out.value)
+    if stream is not None and target.device_type in _lib.CUDA_STREAM_DEVICES:
+        wait_on_stream(target, stream)  # after any copy the export made
+    return capsule
+
+
+def _producer_device(x: Any) -> "tuple[int, int] | None":
+    get = getattr(x, "__dlpack_device__", None)
+    if get is None:
+        return None
+    try:
+        kind, index = get()
+        return (int(kind), int(index))
+    except Exception:
+        return None
 
 
 def py_from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | None" = None) -> "Tensor":
     """A tensor sharing the memory of any DLPack producer (an object with
     ``__dlpack__``, or a raw ``"dltensor[_versioned]"`` capsule).
 
-    Asks the producer for ``max_version=(1, 3)`` (and passes ``copy`` and
-    ``device`` as ``dl_device``), retrying without arguments if it raises
-    ``TypeError``. ``copy=True`` always gives a new buffer, ``copy=False``
-    never copies (``BufferError`` if the producer would have to).
-    Legacy (unversioned) capsules cannot say whether they may be written,
-    so they are imported read-only. A capsule can be consumed once; a
-    second use raises ``ValueError``.
+    Asks the producer for ``max_version=(1, 3)`` (and passes ``copy``, and
+    for CUDA producers ``stream=1``: dlview works on the legacy default
+    stream, so the producer makes it wait for its pending work), retrying
+    without arguments if it raises ``TypeError``. ``copy=True`` always gives
+    a new buffer, ``copy=False`` never copies (``BufferError`` if the
+    producer would have to). A ``device`` other than the producer's is a
+    copy dlview makes after importing (``BufferError`` with ``copy=False``
+    or when it cannot). Legacy (unversioned) capsules cannot say whether
+    they may be written, so they are imported read-only. A capsule can be
+    consumed once; a second use raises ``ValueError``.
     """
     from ._tensor import derive
 
     _require_dlpack()
     want = None if device is None else device_struct(device)
     honoured = False
+    cross = False
     if type(x).__name__ == "PyCapsule":
         capsule = x
     else:
         producer = getattr(x, "__dlpack__", None)
         if producer is None:
             raise TypeError(f"{type(x).__name__} does not support the DLPack protocol (no __dlpack__ method)")
+        src = _producer_device(x)
         kwargs: dict[str, Any] = {"max_version": MAX_VERSION}
-        if copy is not None:
+        if want is not None and src is not None and src != (want.device_type, want.device_id):
+            if copy is False:
+                raise BufferError(
+                    f"cannot share: the producer's tensor is on {device_name(_lib.DLDevice(*src))} and "
+                    f"device={device_name(want)} was asked (pass copy=None/True)"
+                )
+            cross = True  # import as it is, then copy across
+        elif copy is not None:
             kwargs["copy"] = copy
-        if want is not None:
-            kwargs["dl_device"] = (want.device_type, want.device_id)
+        if src is not None and src[0] in _lib.CUDA_STREAM_DEVICES:
+            kwargs["stream"] = 1
         try:
             capsule = producer(**kwargs)
             honoured = True
         except TypeError:
             capsule = producer()
-    if copy is None:
+    if copy is None or cross:
         mode = _lib.COPY_IF_NEEDED
     elif copy:
         mode = _lib.COPY_IF_NEEDED if honoured else _lib.COPY_ALWAYS
@@ -135,8 +202,10 @@ def py_from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | 
     t = derive(pydll.dlv_py_tensor_from_capsule, capsule, byref(opts))
     if want is not None:
         got = pydll.dlv_tensor_device(t._h)
-        if (got.device_type, got.device_id) != (want.device_type, want.device_id):
-            raise BufferError(f"the producer exported a tensor on {device_name(got)}, not on {device_name(want)}")
+        if not _same(got, want):
+            if copy is False:
+                raise BufferError(f"the producer exported a tensor on {device_name(got)}, not on {device_name(want)}")
+            t = _cross_device_copy(t, want)
     return t
 
 

@@ -35,6 +35,7 @@ static __typeof__(dlv_tensor_free) *p_free;
 static __typeof__(dlv_tensor_device) *p_device;
 static __typeof__(dlv_py_tensor_to_capsule) *p_to_capsule;
 static __typeof__(dlv_py_tensor_from_capsule) *p_from_capsule;
+static __typeof__(dlv_cuda_stream_wait) *p_stream_wait; /* NULL in libraries without CUDA calls */
 
 /* Set by _bind: the Tensor class, _lib.raise_status, and the pure-Python
  * implementations used for uncommon arguments. */
@@ -50,6 +51,10 @@ static PyObject *str_stream;
 static PyObject *str_dl_device;
 static PyObject *kw_max_version;        /* ("max_version",) */
 static PyObject *kw_max_version_copy;   /* ("max_version", "copy") */
+static PyObject *kw_max_version_stream;      /* ("max_version", "stream") */
+static PyObject *kw_max_version_copy_stream; /* ("max_version", "copy", "stream") */
+static PyObject *legacy_stream;              /* 1: the legacy default CUDA stream */
+static PyObject *str_dlpack_device;          /* "__dlpack_device__" */
 static PyObject *asked_version;         /* (1, 3) */
 
 /* The metadata caches of dlview.Tensor (_shape, _strides, _dt) live here,
@@ -63,6 +68,8 @@ typedef struct {
     PyObject *strides;
     PyObject *dt;
 } TensorBase;
+
+static PyTypeObject TensorBaseType;
 
 /* Raises the exception of a failed status through _lib.raise_status. */
 static PyObject *fail(dlv_status status) {
@@ -128,7 +135,10 @@ static int copy_mode(PyObject *copy, dlv_copy_mode *mode) {
     return 0;
 }
 
-static int is_cpu(const TensorBase *self) { return p_device(self->h).device_type == kDLCPU; }
+/* Devices whose DLPack exchanges carry a CUDA stream (RULES.md §6). */
+static int is_cuda_family(DLDevice d) {
+    return d.device_type == kDLCUDA || d.device_type == kDLCUDAHost || d.device_type == kDLCUDAManaged;
+}
 
 /* __dlpack__(*, stream=None, max_version=None, dl_device=None, copy=None) */
 static PyObject *TensorBase_dlpack(TensorBase *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
@@ -168,9 +178,23 @@ static PyObject *TensorBase_dlpack(TensorBase *self, PyObject *const *args, Py_s
         Py_DECREF(kw);
         return r;
     }
-    if (stream != Py_None && is_cpu(self)) {
-        PyErr_Format(PyExc_ValueError, "stream must be None for a tensor on the CPU, got %R", stream);
-        return NULL;
+    DLDevice dev = p_device(self->h);
+    long long wait_stream = -1;
+    if (stream != Py_None) {
+        if (dev.device_type == kDLCPU) {
+            PyErr_Format(PyExc_ValueError, "stream must be None for a tensor on the CPU, got %R", stream);
+            return NULL;
+        }
+        if (PyBool_Check(stream) || !PyLong_Check(stream)) {
+            PyErr_Format(PyExc_TypeError, "stream must be None or an int, got %R", stream);
+            return NULL;
+        }
+        wait_stream = PyLong_AsLongLong(stream);
+        if (wait_stream == -1 && PyErr_Occurred())
+            return NULL;
+        /* The library checks the value (0 is refused) and orders the stream. */
+        if (!is_cuda_family(dev) || p_stream_wait == NULL)
+            wait_stream = -1;
     }
     int versioned = wants_versioned(max_version);
     if (versioned < 0)
@@ -182,7 +206,46 @@ static PyObject *TensorBase_dlpack(TensorBase *self, PyObject *const *args, Py_s
     dlv_status st = p_to_capsule(self->h, &opts, versioned != 0, &capsule);
     if (st != DLV_OK)
         return fail(st);
+    /* After the export, which may have queued a device copy. -1 and 1 need
+     * nothing (1 is dlview's own stream): skip the call on the hot path. */
+    if (wait_stream != -1 && wait_stream != 1) {
+        st = p_stream_wait(dev, (int64_t)wait_stream);
+        if (st != DLV_OK) {
+            Py_DECREF((PyObject *)capsule); /* its destructor releases the export */
+            return fail(st);
+        }
+    }
     return (PyObject *)capsule;
+}
+
+/* The producer's DLPack device, or 0 when it has none to tell (no
+ * __dlpack_device__, or one that fails: the exchange then goes on without
+ * a stream and the producer's own errors speak). */
+static int producer_device(PyObject *x, DLDevice *out) {
+    if (tensor_class != NULL && PyObject_TypeCheck(x, &TensorBaseType)) {
+        *out = p_device(((TensorBase *)x)->h);
+        return 1;
+    }
+    PyObject *call[1] = {x};
+    PyObject *r = PyObject_VectorcallMethod(str_dlpack_device, call, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int ok = 0;
+    if (PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 2) {
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(r, 0));
+        long index = PyLong_AsLong(PyTuple_GET_ITEM(r, 1));
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+        } else {
+            out->device_type = (DLDeviceType)kind;
+            out->device_id = (int32_t)index;
+            ok = 1;
+        }
+    }
+    Py_DECREF(r);
+    return ok;
 }
 
 static PyObject *TensorBase_dlpack_device(TensorBase *self, PyObject *unused) {
@@ -285,8 +348,18 @@ static PyObject *ext_from_dlpack(PyObject *module, PyObject *const *args, Py_ssi
     if (PyCapsule_CheckExact(x)) {
         capsule = Py_NewRef(x);
     } else {
-        PyObject *call[3] = {x, asked_version, copy};
-        PyObject *names = copy == Py_None ? kw_max_version : kw_max_version_copy;
+        /* A CUDA producer is asked to order dlview's stream (the legacy
+         * default one, 1) after its pending work. */
+        DLDevice src;
+        int cuda = producer_device(x, &src) && is_cuda_family(src);
+        PyObject *call[4] = {x, asked_version, copy, legacy_stream};
+        PyObject *names;
+        if (copy == Py_None) {
+            names = cuda ? kw_max_version_stream : kw_max_version;
+            call[2] = legacy_stream;
+        } else {
+            names = cuda ? kw_max_version_copy_stream : kw_max_version_copy;
+        }
         capsule = PyObject_VectorcallMethod(str_dlpack, call, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, names);
         if (capsule != NULL) {
             honoured = true;
@@ -343,6 +416,7 @@ static PyObject *ext_bind(PyObject *module, PyObject *args) {
         !(p_to_capsule = lookup(lib, "dlv_py_tensor_to_capsule")) ||
         !(p_from_capsule = lookup(lib, "dlv_py_tensor_from_capsule")))
         return NULL;
+    p_stream_wait = (__typeof__(dlv_cuda_stream_wait) *)dlsym(lib, "dlv_cuda_stream_wait");
     Py_XSETREF(tensor_class, (PyTypeObject *)Py_NewRef(cls));
     Py_XSETREF(raise_status, Py_NewRef(raise));
     Py_XSETREF(py_export, Py_NewRef(exp));
@@ -382,8 +456,13 @@ PyMODINIT_FUNC PyInit__ext(void) {
         return NULL;
     kw_max_version = PyTuple_Pack(1, str_max_version);
     kw_max_version_copy = PyTuple_Pack(2, str_max_version, str_copy);
+    kw_max_version_stream = PyTuple_Pack(2, str_max_version, str_stream);
+    kw_max_version_copy_stream = PyTuple_Pack(3, str_max_version, str_copy, str_stream);
     asked_version = Py_BuildValue("(ii)", 1, 3);
-    if (!kw_max_version || !kw_max_version_copy || !asked_version)
+    legacy_stream = PyLong_FromLong(1);
+    str_dlpack_device = PyUnicode_InternFromString("__dlpack_device__");
+    if (!kw_max_version || !kw_max_version_copy || !kw_max_version_stream || !kw_max_version_copy_stream ||
+        !asked_version || !legacy_stream || !str_dlpack_device)
         return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)

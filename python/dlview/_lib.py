@@ -107,6 +107,11 @@ FLAG_ALIGNED = 16
 NONE = -(2**63)  # DLV_NONE: an omitted slice bound
 ALL_AXES = -(2**31)  # DLV_ALL_AXES
 KDLCPU = 1
+KDLCUDA = 2
+KDLCUDAHOST = 3
+KDLCUDAMANAGED = 13
+#: Device types whose DLPack exchanges carry a CUDA stream (RULES.md §6).
+CUDA_STREAM_DEVICES = frozenset((KDLCUDA, KDLCUDAHOST, KDLCUDAMANAGED))
 
 #: RULES.md §8: which built-in exception each status raises.
 EXCEPTIONS: dict[int, type[Exception]] = {
@@ -244,6 +249,24 @@ for _name, _res, _args in [
     ("dlv_tensor_flush", c_int, (_T,)),
 ]:
     _declare(cdll, _name, _res, *_args)
+
+#: The CUDA calls (absent from libraries built before them).
+HAS_CUDA = has("dlv_tensor_to_device")
+if HAS_CUDA:
+    for _name, _res, _args in [
+        ("dlv_tensor_empty_on", c_int, (DLDataType, c_int32, _I64P, c_uint32, DLDevice, _OUT)),
+        ("dlv_tensor_zeros_on", c_int, (DLDataType, c_int32, _I64P, c_uint32, DLDevice, _OUT)),
+        ("dlv_tensor_to_device", c_int, (_T, DLDevice, c_uint32, _OUT)),
+        ("dlv_cuda_synchronize", c_int, (c_int32,)),
+    ]:
+        _declare(cdll, _name, _res, *_args)
+    for _name, _res, _args in [
+        ("dlv_cuda_device_count", c_int, (POINTER(c_int32),)),
+        ("dlv_cuda_available", c_bool, ()),
+        ("dlv_cuda_stream_wait", c_int, (DLDevice, c_int64)),
+        ("dlv_cuda_mem_get_info", c_int, (c_int32, POINTER(c_uint64), POINTER(c_uint64))),
+    ]:
+        _declare(pydll, _name, _res, *_args)
 
 # dlv_mmap_mode.
 MMAP_NONE = 0

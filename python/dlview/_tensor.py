@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
 
 from . import _lib
 from ._dlpack import TensorBase, bind_extension, new_handle_wrapper
-from ._dtypes import DTypeLike, device_name, dtype_name, dtype_struct
+from ._dtypes import DTypeLike, device_name, device_struct, dtype_name, dtype_struct
 from ._lib import cdll, pydll, raise_status
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Tensor", "Flags", "wrap", "derive"]
 
+_CPU = (_lib.KDLCPU, 0)
+#: DLPack device types the host reads directly (CPU, CUDA pinned, ROCm pinned, CUDA managed).
+_HOST_READABLE = frozenset((_lib.KDLCPU, _lib.KDLCUDAHOST, 11, _lib.KDLCUDAMANAGED))
 _ORDERS = {"C": _lib.ORDER_C, "F": _lib.ORDER_F, "K": _lib.ORDER_K, "A": _lib.ORDER_K}
 
 #: memoryview/struct format of each dtype whose values Python reads directly.
@@ -337,6 +340,24 @@ class Tensor(TensorBase):
         (``"C"``, ``"F"`` or ``"K"`` to keep the axis order)."""
         return derive(cdll.dlv_tensor_copy, self._h, _order(order))
 
+    def to(self, device: Any, *, copy: bool = False, order: str = "K") -> "Tensor":
+        """This tensor on ``device`` (``"cpu"``, ``"cuda:0"``, ``"cuda_host"``,
+        a DLPack ``(type, id)`` pair or a ``torch.device``): itself when it is
+        there already (unless ``copy=True``), else a new compact tensor
+        (``order`` ``"K"`` keeps the axis order) copied host to device,
+        device to host or device to device through the CUDA driver.
+        ``RuntimeError`` when no CUDA driver or device is available."""
+        dev = device_struct(device)
+        if not copy:
+            mine = pydll.dlv_tensor_device(self._h)
+            if (mine.device_type, mine.device_id) == (dev.device_type, dev.device_id):
+                return self
+        return derive(cdll.dlv_tensor_to_device, self._h, dev, _order(order))
+
+    def cpu(self) -> "Tensor":
+        """``self.to("cpu")``."""
+        return self.to(_CPU)
+
     def astype(self, dtype: DTypeLike, copy: bool = True, order: str = "K") -> "Tensor":
         """The elements cast to ``dtype`` (NumPy's unsafe casting) in a new
         tensor; with ``copy=False`` the tensor itself when nothing changes."""
@@ -355,6 +376,11 @@ class Tensor(TensorBase):
         shape = self.shape
         if 0 in shape:
             return _empty_nested(shape)
+        kind = pydll.dlv_tensor_device(self._h).device_type
+        if kind not in _HOST_READABLE:
+            # The elements are read below through a raw pointer: never one
+            # into device memory.
+            raise BufferError(f"reading elements needs host-accessible memory, but the tensor is on {self.device}")
         src = self
         fmt = _FORMATS.get(name)
         part = _COMPLEX_PARTS.get(name)

@@ -4,15 +4,19 @@
 use super::boundary::*;
 use super::tensor::derive;
 use super::types::*;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, invalid};
-use dlpark::ffi::DLDataType;
+use dlpark::ffi::{DLDataType, DLDevice};
 
-/// A new writeable CPU tensor with the same elements in `order` (C, F, or K
-/// to keep the source's axis order). On success `*out` is a new handle owned
-/// by the caller. Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT
-/// (order), UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE
-/// (non-CPU memory), OUT_OF_MEMORY.
+/// A new writeable tensor with the same elements in `order` (C, F, or K
+/// to keep the source's axis order), on the same device: host memory is
+/// copied on the host, CUDA device memory on its device when a CUDA driver
+/// is available. On success `*out` is a new handle owned by the caller.
+/// Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT (order),
+/// UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE (memory
+/// the host cannot read, without a runtime for its device),
+/// DEVICE_UNAVAILABLE (a CUDA failure), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_copy(
     t: *const dlv_tensor,
@@ -100,4 +104,33 @@ pub unsafe extern "C" fn dlv_tensor_take(
             t.take(axis.into(), indices)
         })
     }
+}
+
+/// A new writeable tensor holding `t`'s elements on `device`, compact in
+/// `order` (C, F, or K to keep the source's axis order): host to CUDA
+/// device, device to host, device to device, or into pinned
+/// (`kDLCUDAHost`) or managed (`kDLCUDAManaged`) host memory, through the
+/// CUDA driver; `kDLCPU` to `kDLCPU` is a plain copy and needs no driver.
+/// Strided sources are compacted on the host before a host-to-device copy;
+/// strided device sources are read with 2-D copies, or through the host.
+/// The copy is complete, as seen from the host and from dlview's stream
+/// (the legacy default stream), when this returns; other streams are
+/// ordered after it with `dlv_cuda_stream_wait`.
+/// On success `*out` is a new handle owned by the caller.
+/// Statuses: NULL_ARGUMENT (t, out), INVALID_ARGUMENT (order; a CUDA
+/// tensor whose memory belongs to another device), UNSUPPORTED_DTYPE
+/// (packed sub-byte types), UNSUPPORTED_DEVICE (a device other than cpu,
+/// cuda, cuda_host, cuda_managed), DEVICE_UNAVAILABLE (no CUDA driver, no
+/// such device, a driver failure: the message names the CUDA error and the
+/// operation), OUT_OF_MEMORY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_to_device(
+    t: *const dlv_tensor,
+    device: DLDevice,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let device = Device::from_dl(device);
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.to_device(device, super::types::order(order)?)) }
 }

@@ -14,11 +14,13 @@ pub mod tensor;
 // After `tensor`: cbindgen emits functions in module order, and the header
 // reads best with copies after creation, inspection and views.
 pub mod copy;
+pub mod cuda;
 pub mod types;
 
 #[doc(hidden)]
 pub use boundary::{panic_probe, panic_probe_value};
 pub use copy::*;
+pub use cuda::*;
 pub use dlpack::*;
 pub use names::*;
 pub use npy::*;

@@ -82,6 +82,18 @@ unsafe fn new_tensor(
     out: *mut *mut dlv_tensor,
     make: fn(DType, &[i64], Order) -> Result<Tensor>,
 ) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { new_tensor_with(dtype, ndim, shape, order, out, make) }
+}
+
+unsafe fn new_tensor_with(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+    make: impl FnOnce(DType, &[i64], Order) -> Result<Tensor>,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -124,6 +136,57 @@ pub unsafe extern "C" fn dlv_tensor_zeros(
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe { new_tensor(dtype, ndim, shape, order, out, Tensor::zeros) }
+}
+
+/// Allocates a new writeable tensor of `shape` on `device`, in order
+/// `DLV_ORDER_C` or `DLV_ORDER_F`: `kDLCPU` as `dlv_tensor_empty`;
+/// through the CUDA driver (loaded at run time) `kDLCUDA` (device memory of
+/// device `device_id`, allocated on its primary context; contents
+/// unspecified), `kDLCUDAHost` (pinned host memory) or `kDLCUDAManaged`
+/// (managed memory); both host-readable kinds are zeroed. Device memory is
+/// freed, with its context current, when the last view and export are gone.
+///
+/// On success `*out` is a new handle owned by the caller.
+/// Statuses: as `dlv_tensor_empty`, plus UNSUPPORTED_DEVICE (another device
+/// type), DEVICE_UNAVAILABLE (no CUDA driver, no such device, a driver
+/// failure: the message names the CUDA error), OUT_OF_MEMORY (also device
+/// memory).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_empty_on(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    device: DLDevice,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let device = Device::from_dl(device);
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        new_tensor_with(dtype, ndim, shape, order, out, |d, s, o| {
+            Tensor::empty_on(d, s, o, device)
+        })
+    }
+}
+
+/// As `dlv_tensor_empty_on`, but every element is zero (device memory is
+/// cleared with `cuMemsetD8` on the legacy default stream).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_zeros_on(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    device: DLDevice,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let device = Device::from_dl(device);
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        new_tensor_with(dtype, ndim, shape, order, out, |d, s, o| {
+            Tensor::zeros_on(d, s, o, device)
+        })
+    }
 }
 
 /// Wraps caller memory without copying. `data` points at element [0,...,0];

@@ -156,6 +156,17 @@ pub fn valgrind_available() -> bool {
 /// its whole output if it exits non-zero or valgrind finds an error or a
 /// definite/indirect leak.
 pub fn run_program(exe: &Path, valgrind: bool) -> Output {
+    run_program_with(exe, valgrind, &[], &[])
+}
+
+/// As [`run_program`], with arguments and environment variables (a value
+/// of `None` removes the variable).
+pub fn run_program_with(
+    exe: &Path,
+    valgrind: bool,
+    args: &[&str],
+    env: &[(&str, Option<&std::ffi::OsStr>)],
+) -> Output {
     let mut cmd = if valgrind {
         let mut c = Command::new("valgrind");
         c.args([
@@ -169,6 +180,13 @@ pub fn run_program(exe: &Path, valgrind: bool) -> Output {
     } else {
         Command::new(exe)
     };
+    cmd.args(args);
+    for (key, value) in env {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
     // cargo test puts target/<profile>/ on LD_LIBRARY_PATH, which beats the
     // program's RUNPATH; a stale libdlview.so there (from an earlier `cargo
     // build`) would be loaded instead of the one just built. Put ours first.
