@@ -40,14 +40,16 @@ fn fake_driver() -> PathBuf {
 }
 
 /// Builds `tests/fakecuda/<stem>.c` as C11 and C++17 and runs each with
-/// `args` and `env` (the C build under valgrind when available).
-fn run_c(stem: &str, args: &[&str], env: &[(&str, Option<&OsStr>)]) {
+/// `args` and `env` (the C build under valgrind when available). Tests run
+/// in parallel, so each gets its own executables (named after `config`):
+/// rebuilding a program another test is running fails with ETXTBSY.
+fn run_c(stem: &str, config: &str, args: &[&str], env: &[(&str, Option<&OsStr>)]) {
     let dir = scratch_dir("fakecuda");
     let source = root().join(format!("tests/fakecuda/{stem}.c"));
     let includes = [root().join("tests/c")];
     let valgrind = valgrind_available();
     for (i, lang) in [Lang::C11, Lang::Cxx17].into_iter().enumerate() {
-        let exe = dir.join(format!("{stem}-{}", lang.suffix()));
+        let exe = dir.join(format!("{stem}-{config}-{}", lang.suffix()));
         build_program(lang, std::slice::from_ref(&source), &includes, &exe);
         let out = run_program_with(&exe, valgrind && i == 0, args, env);
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
@@ -59,6 +61,7 @@ fn fake_driver_exercises_every_cuda_path() {
     let fake = fake_driver();
     run_c(
         "cuda_fake",
+        "fake-driver",
         &[],
         &[
             ("DLVIEW_CUDA_DRIVER", Some(fake.as_os_str())),
@@ -72,6 +75,7 @@ fn fake_driver_exercises_every_cuda_path() {
 fn missing_driver_library_is_device_unavailable() {
     run_c(
         "cuda_unavailable",
+        "missing-library",
         &["cannot load the CUDA driver /nonexistent/libcuda.so.1"],
         &[(
             "DLVIEW_CUDA_DRIVER",
@@ -85,6 +89,7 @@ fn cuinit_failure_is_device_unavailable() {
     let fake = fake_driver();
     run_c(
         "cuda_unavailable",
+        "cuinit-fails",
         &["cuInit failed with CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"],
         &[
             ("DLVIEW_CUDA_DRIVER", Some(fake.as_os_str())),
@@ -98,6 +103,7 @@ fn no_device_is_device_unavailable() {
     let fake = fake_driver();
     run_c(
         "cuda_unavailable",
+        "no-device",
         &["reports no CUDA device", "zero-devices"],
         &[
             ("DLVIEW_CUDA_DRIVER", Some(fake.as_os_str())),
@@ -123,6 +129,7 @@ fn no_override_without_libcuda_is_device_unavailable() {
     }
     run_c(
         "cuda_unavailable",
+        "no-override",
         &["cannot load the CUDA driver libcuda.so.1"],
         &[("DLVIEW_CUDA_DRIVER", None)],
     );
