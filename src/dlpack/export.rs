@@ -2,21 +2,23 @@
 //! holds the DLPack struct, its shape and strides, and a reference to the
 //! storage. The deleter frees that block, which drops the reference.
 
-use super::{ExportOptions, PRODUCED_VERSION};
+use super::{ExportOptions, PRODUCED_VERSION, spare};
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::{Layout, Order};
+use crate::layout::{self, Order};
 use crate::storage::Storage;
 use crate::tensor::{CopyMode, Tensor};
 use dlpark::DlpackFlags;
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned, DLPackVersion, DLTensor};
+use std::alloc::Layout;
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-/// One allocation per export. `#[repr(C)]` with the managed struct first,
-/// so a pointer to it is a pointer to the whole block.
+/// One allocation per export (of layout [`BLOCK`], taken from and given
+/// back to [`spare`]). `#[repr(C)]` with the managed struct first, so a
+/// pointer to it is a pointer to the whole block.
 #[repr(C)]
 struct Exported<M> {
     managed: M,
@@ -31,11 +33,32 @@ struct Exported<M> {
     view: Snapshot,
 }
 
+/// The layout of every export block: the larger of the two ABIs' blocks,
+/// so that one spare block serves both.
+pub(super) const BLOCK: Layout = {
+    let versioned = Layout::new::<Exported<DLManagedTensorVersioned>>();
+    let legacy = Layout::new::<Exported<DLManagedTensor>>();
+    let size = if versioned.size() > legacy.size() {
+        versioned.size()
+    } else {
+        legacy.size()
+    };
+    let align = if versioned.align() > legacy.align() {
+        versioned.align()
+    } else {
+        legacy.align()
+    };
+    match Layout::from_size_align(size, align) {
+        Ok(layout) => layout,
+        Err(_) => panic!("export block layout"),
+    }
+};
+
 /// The already-validated parts of an exported view.
 struct Snapshot {
     /// As written to `dl_tensor.data` (NULL for size 0).
     data: *mut u8,
-    layout: Layout,
+    layout: layout::Layout,
     dtype: DType,
     device: Device,
     flags: u32,
@@ -94,9 +117,13 @@ unsafe extern "C" fn delete<M>(managed: *mut M) {
     }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: non-NULL pointers reaching this deleter were produced by
-        // `export` from `Box::leak` of an `Exported<M>` whose first field is
-        // the managed struct; DLPack's contract is that it is called once.
-        drop(unsafe { Box::from_raw(managed.cast::<Exported<M>>()) });
+        // `export`: an initialised `Exported<M>` from `spare::take`, whose
+        // first field is the managed struct; DLPack's contract is that it
+        // is called once.
+        unsafe {
+            std::ptr::drop_in_place(managed.cast::<Exported<M>>());
+            spare::give_back(managed.cast());
+        }
     }));
     if outcome.is_err() {
         // A panic while releasing memory leaves no sane state to return to.
@@ -149,13 +176,12 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
         byte_offset: 0,
     };
     let dims = (view.shape(), view.strides());
-    let mut block = Box::<Exported<M>>::new_uninit();
-    let p = block.as_mut_ptr();
-    // SAFETY: `p` points at the uninitialised block; every field is written
-    // exactly once below before `assume_init`. Writing in place avoids
-    // building the (large) value on the stack and copying it: this is the
-    // per-exchange hot path.
-    let mut block = unsafe {
+    let p = spare::take().cast::<Exported<M>>();
+    // SAFETY: `p` points at an uninitialised block of layout `BLOCK`, which
+    // fits an `Exported<M>`; every field is written exactly once below.
+    // Writing in place avoids building the (large) value on the stack and
+    // copying it: this is the per-exchange hot path.
+    let block = unsafe {
         (&raw mut (*p).managed).write(M::new(dl_tensor, !view.is_writeable(), copied));
         (&raw mut (*p).storage).write(Arc::clone(view.storage()));
         (&raw mut (*p).inline).write([0; 8]);
@@ -167,10 +193,9 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
             device: view.device(),
             flags: view.flags(),
         });
-        block.assume_init()
+        &mut *p
     };
-    // Point shape/strides into the block's own storage only now that the
-    // block is boxed and will not move again.
+    // Point shape/strides into the block's own storage (it never moves).
     let out: &mut [i64] = if ndim <= 4 {
         &mut block.inline[..2 * ndim]
     } else {
@@ -183,7 +208,7 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
     let dl = block.managed.dl_tensor();
     dl.shape = shape;
     dl.strides = shape.wrapping_add(ndim);
-    Ok(NonNull::from(Box::leak(block)).cast())
+    Ok(NonNull::from(block).cast())
 }
 
 /// Exports `t` as a versioned managed tensor (RULES.md §4). The caller owns
@@ -217,14 +242,14 @@ pub fn is_own_versioned(
 /// `managed` must come from [`to_versioned`] (its deleter is ours) and be
 /// owned by the caller; it is consumed.
 pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc<Storage> {
-    // SAFETY: per the contract, the block is an `Exported` we leaked.
-    let block = unsafe {
-        Box::from_raw(
-            managed
-                .as_ptr()
-                .cast::<Exported<DLManagedTensorVersioned>>(),
-        )
-    };
+    let p = managed
+        .as_ptr()
+        .cast::<Exported<DLManagedTensorVersioned>>();
+    // SAFETY: per the contract, the block is a live `Exported` from
+    // `export`, read out once and then handed back.
+    let block = unsafe { std::ptr::read(p) };
+    // SAFETY: moved out above, so nothing in it is used or dropped again.
+    unsafe { spare::give_back(p.cast()) };
     block.storage
 }
 
@@ -283,16 +308,13 @@ pub unsafe fn reclaim_intact(managed: NonNull<DLManagedTensorVersioned>) -> Opti
     }
     // SAFETY: unchanged, so ours to consume (per the contract): the two
     // fields kept are moved out, the rest dropped in place, and the block
-    // freed as the `Box` it came from, without moving it (a per-exchange
-    // copy of a few hundred bytes otherwise).
+    // handed back without moving it (a per-exchange copy of a few hundred
+    // bytes otherwise).
     let (storage, view) = unsafe {
         let storage = std::ptr::read(&raw const (*block).storage);
         let view = std::ptr::read(&raw const (*block).view);
         std::ptr::drop_in_place(&raw mut (*block).spilled);
-        std::alloc::dealloc(
-            block.cast(),
-            std::alloc::Layout::new::<Exported<DLManagedTensorVersioned>>(),
-        );
+        spare::give_back(block.cast());
         (storage, view)
     };
     // SAFETY: the snapshot's parts described a valid tensor of `storage`,

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod import;
+mod spare;
 
 use crate::tensor::CopyMode;
 
