@@ -136,6 +136,16 @@ def export_capsule(
     return capsule
 
 
+def _holds_host_memory(x: Any) -> bool:
+    """True for producers known to hold memory no CUDA stream orders: NumPy
+    arrays, and torch tensors whose ``is_cuda`` is False (ROCm tensors say
+    True). For them the DLPack device query, 2.6 µs on a torch tensor and
+    so most of an exchange, is skipped when no ``device`` was asked for."""
+    if type(x).__module__ == "numpy":
+        return True
+    return getattr(x, "is_cuda", None) is False
+
+
 def _producer_device(x: Any) -> "tuple[int, int] | None":
     get = getattr(x, "__dlpack_device__", None)
     if get is None:
@@ -174,7 +184,7 @@ def py_from_dlpack(x: Any, *, copy: "bool | None" = None, device: "DeviceLike | 
         producer = getattr(x, "__dlpack__", None)
         if producer is None:
             raise TypeError(f"{type(x).__name__} does not support the DLPack protocol (no __dlpack__ method)")
-        src = _producer_device(x)
+        src = None if want is None and _holds_host_memory(x) else _producer_device(x)
         kwargs: dict[str, Any] = {"max_version": MAX_VERSION}
         if want is not None and src is not None and src != (want.device_type, want.device_id):
             if copy is False:

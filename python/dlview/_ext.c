@@ -27,6 +27,7 @@
 #include <structmember.h>
 #include <dlfcn.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "dlview.h"
 
@@ -55,6 +56,7 @@ static PyObject *kw_max_version_stream;      /* ("max_version", "stream") */
 static PyObject *kw_max_version_copy_stream; /* ("max_version", "copy", "stream") */
 static PyObject *legacy_stream;              /* 1: the legacy default CUDA stream */
 static PyObject *str_dlpack_device;          /* "__dlpack_device__" */
+static PyObject *str_is_cuda;                /* "is_cuda" (torch) */
 static PyObject *asked_version;         /* (1, 3) */
 
 /* The metadata caches of dlview.Tensor (_shape, _strides, _dt) live here,
@@ -218,6 +220,23 @@ static PyObject *TensorBase_dlpack(TensorBase *self, PyObject *const *args, Py_s
     return (PyObject *)capsule;
 }
 
+/* True for producers known to hold memory no CUDA stream orders: NumPy
+ * arrays, and torch tensors whose is_cuda is False (ROCm tensors say True).
+ * For them the DLPack device query, 2.6 us on a torch tensor and so most of
+ * an exchange, is skipped. (_dlpack.py's _holds_host_memory is the same.) */
+static int holds_host_memory(PyObject *x) {
+    if (strcmp(Py_TYPE(x)->tp_name, "numpy.ndarray") == 0)
+        return 1;
+    PyObject *r = PyObject_GetAttr(x, str_is_cuda);
+    if (r == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int host = r == Py_False;
+    Py_DECREF(r);
+    return host;
+}
+
 /* The producer's DLPack device, or 0 when it has none to tell (no
  * __dlpack_device__, or one that fails: the exchange then goes on without
  * a stream and the producer's own errors speak). */
@@ -351,7 +370,7 @@ static PyObject *ext_from_dlpack(PyObject *module, PyObject *const *args, Py_ssi
         /* A CUDA producer is asked to order dlview's stream (the legacy
          * default one, 1) after its pending work. */
         DLDevice src;
-        int cuda = producer_device(x, &src) && is_cuda_family(src);
+        int cuda = !holds_host_memory(x) && producer_device(x, &src) && is_cuda_family(src);
         PyObject *call[4] = {x, asked_version, copy, legacy_stream};
         PyObject *names;
         if (copy == Py_None) {
@@ -461,8 +480,9 @@ PyMODINIT_FUNC PyInit__ext(void) {
     asked_version = Py_BuildValue("(ii)", 1, 3);
     legacy_stream = PyLong_FromLong(1);
     str_dlpack_device = PyUnicode_InternFromString("__dlpack_device__");
+    str_is_cuda = PyUnicode_InternFromString("is_cuda");
     if (!kw_max_version || !kw_max_version_copy || !kw_max_version_stream || !kw_max_version_copy_stream ||
-        !asked_version || !legacy_stream || !str_dlpack_device)
+        !asked_version || !legacy_stream || !str_dlpack_device || !str_is_cuda)
         return NULL;
     PyObject *m = PyModule_Create(&ext_module);
     if (m == NULL)

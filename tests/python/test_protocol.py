@@ -282,3 +282,41 @@ def test_errors_map_to_builtin_exceptions():
         dv.empty((2**45,), dtype="uint8")
     with pytest.raises(ValueError, match="do not fit in memory"):
         dv.empty((2**40, 2**20), dtype="float64")
+
+
+class CountingProducer:
+    """A CPU producer that counts device queries and records __dlpack__'s
+    arguments; ``is_cuda`` is set like a torch tensor's, or left out."""
+
+    def __init__(self, inner, is_cuda=None):
+        self.inner, self.device_queries, self.kwargs = inner, 0, None
+        if is_cuda is not None:
+            self.is_cuda = is_cuda
+
+    def __dlpack_device__(self):
+        self.device_queries += 1
+        return (1, 0)
+
+    def __dlpack__(self, **kwargs):
+        self.kwargs = kwargs
+        return self.inner.__dlpack__(**kwargs)
+
+
+def test_from_dlpack_skips_the_device_query_only_for_known_host_producers():
+    a = np.arange(6, dtype=np.float32)
+    host = CountingProducer(a, is_cuda=False)  # a torch CPU tensor says so
+    t = dv.from_dlpack(host)
+    assert host.device_queries == 0 and "stream" not in host.kwargs
+    assert t.data_ptr == a.ctypes.data
+    # Anything else is asked where its memory is: CUDA producers get a stream.
+    for producer in (CountingProducer(a), CountingProducer(a, is_cuda=True)):
+        dv.from_dlpack(producer)
+        assert producer.device_queries == 1 and "stream" not in producer.kwargs
+    # An explicit device always needs the producer's own answer.
+    asked = CountingProducer(a, is_cuda=False)
+    dv.from_dlpack(asked, device="cpu")
+    assert asked.device_queries == 1
+    # And the real ones: torch CPU tensors and NumPy arrays share as before.
+    x = torch.arange(6.0)
+    assert dv.from_dlpack(x).data_ptr == x.data_ptr()
+    assert dv.from_dlpack(a).data_ptr == a.ctypes.data
