@@ -28,6 +28,8 @@ pub mod mmap;
 /// cbindgen:ignore
 pub mod npy;
 /// cbindgen:ignore
+mod spare;
+/// cbindgen:ignore
 pub mod storage;
 /// cbindgen:ignore
 pub mod tensor;

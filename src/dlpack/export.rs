@@ -2,11 +2,12 @@
 //! holds the DLPack struct, its shape and strides, and a reference to the
 //! storage. The deleter frees that block, which drops the reference.
 
-use super::{ExportOptions, PRODUCED_VERSION, spare};
+use super::{ExportOptions, PRODUCED_VERSION};
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{self, Order};
+use crate::spare::{self, Spare};
 use crate::storage::Storage;
 use crate::tensor::{CopyMode, Tensor};
 use dlpark::DlpackFlags;
@@ -17,7 +18,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// One allocation per export (of layout [`BLOCK`], taken from and given
-/// back to [`spare`]). `#[repr(C)]` with the managed struct first, so a
+/// back to this thread's [`SPARE_BLOCK`]). `#[repr(C)]` with the managed struct first, so a
 /// pointer to it is a pointer to the whole block.
 #[repr(C)]
 struct Exported<M> {
@@ -35,7 +36,7 @@ struct Exported<M> {
 
 /// The layout of every export block: the larger of the two ABIs' blocks,
 /// so that one spare block serves both.
-pub(super) const BLOCK: Layout = {
+const BLOCK: Layout = {
     let versioned = Layout::new::<Exported<DLManagedTensorVersioned>>();
     let legacy = Layout::new::<Exported<DLManagedTensor>>();
     let size = if versioned.size() > legacy.size() {
@@ -53,6 +54,11 @@ pub(super) const BLOCK: Layout = {
         Err(_) => panic!("export block layout"),
     }
 };
+
+thread_local! {
+    /// The export block the next export on this thread reuses.
+    static SPARE_BLOCK: Spare = const { Spare::new(BLOCK) };
+}
 
 /// The already-validated parts of an exported view.
 struct Snapshot {
@@ -122,7 +128,7 @@ unsafe extern "C" fn delete<M>(managed: *mut M) {
         // is called once.
         unsafe {
             std::ptr::drop_in_place(managed.cast::<Exported<M>>());
-            spare::give_back(managed.cast());
+            spare::give_back(&SPARE_BLOCK, BLOCK, managed.cast());
         }
     }));
     if outcome.is_err() {
@@ -176,7 +182,7 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
         byte_offset: 0,
     };
     let dims = (view.shape(), view.strides());
-    let p = spare::take().cast::<Exported<M>>();
+    let p = spare::take(&SPARE_BLOCK, BLOCK).cast::<Exported<M>>();
     // SAFETY: `p` points at an uninitialised block of layout `BLOCK`, which
     // fits an `Exported<M>`; every field is written exactly once below.
     // Writing in place avoids building the (large) value on the stack and
@@ -249,7 +255,7 @@ pub unsafe fn reclaim_storage(managed: NonNull<DLManagedTensorVersioned>) -> Arc
     // `export`, read out once and then handed back.
     let block = unsafe { std::ptr::read(p) };
     // SAFETY: moved out above, so nothing in it is used or dropped again.
-    unsafe { spare::give_back(p.cast()) };
+    unsafe { spare::give_back(&SPARE_BLOCK, BLOCK, p.cast()) };
     block.storage
 }
 
@@ -314,7 +320,7 @@ pub unsafe fn reclaim_intact(managed: NonNull<DLManagedTensorVersioned>) -> Opti
         let storage = std::ptr::read(&raw const (*block).storage);
         let view = std::ptr::read(&raw const (*block).view);
         std::ptr::drop_in_place(&raw mut (*block).spilled);
-        spare::give_back(block.cast());
+        spare::give_back(&SPARE_BLOCK, BLOCK, block.cast());
         (storage, view)
     };
     // SAFETY: the snapshot's parts described a valid tensor of `storage`,

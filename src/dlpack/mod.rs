@@ -8,7 +8,6 @@
 
 pub mod export;
 pub mod import;
-mod spare;
 
 use crate::tensor::CopyMode;
 

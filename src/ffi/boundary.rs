@@ -5,6 +5,7 @@
 use super::types::{dlv_status, dlv_tensor};
 use crate::error::{Error, Result, invalid};
 use crate::layout::MAX_NDIM;
+use crate::spare::{self, Spare};
 use crate::tensor::Tensor;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
@@ -88,10 +89,34 @@ impl<T> Out<T> {
     }
 }
 
+/// Every handle is one block of this layout, from this thread's spare
+/// handle when there is one (see `crate::spare`).
+const HANDLE: std::alloc::Layout = std::alloc::Layout::new::<dlv_tensor>();
+
+thread_local! {
+    static SPARE_HANDLE: Spare = const { Spare::new(HANDLE) };
+}
+
 impl Out<*mut dlv_tensor> {
     /// Hands a new handle to the caller.
     pub(crate) fn give(self, tensor: Tensor) {
-        self.put(Box::into_raw(Box::new(dlv_tensor { tensor })));
+        let p = spare::take(&SPARE_HANDLE, HANDLE).cast::<dlv_tensor>();
+        // SAFETY: `p` is an uninitialised block that fits a `dlv_tensor`.
+        unsafe { p.write(dlv_tensor { tensor }) };
+        self.put(p);
+    }
+}
+
+/// Drops a handle made by [`Out::give`] and hands its block back.
+///
+/// # Safety
+/// `t` is a live handle from `give`, not used again.
+pub(crate) unsafe fn free_handle(t: *mut dlv_tensor) {
+    // SAFETY: per the contract, `t` holds an initialised `dlv_tensor`
+    // that nothing uses any more; its block came from `take` with HANDLE.
+    unsafe {
+        std::ptr::drop_in_place(t);
+        spare::give_back(&SPARE_HANDLE, HANDLE, t.cast());
     }
 }
 

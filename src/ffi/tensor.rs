@@ -280,9 +280,9 @@ pub unsafe extern "C" fn dlv_tensor_retain(
 pub unsafe extern "C" fn dlv_tensor_free(t: *mut dlv_tensor) {
     ffi_value((), || {
         if !t.is_null() {
-            // SAFETY: a non-NULL handle came from `Box::into_raw` in this
+            // SAFETY: a non-NULL handle came from `Out::give` in this
             // library and, by contract, is freed only once.
-            drop(unsafe { Box::from_raw(t) });
+            unsafe { free_handle(t) };
         }
     })
 }
