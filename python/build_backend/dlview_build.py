@@ -101,6 +101,8 @@ def _metadata(version: str) -> str:
 
 
 def _library_name() -> str:
+    # The same as dlview._lib._library_name: the backend runs before the
+    # package exists and must not import it (importing loads the library).
     if sys.platform == "darwin":
         return "libdlview.dylib"
     if sys.platform == "win32":
