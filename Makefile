@@ -205,7 +205,7 @@ test-hardening: test-fuzz-seeds test-asan test-valgrind
 ## The fuzz seeds and the bad-input catalogue in a debug build, where
 ## arithmetic overflow panics (the release run of `cargo test` wraps silently).
 test-fuzz-seeds:
-	$(CARGO) test --test fuzz_corpus --test bad_input --test panic_boundary
+	$(CARGO) test -p dlview-capi --test fuzz_corpus --test bad_input --test panic_boundary
 
 ## The C tests, examples, benchmarks and hardening programs built with
 ## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against

@@ -1,4 +1,4 @@
-//! Generates `include/dlview.h` from the `extern "C"` items in `src/ffi/`.
+//! Generates `include/dlview.h` from the `extern "C"` items in `src/` (the C ABI crate).
 //!
 //! The header is always written to `$OUT_DIR/dlview.h`; a test compares it
 //! with the committed `include/dlview.h` so the two cannot drift. Set
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=cbindgen/dlpack_prelude.h");
     println!("cargo:rerun-if-env-changed=DLVIEW_WRITE_HEADER");

@@ -1,49 +1,35 @@
-//! dlview: strided CPU and GPU tensors exchanged zero-copy between C, C++,
-//! Rust and DLPack-speaking frameworks, under one set of flag and stride
-//! rules (see `RULES.md` in the design documents).
+//! The C ABI. The only module with `extern "C"` functions (besides DLPack
+//! deleters, which live with the exporter). It converts arguments, calls the
+//! safe core, and converts results: it makes no decisions of its own.
 //!
-//! Layers, bottom to top: [`layout`] (pure shape/stride math), [`dtype`],
-//! [`device`], [`storage`] (reference-counted memory), [`tensor`] (views and
-//! flags), [`copy`] (element kernels), [`npy`] and [`mmap`] (files),
-//! [`cuda`] (device memory, copies and streams, loaded at run time), and
-//! the C ABI in `ffi`. Only `ffi` is visible to cbindgen; the other modules
-//! carry `cbindgen:ignore`.
+//! Every export runs inside [`boundary::ffi_call`] (or `ffi_value`), so a
+//! panic becomes `DLV_ERR_PANIC` and never unwinds into C.
 
-/// cbindgen:ignore
-pub mod copy;
-/// cbindgen:ignore
-pub mod cuda;
-/// cbindgen:ignore
-pub mod device;
-/// cbindgen:ignore
+/// Shorthand for an `Error::InvalidArgument` with `format!` syntax (the
+/// core's own macro is private to it).
+macro_rules! invalid {
+    ($($arg:tt)*) => { dlview_core::Error::InvalidArgument(format!($($arg)*)) };
+}
+
+pub(crate) mod boundary;
 pub mod dlpack;
-/// cbindgen:ignore
-pub mod dtype;
-/// cbindgen:ignore
-pub mod error;
-/// cbindgen:ignore
-pub mod layout;
-/// cbindgen:ignore
-pub mod mmap;
-/// cbindgen:ignore
+pub mod names;
 pub mod npy;
-/// cbindgen:ignore
-mod spare;
-/// cbindgen:ignore
-pub mod storage;
-/// cbindgen:ignore
+pub mod python;
 pub mod tensor;
+// After `tensor`: cbindgen emits functions in module order, and the header
+// reads best with copies after creation, inspection and views.
+pub mod copy;
+pub mod cuda;
+pub mod types;
 
-pub mod ffi;
-
-pub use copy::CastOptions;
-pub use device::Device;
-pub use dtype::DType;
-pub use error::{Error, Result};
-pub use layout::{Layout, Order};
-pub use tensor::{CopyMode, Tensor};
-
-// The README's Rust quick start is compiled and run as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+#[doc(hidden)]
+pub use boundary::{panic_probe, panic_probe_value};
+pub use copy::*;
+pub use cuda::*;
+pub use dlpack::*;
+pub use names::*;
+pub use npy::*;
+pub use python::*;
+pub use tensor::*;
+pub use types::*;

@@ -1,772 +1,728 @@
-//! `Tensor`: a view `(storage, data pointer, layout, dtype, flags)` and every
-//! view operation of RULES.md §3, with the flag rules of §2.
+//! `dlv_tensor_*`: creation, inspection, views and copies of tensor handles.
 //!
-//! View logic is safe code: a view's data pointer is computed with wrapping
-//! arithmetic and only ever dereferenced by `copy/` kernels after the layout
-//! has been checked against the storage.
+//! Each function converts its C arguments, calls the matching `Tensor`
+//! method, and hands back a new handle or a status.
 
-use crate::copy;
-use crate::cuda;
-use crate::device::Device;
-use crate::dtype::DType;
-use crate::error::{Error, Result, invalid};
-use crate::layout::{self, EXACT_CHECK_LIMIT, Layout, Order, fmt_dims, normalize_axis};
-use crate::storage::Storage;
-use std::fmt::Write as _;
+use crate::boundary::*;
+use crate::types::*;
+use dlview_core::device::Device;
+use dlview_core::dtype::DType;
+use dlview_core::error::{Error, Result};
+use dlview_core::layout::{Layout, Order};
+use dlview_core::storage::{Owner, Storage};
+use dlview_core::tensor::Tensor;
+use dlpark::ffi::{DLDataType, DLDevice};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-/// Flag bits, with NumPy's meanings (RULES.md §2).
-pub mod flags {
-    pub const WRITEABLE: u32 = 1;
-    pub const C_CONTIGUOUS: u32 = 2;
-    pub const F_CONTIGUOUS: u32 = 4;
-    pub const OWNDATA: u32 = 8;
-    pub const ALIGNED: u32 = 16;
+// ---- library ---------------------------------------------------------------
+
+/// The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn dlv_version() -> *const c_char {
+    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    VERSION.as_ptr()
 }
 
-/// The Array API's three-valued copy policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum CopyMode {
-    /// Share if possible, else copy.
-    #[default]
-    IfNeeded,
-    /// Share or fail with `COPY_REQUIRED`.
-    Never,
-    /// Always make a new buffer.
-    Always,
+/// The message of the last failed call on this thread ("" if none). The
+/// string belongs to the library and stays valid until the next failing
+/// dlview call on this thread. Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn dlv_last_error() -> *const c_char {
+    last_error_ptr()
 }
 
-/// A strided view of typed memory. Cloning makes another handle to the same
-/// view (same flags, same base); it never copies elements.
-#[derive(Clone)]
-pub struct Tensor {
-    storage: Arc<Storage>,
-    data: *mut u8,
-    layout: Layout,
-    dtype: DType,
-    flags: u32,
-    /// The tensor this one was derived from (always a root: views of views
-    /// point at the root, as NumPy's `base` does). `None` means OWNDATA.
-    base: Option<Arc<Tensor>>,
+/// The enumerator name of a status ("DLV_ERR_INDEX"), or "DLV_UNKNOWN_STATUS"
+/// for a value that is not a `dlv_status`. Static storage; never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn dlv_status_name(status: u32) -> *const c_char {
+    use dlv_status::*;
+    let all = [
+        DLV_OK,
+        DLV_ERR_NULL_ARGUMENT,
+        DLV_ERR_INVALID_ARGUMENT,
+        DLV_ERR_INDEX,
+        DLV_ERR_READ_ONLY,
+        DLV_ERR_COPY_REQUIRED,
+        DLV_ERR_UNSUPPORTED_DTYPE,
+        DLV_ERR_UNSUPPORTED_DEVICE,
+        DLV_ERR_VERSION,
+        DLV_ERR_OUT_OF_MEMORY,
+        DLV_ERR_IO,
+        DLV_ERR_FORMAT,
+        DLV_ERR_DEVICE_UNAVAILABLE,
+        DLV_ERR_PANIC,
+    ];
+    all.iter()
+        .find(|&&s| s as u32 == status)
+        .map_or(c"DLV_UNKNOWN_STATUS", |s| s.name())
+        .as_ptr()
 }
 
-// SAFETY: `data` points into `storage`, which is Send + Sync; a Tensor adds
-// no thread affinity. Concurrent writes through two views are the caller's
-// race, as with any shared buffer (NumPy, PyTorch alike).
-unsafe impl Send for Tensor {}
-// SAFETY: see `Send`.
-unsafe impl Sync for Tensor {}
-
-/// Bytes a compact tensor of `size` elements of `dtype` occupies (packed for
-/// sub-byte types).
-fn packed_nbytes(size: i64, dtype: DType) -> Result<usize> {
-    (size as u128 * u128::from(dtype.bits()))
-        .div_ceil(8)
-        .try_into()
-        .ok()
-        .filter(|&n: &usize| n <= isize::MAX as usize)
-        .ok_or_else(|| invalid!("{size} elements of {dtype} do not fit in memory"))
+/// How many storages (buffers, wrapped buffers, imports) are alive in the
+/// process. For leak tests: it returns to its earlier value once every
+/// handle and export of the storages created since has been freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn dlv_live_storage_count() -> u64 {
+    dlview_core::storage::live_count() as u64
 }
 
-impl Tensor {
-    // ---- creation --------------------------------------------------------
+// ---- creation --------------------------------------------------------------
 
-    /// A new buffer of `shape`. Its contents are unspecified by the API, but
-    /// are in fact zero: handing out uninitialised memory to safe code would
-    /// be undefined behaviour, and `calloc` of a large buffer costs nothing
-    /// (the OS maps zero pages).
-    pub fn empty(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
-    }
+unsafe fn new_tensor(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+    make: fn(DType, &[i64], Order) -> Result<Tensor>,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { new_tensor_with(dtype, ndim, shape, order, out, make) }
+}
 
-    /// A new zero-filled buffer of `shape`.
-    pub fn zeros(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
-    }
+unsafe fn new_tensor_with(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+    make: impl FnOnce(DType, &[i64], Order) -> Result<Tensor>,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes `ndim` readable values or NULL.
+        let shape = unsafe { c_array(shape, ndim_arg(ndim)?, "shape") }?;
+        let order = crate::types::order(order)?;
+        out.give(make(DType::from_dl(dtype)?, shape, order)?);
+        Ok(())
+    })
+}
 
-    /// A new buffer of `shape` on `device`: the CPU (as [`Tensor::empty`]),
-    /// or through the CUDA driver `cuda:N` (device memory, contents
-    /// unspecified), `cuda_host:N` (pinned) or `cuda_managed:N` (both
-    /// zeroed, as host memory always is). Other devices are
-    /// `UNSUPPORTED_DEVICE`; CUDA without a driver `DEVICE_UNAVAILABLE`.
-    pub fn empty_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, false, device)
-    }
+/// Allocates a new writeable CPU tensor of `shape` (64-byte aligned) in
+/// order `DLV_ORDER_C` or `DLV_ORDER_F`. Its contents are unspecified
+/// (currently zero). `shape` may be NULL when `ndim` is 0.
+///
+/// On success `*out` is a new handle owned by the caller.
+/// Statuses: NULL_ARGUMENT (out, or shape with ndim > 0), INVALID_ARGUMENT
+/// (ndim outside 0..=64, negative or overflowing shape, order K or unknown),
+/// UNSUPPORTED_DTYPE, OUT_OF_MEMORY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_empty(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { new_tensor(dtype, ndim, shape, order, out, Tensor::empty) }
+}
 
-    /// As [`Tensor::empty_on`], every element zero.
-    pub fn zeros_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, device)
-    }
+/// As `dlv_tensor_empty`, but every element is zero.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_zeros(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { new_tensor(dtype, ndim, shape, order, out, Tensor::zeros) }
+}
 
-    fn allocate(
-        dtype: DType,
-        shape: &[i64],
-        order: Order,
-        zeroed: bool,
-        device: Device,
-    ) -> Result<Tensor> {
-        dtype.require_addressable("creating a tensor")?;
-        if order == Order::K {
-            return Err(invalid!(
-                "order K is only meaningful for copies; new tensors take C or F"
-            ));
-        }
-        let layout = Layout::compact(shape, order)?;
-        let nbytes = packed_nbytes(layout.size(), dtype)?;
-        let storage = Arc::new(if device.is_cpu() {
-            // Always zeroed: safe code may read host memory.
-            Storage::allocate(nbytes, true, device)?
-        } else {
-            cuda::allocate(device, nbytes, zeroed)?
-        });
-        let data = storage.base();
-        Tensor::from_storage(storage, data, layout, dtype, true)
-    }
-
-    /// A root tensor over `storage` whose element 0 is at `data`.
-    ///
-    /// Checks that the layout's byte extent fits `isize` and, when the
-    /// storage knows its length, that every element lies inside it. The view
-    /// is writeable if asked, the storage allows it and elements do not
-    /// overlap. Packed sub-byte types must be compact (C order).
-    pub fn from_storage(
-        storage: Arc<Storage>,
-        data: *mut u8,
-        layout: Layout,
-        dtype: DType,
-        writeable: bool,
-    ) -> Result<Tensor> {
-        let (start, end) = Tensor::check_placement(&layout, dtype, data)?;
-        if let Some(len) = storage.known_len()
-            && start < end
-        {
-            let from_base = (data as isize).wrapping_sub(storage.base() as isize);
-            let fits = from_base.checked_add(start).is_some_and(|s| s >= 0)
-                && from_base
-                    .checked_add(end)
-                    .is_some_and(|e| e as usize <= len);
-            if !fits {
-                return Err(invalid!(
-                    "layout of shape {} with strides {} reaches bytes [{start}, {end}) from its start, \
-                     outside the {len} bytes of its storage",
-                    fmt_dims(layout.shape()),
-                    fmt_dims(layout.strides())
-                ));
-            }
-        }
-        let flags = compute_flags(
-            &layout,
-            data,
-            dtype,
-            writeable && !storage.is_read_only(),
-            true,
-        );
-        Ok(Tensor {
-            storage,
-            data,
-            layout,
-            dtype,
-            flags,
-            base: None,
+/// Allocates a new writeable tensor of `shape` on `device`, in order
+/// `DLV_ORDER_C` or `DLV_ORDER_F`: `kDLCPU` as `dlv_tensor_empty`;
+/// through the CUDA driver (loaded at run time) `kDLCUDA` (device memory of
+/// device `device_id`, allocated on its primary context; contents
+/// unspecified), `kDLCUDAHost` (pinned host memory) or `kDLCUDAManaged`
+/// (managed memory); both host-readable kinds are zeroed. Device memory is
+/// freed, with its context current, when the last view and export are gone.
+///
+/// On success `*out` is a new handle owned by the caller.
+/// Statuses: as `dlv_tensor_empty`, plus UNSUPPORTED_DEVICE (another device
+/// type), DEVICE_UNAVAILABLE (no CUDA driver, no such device, a driver
+/// failure: the message names the CUDA error), OUT_OF_MEMORY (also device
+/// memory).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_empty_on(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    device: DLDevice,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let device = Device::from_dl(device);
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        new_tensor_with(dtype, ndim, shape, order, out, |d, s, o| {
+            Tensor::empty_on(d, s, o, device)
         })
     }
+}
 
-    /// [`Tensor::check_layout`], and that the elements' addresses from `data`
-    /// neither fall below 0 nor pass the top of the address space (a
-    /// foreign descriptor can claim either; the pointer arithmetic would wrap).
-    pub fn check_placement(
-        layout: &Layout,
-        dtype: DType,
-        data: *const u8,
-    ) -> Result<(isize, isize)> {
-        let (start, end) = Tensor::check_layout(layout, dtype)?;
-        let addr = data as usize;
-        if start < end
-            && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none())
-        {
-            return Err(invalid!(
-                "layout of shape {} with strides {} at address {addr:#x} reaches bytes [{start}, {end}) from it, \
-                 outside the address space",
-                fmt_dims(layout.shape()),
-                fmt_dims(layout.strides())
-            ));
-        }
-        Ok((start, end))
+/// As `dlv_tensor_empty_on`, but every element is zero (device memory is
+/// cleared with `cuMemsetD8` on the legacy default stream).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_zeros_on(
+    dtype: DLDataType,
+    ndim: i32,
+    shape: *const i64,
+    order: dlv_order,
+    device: DLDevice,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let device = Device::from_dl(device);
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        new_tensor_with(dtype, ndim, shape, order, out, |d, s, o| {
+            Tensor::zeros_on(d, s, o, device)
+        })
     }
+}
 
-    /// A root tensor rebuilt from the parts of a tensor that existed (and
-    /// so passed every check of `from_storage`): a re-import of our own
-    /// unchanged DLPack export. `flags` are that tensor's flags.
-    ///
-    /// # Safety
-    /// `storage`, `data`, `layout`, `dtype` and `flags` must be those of a
-    /// tensor built by this module.
-    pub(crate) unsafe fn from_checked_parts(
-        storage: Arc<Storage>,
-        data: *mut u8,
-        layout: Layout,
-        dtype: DType,
-        view_flags: u32,
-    ) -> Tensor {
-        Tensor {
-            storage,
-            data,
-            layout,
-            dtype,
-            flags: view_flags | flags::OWNDATA,
-            base: None,
-        }
-    }
-
-    /// The checks `from_storage` makes that do not depend on the storage:
-    /// the byte extent fits `isize`, and packed sub-byte types are compact.
-    /// Returns the byte range `[start, end)` relative to element 0.
-    pub fn check_layout(layout: &Layout, dtype: DType) -> Result<(isize, isize)> {
-        if dtype.is_sub_byte() {
-            if !layout.is_c_contiguous() {
-                return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} tensors must be compact and packed (C order), but shape {} has strides {}",
-                    fmt_dims(layout.shape()),
-                    fmt_dims(layout.strides())
-                )));
-            }
-            Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
+/// Wraps caller memory without copying. `data` points at element [0,...,0];
+/// `strides` are in elements (NULL: C order). `device` may be any DLPack
+/// device: non-CPU memory is never touched, only viewed.
+///
+/// `release(ctx)` runs exactly once, on any thread, when the last view and
+/// export of this memory is gone; it may be NULL. If the call fails,
+/// `release` is NOT called and the caller still owns the memory.
+/// The memory's extent is unknown to dlview, so `as_strided` on these views
+/// stays within the extent of the view it starts from. With `writeable`
+/// false the memory is read-only for good: making any view of it writeable
+/// fails with READ_ONLY.
+///
+/// Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
+/// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
+/// extent), UNSUPPORTED_DTYPE.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_from_buffer(
+    data: *mut c_void,
+    dtype: DLDataType,
+    device: DLDevice,
+    ndim: i32,
+    shape: *const i64,
+    strides: *const i64,
+    writeable: bool,
+    release: Option<unsafe extern "C" fn(ctx: *mut c_void)>,
+    ctx: *mut c_void,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        let n = ndim_arg(ndim)?;
+        // SAFETY: the C caller passes `ndim` readable values or NULL.
+        let shape = unsafe { c_array(shape, n, "shape") }?;
+        let dtype = DType::from_dl(dtype)?;
+        let layout = if strides.is_null() {
+            Layout::compact(shape, Order::C)?
         } else {
-            Ok(layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0)))
-        }
-    }
-
-    /// A new view of this tensor's storage (never a root).
-    fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
-        self.dtype.require_addressable("taking a view")?;
-        let byte_offset = offset
-            .checked_mul(self.dtype.itemsize() as i64)
-            .and_then(|b| isize::try_from(b).ok())
-            .ok_or_else(|| invalid!("view offset {offset} overflows"))?;
-        let data = self.data.wrapping_byte_offset(byte_offset);
-        let flags = compute_flags(&layout, data, self.dtype, writeable, false);
-        let base = match &self.base {
-            Some(b) => Arc::clone(b),
-            None => Arc::new(self.clone()),
+            // SAFETY: non-NULL strides hold `ndim` values by contract.
+            Layout::new(shape, unsafe { c_array(strides, n, "strides") }?)?
         };
-        Ok(Tensor {
-            storage: Arc::clone(&self.storage),
-            data,
-            layout,
-            dtype: self.dtype,
-            flags,
-            base: Some(base),
-        })
-    }
-
-    // ---- inspection ------------------------------------------------------
-
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    pub fn shape(&self) -> &[i64] {
-        self.layout.shape()
-    }
-
-    /// Strides in elements.
-    pub fn strides(&self) -> &[i64] {
-        self.layout.strides()
-    }
-
-    pub fn ndim(&self) -> usize {
-        self.layout.ndim()
-    }
-
-    pub fn dtype(&self) -> DType {
-        self.dtype
-    }
-
-    pub fn device(&self) -> Device {
-        self.storage.device()
-    }
-
-    pub fn storage(&self) -> &Arc<Storage> {
-        &self.storage
-    }
-
-    /// The tensor this view was derived from, `None` for a root (OWNDATA).
-    pub fn base(&self) -> Option<&Tensor> {
-        self.base.as_deref()
-    }
-
-    /// Number of elements.
-    pub fn size(&self) -> i64 {
-        self.layout.size()
-    }
-
-    /// `size * itemsize` (packed size for sub-byte types).
-    pub fn nbytes(&self) -> usize {
-        packed_nbytes(self.size(), self.dtype).unwrap_or(usize::MAX)
-    }
-
-    pub fn flags(&self) -> u32 {
-        self.flags
-    }
-
-    pub fn is_writeable(&self) -> bool {
-        self.flags & flags::WRITEABLE != 0
-    }
-
-    /// Address of element `[0, ..., 0]`; NULL when the tensor has no elements.
-    pub fn data_ptr(&self) -> *const u8 {
-        if self.layout.is_empty() {
-            std::ptr::null()
-        } else {
-            self.data
+        if layout.size() > 0 && data.is_null() {
+            return Err(Error::NullArgument("data"));
         }
-    }
+        // Everything that can fail is checked before the storage exists:
+        // dropping it would run `release`, which a failed call must not.
+        Tensor::check_placement(&layout, dtype, data.cast())?;
+        // SAFETY: the caller keeps `data` valid (and writable if
+        // `writeable`) until `release` runs, which the storage does once.
+        let storage = unsafe {
+            Storage::from_foreign(
+                data.cast(),
+                None,
+                Device::from_dl(device),
+                // Memory the caller did not offer for writing is read-only
+                // storage (rule 2.4): no handle may make it writeable later.
+                !writeable,
+                false,
+                Owner::Callback { release, ctx },
+            )
+        };
+        let tensor =
+            Tensor::from_storage(Arc::new(storage), data.cast(), layout, dtype, writeable)?;
+        out.give(tensor);
+        Ok(())
+    })
+}
 
-    /// The data pointer for writing, or `READ_ONLY`.
-    pub fn data_ptr_mut(&mut self) -> Result<*mut u8> {
-        self.require_writeable()?;
-        Ok(if self.size() == 0 {
-            std::ptr::null_mut()
-        } else {
-            self.data
-        })
-    }
+/// Another handle to the same view (same flags); free both.
+/// Statuses: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_retain(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        out.give(t.clone());
+        Ok(())
+    })
+}
 
-    /// Raw element-0 pointer even for size 0 (for exporters and kernels).
-    pub(crate) fn raw_data(&self) -> *mut u8 {
-        self.data
-    }
-
-    pub fn require_writeable(&self) -> Result<()> {
-        if self.is_writeable() {
-            Ok(())
-        } else {
-            Err(Error::ReadOnly(
-                "assignment destination is read-only".into(),
-            ))
+/// Frees a handle. The memory is released when the last handle and export
+/// sharing it is gone. NULL is accepted and ignored; never free twice.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_free(t: *mut dlv_tensor) {
+    ffi_value((), || {
+        if !t.is_null() {
+            // SAFETY: a non-NULL handle came from `Out::give` in this
+            // library and, by contract, is freed only once.
+            unsafe { free_handle(t) };
         }
-    }
+    })
+}
 
-    /// Sets or clears WRITEABLE (rule 2.4): clearing always works; setting
-    /// fails if the storage is read-only or elements overlap.
-    pub fn set_writeable(&mut self, writeable: bool) -> Result<()> {
-        if writeable {
-            if self.storage.is_read_only() {
-                return Err(Error::ReadOnly(
-                    "cannot make tensor writeable: its memory is read-only".into(),
-                ));
-            }
-            if self.layout.may_overlap() {
-                return Err(Error::ReadOnly(
-                    "cannot make tensor writeable: its elements overlap in memory".into(),
-                ));
-            }
-            self.flags |= flags::WRITEABLE;
-        } else {
-            self.flags &= !flags::WRITEABLE;
+// ---- inspection ------------------------------------------------------------
+
+/// Borrows a handle for an inspection call; NULL gives `None`.
+///
+/// # Safety
+/// `t` must be NULL or a live handle.
+unsafe fn peek<'a>(t: *const dlv_tensor) -> Option<&'a Tensor> {
+    // SAFETY: per the function's contract.
+    unsafe { t.as_ref() }.map(|h| &h.tensor)
+}
+
+/// Number of dimensions (0 for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.ndim() as i32))
+}
+
+/// The shape (`ndim` values), valid while `t` lives. NULL for a NULL handle;
+/// for a 0-d tensor a non-NULL pointer that must not be read.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.shape().as_ptr())
+    })
+}
+
+/// The strides in elements (`ndim` values), valid while `t` lives. NULL for
+/// a NULL handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.strides().as_ptr())
+    })
+}
+
+/// The element type ({0, 0, 0} for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
+    let none = DLDataType {
+        code: dlpark::ffi::DLDataTypeCode(0),
+        bits: 0,
+        lanes: 0,
+    };
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(none, || {
+        unsafe { peek(t) }.map_or(none, |t| t.dtype().to_dl())
+    })
+}
+
+/// The device ({0, 0} for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
+    let none = Device::new(0, 0).to_dl();
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(none, || {
+        unsafe { peek(t) }.map_or(none, |t| t.device().to_dl())
+    })
+}
+
+/// Number of elements (0 for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_size(t: *const dlv_tensor) -> i64 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.size()))
+}
+
+/// `size * itemsize` in bytes (0 for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_nbytes(t: *const dlv_tensor) -> u64 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.nbytes() as u64))
+}
+
+/// The `DLV_FLAG_*` bits (0 for a NULL handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.flags()))
+}
+
+/// The tensor this view was derived from (NumPy's `base`: always a root,
+/// never a view of a view), as a new handle in `*out`; `*out = NULL` when
+/// `t` is itself a root (it has the OWNDATA flag).
+/// Statuses: NULL_ARGUMENT.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_base(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        match t.base() {
+            Some(base) => out.give(base.clone()),
+            None => out.put(std::ptr::null_mut()),
         }
         Ok(())
-    }
+    })
+}
 
-    /// Reads one element as f64 (bounds-checked; negative indices count
-    /// from the end).
-    pub fn get_f64(&self, index: &[i64]) -> Result<f64> {
-        let ptr = self.element_ptr(index, "reading an element")?;
-        // SAFETY: `element_ptr` checked the index against the layout, and the
-        // layout was checked against the storage when the view was made.
-        unsafe { copy::scalar::read_f64(ptr, self.dtype) }
-    }
+/// Address of element [0,...,0] for reading; NULL if the tensor has no
+/// elements or the handle is NULL. Non-CPU tensors give a device address.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void {
+    // SAFETY: the C caller passes a live handle or NULL.
+    ffi_value(std::ptr::null(), || {
+        unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.data_ptr().cast())
+    })
+}
 
-    /// Writes one element from an f64, with NumPy's casting (see
-    /// `copy::scalar::write_f64`).
-    pub fn set_f64(&mut self, index: &[i64], value: f64) -> Result<()> {
-        self.require_writeable()?;
-        let ptr = self.element_ptr(index, "writing an element")?;
-        // SAFETY: as in `get_f64`, and the view is writeable.
-        unsafe { copy::scalar::write_f64(ptr, self.dtype, value) }
-    }
+/// Address of element [0,...,0] for writing (NULL if size 0).
+/// Statuses: NULL_ARGUMENT, READ_ONLY (the view is not writeable).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_data_mut(
+    t: *mut dlv_tensor,
+    out: *mut *mut c_void,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_mut(t, "t") }?;
+        out.put(t.data_ptr_mut()?.cast());
+        Ok(())
+    })
+}
 
-    fn element_ptr(&self, index: &[i64], what: &str) -> Result<*mut u8> {
-        self.dtype.require_addressable(what)?;
-        self.device().require_host(what)?;
-        let offset = self.layout.offset_of(index)?;
-        Ok(self
-            .data
-            .wrapping_byte_offset((offset * self.dtype.itemsize() as i64) as isize))
-    }
+/// Sets or clears this handle's WRITEABLE flag (other handles keep theirs).
+/// Clearing always succeeds. Statuses: NULL_ARGUMENT, READ_ONLY (setting it
+/// on read-only memory or on a view whose elements overlap).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_set_writeable(
+    t: *mut dlv_tensor,
+    writeable: bool,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a live handle or NULL.
+        unsafe { tensor_mut(t, "t") }?.set_writeable(writeable)
+    })
+}
 
-    /// The absolute byte range `[start, end)` the elements touch, or `None`
-    /// when there are none.
-    pub fn byte_range(&self) -> Option<(usize, usize)> {
-        let itemsize = self.dtype.itemsize().max(1) as isize;
-        let (lo, hi) = if self.dtype.is_sub_byte() {
-            (0, self.nbytes() as isize)
-        } else {
-            self.layout.byte_bounds(itemsize as usize).ok()??
-        };
-        let base = self.data as usize;
-        Some((base.wrapping_add_signed(lo), base.wrapping_add_signed(hi)))
-    }
+/// Reads element `index` (`ndim` values; negative ones count from the end)
+/// as a double. `index` may be NULL for a 0-d tensor.
+/// Statuses: NULL_ARGUMENT, INDEX (out of range, message names the axis),
+/// UNSUPPORTED_DTYPE (complex, sub-byte), UNSUPPORTED_DEVICE (not host memory).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_get_f64(
+    t: *const dlv_tensor,
+    index: *const i64,
+    out: *mut f64,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        // SAFETY: `index` holds `ndim` values by contract.
+        let index = unsafe { c_array(index, t.ndim(), "index") }?;
+        out.put(t.get_f64(index)?);
+        Ok(())
+    })
+}
 
-    /// NumPy's `may_share_memory`: the byte ranges intersect (same device).
-    pub fn may_share_memory(&self, other: &Tensor) -> bool {
-        match (self.byte_range(), other.byte_range()) {
-            (Some((a0, a1)), Some((b0, b1))) => {
-                self.device() == other.device() && a0 < b1 && b0 < a1
+/// Writes `value` to element `index`, cast to the tensor's dtype (floats to
+/// integers truncate toward zero and saturate; NaN to integer gives 0).
+/// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_set_f64(
+    t: *mut dlv_tensor,
+    index: *const i64,
+    value: f64,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_mut(t, "t") }?;
+        // SAFETY: `index` holds `ndim` values by contract.
+        let index = unsafe { c_array(index, t.ndim(), "index") }?;
+        t.set_f64(index, value)
+    })
+}
+
+/// Writes a diagnostic text (shape, strides, dtype, device, data pointer,
+/// flags, nbytes, base) into `buf` like snprintf: at most `len - 1` bytes
+/// plus a NUL. Returns the full length of the text (without NUL), so a call
+/// with `buf == NULL, len == 0` asks for the size. A NULL handle gives 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_describe(
+    t: *const dlv_tensor,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
+    ffi_value(0, || {
+        // SAFETY: the C caller passes a live handle or NULL.
+        let text = unsafe { peek(t) }.map(Tensor::describe).unwrap_or_default();
+        if !buf.is_null() && len > 0 {
+            let n = text.len().min(len - 1);
+            // SAFETY: the caller promises `len` writable bytes at `buf`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+                buf.add(n).write(0);
             }
-            _ => false,
         }
-    }
+        text.len()
+    })
+}
 
-    /// NumPy's `shares_memory`: some byte belongs to an element of both.
-    /// Exact when a range test decides it (disjoint ranges, or both tensors
-    /// dense), or when the two together have at most
-    /// [`EXACT_CHECK_LIMIT`] elements (enumeration); beyond that it answers
-    /// like `may_share_memory`.
-    pub fn shares_memory(&self, other: &Tensor) -> bool {
-        if !self.may_share_memory(other) {
-            return false;
-        }
-        if self.layout.is_dense() && other.layout.is_dense() {
-            return true;
-        }
-        if self.size().saturating_add(other.size()) > EXACT_CHECK_LIMIT
-            || self.dtype.is_sub_byte()
-            || other.dtype.is_sub_byte()
-        {
-            return true;
-        }
-        let (ia, ib) = (
-            self.dtype.itemsize() as i128,
-            other.dtype.itemsize() as i128,
-        );
-        let (pa, pb) = (self.data as usize as i128, other.data as usize as i128);
-        let mut starts: Vec<i128> = self
-            .layout
-            .offsets()
-            .map(|o| pa + i128::from(o) * ia)
-            .collect();
-        starts.sort_unstable();
-        other.layout.offsets().any(|o| {
-            let b0 = pb + i128::from(o) * ib;
-            let last_start_before_end = starts.partition_point(|&s| s < b0 + ib);
-            last_start_before_end > 0 && starts[last_start_before_end - 1] + ia > b0
+/// True when some byte belongs to an element of both tensors (exact for up
+/// to 2^20 elements together, or when either a range test or density
+/// decides; beyond that, as `dlv_may_share_memory`). NULL gives false.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_shares_memory(a: *const dlv_tensor, b: *const dlv_tensor) -> bool {
+    // SAFETY: the C caller passes live handles or NULL.
+    ffi_value(false, || match unsafe { (peek(a), peek(b)) } {
+        (Some(a), Some(b)) => a.shares_memory(b),
+        _ => false,
+    })
+}
+
+/// True when the byte ranges spanned by the two tensors overlap (same
+/// device). NULL gives false.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_may_share_memory(a: *const dlv_tensor, b: *const dlv_tensor) -> bool {
+    // SAFETY: the C caller passes live handles or NULL.
+    ffi_value(false, || match unsafe { (peek(a), peek(b)) } {
+        (Some(a), Some(b)) => a.may_share_memory(b),
+        _ => false,
+    })
+}
+
+// ---- views -----------------------------------------------------------------
+// Every view call also returns UNSUPPORTED_DTYPE for packed sub-byte tensors
+// (float4/float6), which support exchange only; each doc says so.
+
+/// Shared body of every call `(t, ...) -> new handle`.
+pub(super) unsafe fn derive(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+    op: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> dlv_status {
+    ffi_call(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        out.give(op(t)?);
+        Ok(())
+    })
+}
+
+/// View `t[start:stop:step]` along `axis` with Python semantics: negative
+/// bounds count from the end, out-of-range bounds clamp, `DLV_NONE` is an
+/// omitted bound, a negative step gives negative strides.
+/// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_slice(
+    t: *const dlv_tensor,
+    axis: i32,
+    start: i64,
+    stop: i64,
+    step: i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            t.slice(axis.into(), bound(start), bound(stop), step)
         })
     }
+}
 
-    /// The diagnostic text of `dlv_tensor_describe` / `Tensor.info()`.
-    pub fn describe(&self) -> String {
-        let item = self.dtype.itemsize() as i64;
-        let byte_strides: Vec<i64> = self
-            .strides()
-            .iter()
-            .map(|s| s.saturating_mul(item))
-            .collect();
-        let names = [
-            (flags::WRITEABLE, "WRITEABLE"),
-            (flags::C_CONTIGUOUS, "C_CONTIGUOUS"),
-            (flags::F_CONTIGUOUS, "F_CONTIGUOUS"),
-            (flags::OWNDATA, "OWNDATA"),
-            (flags::ALIGNED, "ALIGNED"),
-        ];
-        let set: Vec<&str> = names
-            .iter()
-            .filter(|(f, _)| self.flags & f != 0)
-            .map(|&(_, n)| n)
-            .collect();
-        let mut s = String::new();
-        let _ = writeln!(s, "shape:    {}", fmt_dims(self.shape()));
-        let _ = writeln!(
-            s,
-            "strides:  {} elements, {} bytes",
-            fmt_dims(self.strides()),
-            fmt_dims(&byte_strides)
-        );
-        let _ = writeln!(
-            s,
-            "dtype:    {} (itemsize {})",
-            self.dtype,
-            self.dtype.itemsize()
-        );
-        let _ = writeln!(s, "device:   {}", self.device());
-        let _ = writeln!(s, "data:     {:#x}", self.data_ptr() as usize);
-        let _ = writeln!(
-            s,
-            "flags:    {}",
-            if set.is_empty() {
-                "none".to_string()
-            } else {
-                set.join(" | ")
-            }
-        );
-        let _ = writeln!(s, "nbytes:   {}", self.nbytes());
-        match self.base() {
-            None => {
-                let _ = writeln!(s, "base:     none (owns its data)");
-            }
-            Some(b) => {
-                let _ = writeln!(
-                    s,
-                    "base:     view of a {} tensor of shape {} at {:#x}",
-                    b.dtype,
-                    fmt_dims(b.shape()),
-                    b.data_ptr() as usize
-                );
-            }
-        }
-        s
-    }
+/// View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
+/// counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
+/// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_select(
+    t: *const dlv_tensor,
+    axis: i32,
+    index: i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.select(axis.into(), index)) }
+}
 
-    // ---- views -----------------------------------------------------------
-
-    fn axis(&self, axis: i64) -> Result<usize> {
-        normalize_axis(axis, self.ndim())
-    }
-
-    /// `t[start:stop:step]` along `axis` (Python semantics; `None` = omitted).
-    pub fn slice(
-        &self,
-        axis: i64,
-        start: Option<i64>,
-        stop: Option<i64>,
-        step: i64,
-    ) -> Result<Tensor> {
-        let (layout, offset) = self.layout.slice(self.axis(axis)?, start, stop, step)?;
-        self.view(layout, offset, self.is_writeable())
-    }
-
-    /// `t[..., index, ...]` at `axis`: drops the axis.
-    pub fn select(&self, axis: i64, index: i64) -> Result<Tensor> {
-        let (layout, offset) = self.layout.select(self.axis(axis)?, index)?;
-        self.view(layout, offset, self.is_writeable())
-    }
-
-    /// Reorders axes (`axes[k]` is the source axis of result axis `k`).
-    pub fn permute(&self, axes: &[i64]) -> Result<Tensor> {
-        let layout = self.layout.permute(axes)?;
-        self.view(layout, 0, self.is_writeable())
-    }
-
-    /// Reverses all axes (NumPy `.T`).
-    pub fn transpose(&self) -> Result<Tensor> {
-        self.view(self.layout.reversed_axes(), 0, self.is_writeable())
-    }
-
-    pub fn flip(&self, axis: i64) -> Result<Tensor> {
-        let (layout, offset) = self.layout.flip(self.axis(axis)?)?;
-        self.view(layout, offset, self.is_writeable())
-    }
-
-    /// Removes `axis` (size 1 required) or, with `None`, every size-1 axis.
-    pub fn squeeze(&self, axis: Option<i64>) -> Result<Tensor> {
-        let axis = axis.map(|a| self.axis(a)).transpose()?;
-        let layout = self.layout.squeeze(axis)?;
-        self.view(layout, 0, self.is_writeable())
-    }
-
-    /// Inserts a size-1 axis; `axis` is in `-(ndim+1)..=ndim`.
-    pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
-        let axis = normalize_axis(axis, self.ndim() + 1)?;
-        let layout = self.layout.expand_dims(axis)?;
-        self.view(layout, 0, self.is_writeable())
-    }
-
-    /// A read-only broadcast view, as NumPy's `broadcast_to`.
-    pub fn broadcast_to(&self, shape: &[i64]) -> Result<Tensor> {
-        let layout = self.layout.broadcast_to(shape)?;
-        self.view(layout, 0, false)
-    }
-
-    /// A view with `shape` if the layout allows, else a C-order copy when the
-    /// policy permits it (`Never` fails with `COPY_REQUIRED`).
-    pub fn reshape(&self, shape: &[i64], mode: CopyMode) -> Result<Tensor> {
-        if mode != CopyMode::Always
-            && let Some(layout) = self.layout.reshape(shape)?
-        {
-            return self.view(layout, 0, self.is_writeable());
-        }
-        let target = layout::resolve_reshape(self.size(), self.shape(), shape)?;
-        if mode == CopyMode::Never {
-            return Err(Error::CopyRequired(format!(
-                "a tensor of shape {} with strides {} cannot be viewed as shape {}",
-                fmt_dims(self.shape()),
-                fmt_dims(self.strides()),
-                fmt_dims(&target)
-            )));
-        }
-        let compact = self.copy(Order::C)?;
-        let layout = compact
-            .layout
-            .reshape(&target)?
-            .expect("a C-contiguous tensor reshapes as a view");
-        let data = compact.data;
-        Tensor::from_storage(compact.storage, data, layout, self.dtype, true)
-    }
-
-    /// A view with explicit shape and strides (in elements) relative to this
-    /// view's first element. It must stay inside the memory the storage is
-    /// known to own or, when that is unknown, inside this view's extent.
-    pub fn as_strided(&self, shape: &[i64], strides: &[i64]) -> Result<Tensor> {
-        let layout = Layout::new(shape, strides)?;
-        let item = self.dtype.itemsize();
-        if let Some((lo, hi)) = layout.byte_bounds(item)? {
-            let data = self.data as usize;
-            // Absolute addresses in i128: a far negative `lo` must not wrap
-            // around to an address that compares as inside.
-            let (start, end) = (data as i128 + lo as i128, data as i128 + hi as i128);
-            let (allowed, what) = match self.storage.known_len() {
-                Some(len) => {
-                    let base = self.storage.base() as usize;
-                    (Some((base, base + len)), "its storage")
-                }
-                None => (
-                    self.byte_range(),
-                    "the source view (the storage's extent is unknown)",
-                ),
-            };
-            let inside = allowed
-                .is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
-            if !inside {
-                let (a0, a1) = allowed
-                    .map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128))
-                    .unwrap_or((0, 0));
-                return Err(invalid!(
-                    "as_strided layout of shape {} with strides {} reaches bytes [{lo}, {hi}) from the view's start, \
-                     outside [{a0}, {a1}) owned by {what}",
-                    fmt_dims(shape),
-                    fmt_dims(strides)
-                ));
-            }
-        }
-        self.view(layout, 0, self.is_writeable())
-    }
-
-    /// NumPy's `sliding_window_view` along `axis` (read-only).
-    pub fn sliding_window(&self, axis: i64, window: i64) -> Result<Tensor> {
-        let layout = self.layout.sliding_window(self.axis(axis)?, window)?;
-        self.view(layout, 0, false)
-    }
-
-    // ---- copies ------------------------------------------------------------
-
-    /// A new writeable buffer with the same elements, in `order`, on the
-    /// same device. CUDA memory is copied on its device when a CUDA driver
-    /// is available, and is `UNSUPPORTED_DEVICE` (as every element access
-    /// of device memory without a runtime) otherwise.
-    pub fn copy(&self, order: Order) -> Result<Tensor> {
-        if self.device().device_type == crate::device::kind::CUDA && cuda::available() {
-            return cuda::to_device(self, self.device(), order);
-        }
-        copy::copy_to_new(self, self.dtype, order)
-    }
-
-    /// A new writeable buffer with the same elements on `device`, compact
-    /// in `order` (C, F, or K: this view's axis order): host ↔ CUDA device,
-    /// device ↔ device, or to pinned/managed host memory, through the CUDA
-    /// driver (`DEVICE_UNAVAILABLE` without one); CPU → CPU is a plain copy.
-    pub fn to_device(&self, device: Device, order: Order) -> Result<Tensor> {
-        cuda::to_device(self, device, order)
-    }
-
-    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
-    /// unsafe casting, see `copy::cast`; complex → real fails).
-    pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
-        if dtype == self.dtype {
-            return self.copy(order);
-        }
-        copy::copy_to_new(self, dtype, order)
-    }
-
-    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
-    pub fn astype_with(
-        &self,
-        dtype: DType,
-        order: Order,
-        opts: copy::CastOptions,
-    ) -> Result<Tensor> {
-        copy::copy_to_new_with(self, dtype, order, opts)
-    }
-
-    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
-    /// broadcasts, casts, and is correct when the two share memory. Fails
-    /// with `READ_ONLY` if `dst` is not writeable.
-    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
-        copy::copy_into(dst, self, copy::CastOptions::default())
-    }
-
-    /// As [`Tensor::copy_into`], with cast options.
-    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
-        copy::copy_into(dst, self, opts)
-    }
-
-    /// A new C-contiguous tensor of the entries `indices` along `axis`
-    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
-    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
-        copy::take(self, axis, indices)
+/// View with axes reordered: result axis k is source axis `axes[k]`
+/// (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
+/// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_permute(
+    t: *const dlv_tensor,
+    axes: *const i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            // SAFETY: `axes` holds `ndim` values by contract.
+            let axes = c_array(axes, t.ndim(), "axes")?;
+            t.permute(&axes.iter().map(|&a| i64::from(a)).collect::<Vec<_>>())
+        })
     }
 }
 
-/// The flags of a view; `writeable` is what the caller asks for, and is
-/// dropped if elements overlap (rule 2.3). One pass per axis order: this
-/// runs for every view and every import.
-fn compute_flags(
-    layout: &Layout,
-    data: *const u8,
-    dtype: DType,
-    writeable: bool,
-    owndata: bool,
-) -> u32 {
-    let (shape, strides) = (layout.shape(), layout.strides());
-    // Alignments are powers of two, so a mask replaces a division per axis.
-    let mask = dtype.alignment().max(1) as i64 - 1;
-    let item = dtype.itemsize() as i64;
-    let (mut c, mut f_order, mut aligned) = (true, true, (data as usize as i64) & mask == 0);
-    let mut expected = 1i64;
-    for (&n, &s) in shape.iter().zip(strides).rev() {
-        if n != 1 {
-            c &= s == expected;
-            expected = expected.wrapping_mul(n);
-            aligned &= s.wrapping_mul(item) & mask == 0;
-        }
-    }
-    expected = 1;
-    for (&n, &s) in shape.iter().zip(strides) {
-        if n != 1 {
-            f_order &= s == expected;
-            expected = expected.wrapping_mul(n);
-        }
-    }
-    if layout.is_empty() {
-        (c, f_order, aligned) = (true, true, true);
-    }
-    let mut f = 0;
-    if writeable && (c || f_order || !layout.may_overlap_strided()) {
-        f |= flags::WRITEABLE;
-    }
-    if c {
-        f |= flags::C_CONTIGUOUS;
-    }
-    if f_order {
-        f |= flags::F_CONTIGUOUS;
-    }
-    if owndata {
-        f |= flags::OWNDATA;
-    }
-    if aligned {
-        f |= flags::ALIGNED;
-    }
-    f
+/// View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_transpose(
+    t: *const dlv_tensor,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, Tensor::transpose) }
 }
 
-impl std::fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Tensor({}, shape={}, strides={}, {})",
-            self.dtype,
-            fmt_dims(self.shape()),
-            fmt_dims(self.strides()),
-            self.device()
-        )
+/// View with the order of elements along `axis` reversed (negative stride).
+/// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_flip(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.flip(axis.into())) }
+}
+
+/// The tensor with a new shape (one entry may be -1). A view when the
+/// layout allows it; otherwise a C-order copy under `DLV_COPY_IF_NEEDED`,
+/// `DLV_ERR_COPY_REQUIRED` under `DLV_COPY_NEVER`; `DLV_COPY_ALWAYS` always
+/// copies. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (size mismatch, bad
+/// shape or mode), COPY_REQUIRED, UNSUPPORTED_DEVICE (a copy of device memory).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_reshape(
+    t: *const dlv_tensor,
+    ndim: i32,
+    shape: *const i64,
+    copy: dlv_copy_mode,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            // SAFETY: `shape` holds `ndim` values by contract.
+            let shape = c_array(shape, ndim_arg(ndim)?, "shape")?;
+            t.reshape(shape, copy_mode(copy)?)
+        })
     }
+}
+
+/// View without `axis` (which must have size 1), or without every size-1
+/// axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
+/// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_squeeze(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    let axis = (axis != DLV_ALL_AXES).then_some(i64::from(axis));
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.squeeze(axis)) }
+}
+
+/// View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
+/// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_expand_dims(
+    t: *const dlv_tensor,
+    axis: i32,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.expand_dims(axis.into())) }
+}
+
+/// Read-only view broadcast to `shape` with NumPy's rules (new leading axes
+/// and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
+/// INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_broadcast_to(
+    t: *const dlv_tensor,
+    ndim: i32,
+    shape: *const i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            // SAFETY: `shape` holds `ndim` values by contract.
+            t.broadcast_to(c_array(shape, ndim_arg(ndim)?, "shape")?)
+        })
+    }
+}
+
+/// View with explicit `shape` and `strides` (elements) from `t`'s first
+/// element. Checked: every element must lie in the memory the storage owns
+/// or, if that is unknown (wrapped or imported memory), inside `t`'s own
+/// extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
+/// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_as_strided(
+    t: *const dlv_tensor,
+    ndim: i32,
+    shape: *const i64,
+    strides: *const i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe {
+        derive(t, out, |t| {
+            let n = ndim_arg(ndim)?;
+            // SAFETY: `shape` and `strides` hold `ndim` values by contract.
+            t.as_strided(c_array(shape, n, "shape")?, c_array(strides, n, "strides")?)
+        })
+    }
+}
+
+/// Read-only view of every window of length `window` along `axis` (NumPy's
+/// `sliding_window_view`): that axis becomes the window count and a new last
+/// axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
+/// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dlv_tensor_sliding_window(
+    t: *const dlv_tensor,
+    axis: i32,
+    window: i64,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    // SAFETY: arguments are forwarded under this function's contract.
+    unsafe { derive(t, out, |t| t.sliding_window(axis.into(), window)) }
 }

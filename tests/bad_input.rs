@@ -13,8 +13,8 @@ use dlpark::ffi::{
     DLDataType, DLDataTypeCode, DLDevice, DLDeviceType, DLManagedTensor, DLManagedTensorVersioned,
     DLPackVersion, DLTensor,
 };
-use dlview::ffi::dlv_status::*;
-use dlview::ffi::*;
+use dlview::dlv_status::*;
+use dlview::*;
 use std::ffi::{CStr, c_void};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,10 +3,10 @@
 //! and computes each expected value independently of `src/copy/` (its own
 //! cast rules, and its own nearest-value search for f16/bf16).
 
-use dlview::copy::{CastOptions, scalar};
-use dlview::dtype::{DType, Kind, code};
-use dlview::storage::{Owner, Storage};
-use dlview::{Device, Error, Order, Tensor};
+use dlview_core::copy::{CastOptions, scalar};
+use dlview_core::dtype::{DType, Kind, code};
+use dlview_core::storage::{Owner, Storage};
+use dlview_core::{Device, Error, Order, Tensor};
 use half::{bf16, f16};
 use proptest::prelude::*;
 use std::sync::{Arc, OnceLock};
@@ -671,9 +671,9 @@ fn unaligned_views_are_copied_correctly() {
     let bytes = filled(DType::U8, &[4 * 64 + 1], 21);
     let storage = Arc::clone(bytes.storage());
     let data = bytes.data_ptr().wrapping_add(1).cast_mut();
-    let layout = dlview::Layout::new(&[8, 8], &[8, 1]).unwrap();
+    let layout = dlview_core::Layout::new(&[8, 8], &[8, 1]).unwrap();
     let f = Tensor::from_storage(storage, data, layout, DType::F32, true).unwrap();
-    assert_eq!(f.flags() & dlview::tensor::flags::ALIGNED, 0);
+    assert_eq!(f.flags() & dlview_core::tensor::flags::ALIGNED, 0);
     for order in [Order::C, Order::F] {
         check_copy(&f, DType::F32, order, "unaligned");
         check_copy(&f, DType::F16, order, "unaligned cast");
@@ -709,7 +709,7 @@ fn non_host_memory_is_refused() {
         Storage::from_foreign(
             0x1000 as *mut u8,
             None,
-            Device::new(dlview::device::kind::CUDA, 0),
+            Device::new(dlview_core::device::kind::CUDA, 0),
             false,
             false,
             Owner::Callback {
@@ -718,7 +718,7 @@ fn non_host_memory_is_refused() {
             },
         )
     };
-    let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
+    let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
     let mut gpu = Tensor::from_storage(
         Arc::new(storage),
         0x1000 as *mut u8,
@@ -752,7 +752,7 @@ fn copy_into_broadcasts_and_casts() {
     row.copy_into(&mut flat).unwrap();
     check_elements(
         &flat,
-        &row.reshape(&[5], dlview::CopyMode::Never)
+        &row.reshape(&[5], dlview_core::CopyMode::Never)
             .unwrap()
             .broadcast_to(&[3, 5])
             .unwrap(),
@@ -889,7 +889,7 @@ fn overlapping_assignments_read_the_source_first() {
     // The same bytes seen as two dtypes: a cast whose source is overwritten.
     let a = filled(DType::I32, &[64], 12);
     let storage = Arc::clone(a.storage());
-    let layout = dlview::Layout::compact(&[64], Order::C).unwrap();
+    let layout = dlview_core::Layout::compact(&[64], Order::C).unwrap();
     let f =
         Tensor::from_storage(storage, a.data_ptr().cast_mut(), layout, DType::F32, true).unwrap();
     check_assign(
@@ -1121,7 +1121,7 @@ proptest! {
 
 mod c_abi {
     use super::*;
-    use dlview::ffi::*;
+    use dlview::*;
     use std::ffi::CStr;
     use std::ptr::null_mut;
 

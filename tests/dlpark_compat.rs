@@ -8,9 +8,9 @@ use dlpark::ffi::{
 };
 use dlpark::metadata::Dynamic;
 use dlpark::{DlpackFlags, Managed};
-use dlview::dlpack::{ExportOptions, ImportOptions, export, import};
-use dlview::ffi::{dlv_status, dlv_tensor};
-use dlview::{CopyMode, DType, Error, Order, Tensor};
+use dlview_core::dlpack::{ExportOptions, ImportOptions, export, import};
+use dlview::{dlv_status, dlv_tensor};
+use dlview_core::{CopyMode, DType, Error, Order, Tensor};
 use std::mem::{offset_of, size_of};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +22,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn live() -> usize {
-    dlview::storage::live_count()
+    dlview_core::storage::live_count()
 }
 
 /// A 4x6 float64 tensor holding 0..23, C order.
@@ -527,16 +527,16 @@ fn dlpark_tensors_through_the_c_abi() {
     let mut out: *mut dlv_tensor = std::ptr::null_mut();
     // SAFETY: ownership of the managed tensor passes to the call.
     let status = unsafe {
-        dlview::ffi::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out)
+        dlview::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out)
     };
     assert_eq!(status, dlv_status::DLV_OK);
     // SAFETY: `out` is a live handle.
     unsafe {
-        assert_eq!(dlview::ffi::dlv_tensor_data(out), data.cast_const());
-        assert_eq!(dlview::ffi::dlv_tensor_ndim(out), 3);
+        assert_eq!(dlview::dlv_tensor_data(out), data.cast_const());
+        assert_eq!(dlview::dlv_tensor_ndim(out), 3);
         let mut v = 0.0;
         assert_eq!(
-            dlview::ffi::dlv_tensor_get_f64(out, [1, 2, 3].as_ptr(), &mut v),
+            dlview::dlv_tensor_get_f64(out, [1, 2, 3].as_ptr(), &mut v),
             dlv_status::DLV_OK
         );
         assert_eq!(v, 23.0);
@@ -544,10 +544,10 @@ fn dlpark_tensors_through_the_c_abi() {
         // Our export of it, consumed by dlpark: the chain releases once.
         let mut exported: *mut DLManagedTensorVersioned = std::ptr::null_mut();
         assert_eq!(
-            dlview::ffi::dlv_tensor_to_dlpack(out, std::ptr::null(), &mut exported),
+            dlview::dlv_tensor_to_dlpack(out, std::ptr::null(), &mut exported),
             dlv_status::DLV_OK
         );
-        dlview::ffi::dlv_tensor_free(out);
+        dlview::dlv_tensor_free(out);
         assert_eq!(drops.load(Ordering::SeqCst), 0);
         let again = Managed::from_raw(exported).unwrap();
         let seen = again.validate().unwrap();
@@ -567,11 +567,11 @@ fn dlpark_tensors_through_the_c_abi() {
     let mut out: *mut dlv_tensor = std::ptr::null_mut();
     // SAFETY: ownership passes to the call.
     let status = unsafe {
-        dlview::ffi::dlv_tensor_from_dlpack_legacy(managed.into_raw(), std::ptr::null(), &mut out)
+        dlview::dlv_tensor_from_dlpack_legacy(managed.into_raw(), std::ptr::null(), &mut out)
     };
     assert_eq!(status, dlv_status::DLV_OK);
     // SAFETY: `out` is a live handle, freed once.
-    unsafe { dlview::ffi::dlv_tensor_free(out) };
+    unsafe { dlview::dlv_tensor_free(out) };
     assert_eq!(drops.load(Ordering::SeqCst), 2);
     let managed = dlpark_tensor::<DLManagedTensorVersioned>(
         iota_values(4),
@@ -582,7 +582,7 @@ fn dlpark_tensors_through_the_c_abi() {
     );
     // SAFETY: ownership passes to the call.
     let status = unsafe {
-        dlview::ffi::dlv_tensor_from_dlpack(
+        dlview::dlv_tensor_from_dlpack(
             managed.into_raw(),
             std::ptr::null(),
             std::ptr::null_mut(),

@@ -296,6 +296,6 @@ fn version_macros_match_the_crate() {
     );
     assert_eq!(from_parts, env!("CARGO_PKG_VERSION"));
     // SAFETY: dlv_version returns a static NUL-terminated string.
-    let version = unsafe { std::ffi::CStr::from_ptr(dlview::ffi::dlv_version()) };
+    let version = unsafe { std::ffi::CStr::from_ptr(dlview::dlv_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }

@@ -15,13 +15,13 @@
 //! released every storage it made.
 
 use dlpark::ffi::DLManagedTensorVersioned;
-use dlview::dlpack::{ExportOptions, export};
-use dlview::ffi::*;
-use dlview::mmap::{self, MapMode};
-use dlview::npy;
-use dlview::storage::live_count;
-use dlview::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
-use dlview::{DType, Error, Order, Tensor};
+use dlview_core::dlpack::{ExportOptions, export};
+use dlview::*;
+use dlview_core::mmap::{self, MapMode};
+use dlview_core::npy;
+use dlview_core::storage::live_count;
+use dlview_core::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
+use dlview_core::{DType, Error, Order, Tensor};
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -206,7 +206,7 @@ fn format_error(r: Result<Tensor, Error>) -> String {
 
 /// Loads a committed file in `mode`, from a scratch copy (so `r+` cannot
 /// touch the repository).
-fn load_copy(dir: &TempDir, file: &str, mode: Option<MapMode>) -> dlview::Result<Tensor> {
+fn load_copy(dir: &TempDir, file: &str, mode: Option<MapMode>) -> dlview_core::Result<Tensor> {
     let p = dir.path(file);
     std::fs::copy(data(file), &p).unwrap();
     npy::load(&p, mode)
@@ -444,10 +444,10 @@ fn saves_bfloat16_and_float8_under_ml_dtypes_names() {
     }
     let f4 = {
         let storage = std::sync::Arc::new(
-            dlview::storage::Storage::allocate(2, true, dlview::Device::CPU).unwrap(),
+            dlview_core::storage::Storage::allocate(2, true, dlview_core::Device::CPU).unwrap(),
         );
         let data = storage.base();
-        let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
+        let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
         Tensor::from_storage(storage, data, layout, DType::new(17, 4, 1).unwrap(), true).unwrap()
     };
     let err = npy::save(&f4, &dir.path("f4.npy")).unwrap_err();
@@ -468,19 +468,19 @@ fn failed_saves_leave_no_file() {
     // A device tensor is refused before any file is created.
     let dev = {
         let storage = unsafe {
-            dlview::storage::Storage::from_foreign(
+            dlview_core::storage::Storage::from_foreign(
                 0x1000 as *mut u8,
                 None,
-                dlview::Device::new(dlview::device::kind::CUDA, 0),
+                dlview_core::Device::new(dlview_core::device::kind::CUDA, 0),
                 false,
                 false,
-                dlview::storage::Owner::Callback {
+                dlview_core::storage::Owner::Callback {
                     release: None,
                     ctx: std::ptr::null_mut(),
                 },
             )
         };
-        let layout = dlview::Layout::compact(&[4], Order::C).unwrap();
+        let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
         Tensor::from_storage(
             std::sync::Arc::new(storage),
             0x1000 as *mut u8,
@@ -1508,7 +1508,7 @@ fn dlview_written_files_load_equal_in_numpy() {
                 .select(0, 3)
                 .unwrap(),
             base.slice(0, Some(0), Some(0), 1).unwrap(),
-            base.reshape(&[60], dlview::CopyMode::Never).unwrap(),
+            base.reshape(&[60], dlview_core::CopyMode::Never).unwrap(),
         ];
         for v in views {
             let name = format!("d{n}.npy");

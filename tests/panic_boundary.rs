@@ -3,13 +3,13 @@
 //! never an unwind into C, and the process (and the library) goes on.
 //!
 //! Nothing in the library panics on purpose, so the test drives the
-//! boundary through `dlview::ffi::panic_probe`, a hidden test hook that runs a
+//! boundary through `dlview::panic_probe`, a hidden test hook that runs a
 //! panicking body behind exactly the boundary every export uses (it is not
 //! `extern "C"`, so it never reaches the header).
 
 use dlpark::ffi::{DLDataType, DLDataTypeCode};
-use dlview::ffi::dlv_status::*;
-use dlview::ffi::*;
+use dlview::dlv_status::*;
+use dlview::*;
 use std::ffi::CStr;
 
 fn last_error() -> String {

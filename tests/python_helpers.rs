@@ -3,7 +3,7 @@
 //! found and every helper fails cleanly or does nothing, never crashes.
 //! (Inside Python they are exercised by tests/python/.)
 
-use dlview::ffi::*;
+use dlview::*;
 use std::ffi::{CStr, c_void};
 use std::ptr;
 

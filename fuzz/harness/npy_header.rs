@@ -13,10 +13,10 @@
 //!    exactly the file's bytes after the header (byteswapped where the file
 //!    is big-endian). Nothing leaks.
 
-use dlview::dtype::Kind;
-use dlview::ffi::dlv_status::*;
-use dlview::ffi::*;
-use dlview::{Error, npy};
+use dlview_core::dtype::Kind;
+use dlview::dlv_status::*;
+use dlview::*;
+use dlview_core::{Error, npy};
 use std::ffi::{CStr, CString};
 use std::io::Cursor;
 

@@ -17,8 +17,8 @@ use super::dlpack_import::{c_contiguous, element_offsets, f_contiguous, overlaps
 use super::input::Input;
 use dlpark::DlpackFlags;
 use dlpark::ffi::{DLDataType, DLDataTypeCode, DLDevice, DLDeviceType};
-use dlview::ffi::dlv_status::*;
-use dlview::ffi::*;
+use dlview::dlv_status::*;
+use dlview::*;
 use std::ffi::{CStr, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -66,7 +66,7 @@ def _source_root() -> Path:
 
 def _version(root: Path) -> str:
     text = (root / "Cargo.toml").read_text(encoding="utf-8")
-    m = re.search(r'^\[package\][^\[]*?^version\s*=\s*"([^"]+)"', text, re.M | re.S)
+    m = re.search(r'^\[workspace\.package\][^\[]*?^version\s*=\s*"([^"]+)"', text, re.M | re.S)
     if not m:
         raise RuntimeError("dlview build: no version in Cargo.toml")
     return m.group(1)

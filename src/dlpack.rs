@@ -1,10 +1,10 @@
 //! `dlv_tensor_{to,from}_dlpack[_legacy]`: DLPack exchange for C callers.
 
-use super::boundary::*;
-use super::types::*;
-use crate::dlpack::import::Owned;
-use crate::dlpack::{self, ExportOptions, ImportOptions};
-use crate::error::Result;
+use crate::boundary::*;
+use crate::types::*;
+use dlview_core::dlpack::import::Owned;
+use dlview_core::dlpack::{self, ExportOptions, ImportOptions};
+use dlview_core::error::Result;
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 
 /// Options for importing a DLPack tensor. NULL means all fields zero.

@@ -3,11 +3,11 @@
 //! package) spell them exactly as the core does instead of keeping tables
 //! of their own.
 
-use super::boundary::*;
-use super::types::*;
-use crate::device::Device;
-use crate::dtype::DType;
-use crate::error::Error;
+use crate::boundary::*;
+use crate::types::*;
+use dlview_core::device::Device;
+use dlview_core::dtype::DType;
+use dlview_core::error::Error;
 use dlpark::ffi::{DLDataType, DLDevice};
 use std::ffi::{CStr, CString, c_char};
 use std::sync::Mutex;
@@ -34,7 +34,7 @@ fn static_name(dt: DType) -> &'static CStr {
 ///
 /// # Safety
 /// `p` must be NULL or a valid NUL-terminated string.
-unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> crate::Result<&'a str> {
+unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> dlview_core::Result<&'a str> {
     if p.is_null() {
         return Err(Error::NullArgument(name));
     }

@@ -2,11 +2,11 @@
 //! from raw C arguments to Rust references. All `unsafe` needed to trust a C
 //! pointer is here, once.
 
-use super::types::{dlv_status, dlv_tensor};
-use crate::error::{Error, Result, invalid};
-use crate::layout::MAX_NDIM;
-use crate::spare::{self, Spare};
-use crate::tensor::Tensor;
+use crate::types::{dlv_status, dlv_tensor};
+use dlview_core::error::{Error, Result};
+use dlview_core::layout::MAX_NDIM;
+use dlview_core::spare::{self, Spare};
+use dlview_core::tensor::Tensor;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -90,7 +90,7 @@ impl<T> Out<T> {
 }
 
 /// Every handle is one block of this layout, from this thread's spare
-/// handle when there is one (see `crate::spare`).
+/// handle when there is one (see `dlview_core::spare`).
 const HANDLE: std::alloc::Layout = std::alloc::Layout::new::<dlv_tensor>();
 
 thread_local! {

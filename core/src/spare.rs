@@ -13,13 +13,13 @@ use std::cell::Cell;
 use std::thread::LocalKey;
 
 /// A thread's spare block of one layout; freed when the thread exits.
-pub(crate) struct Spare {
+pub struct Spare {
     block: Cell<*mut u8>,
     layout: Layout,
 }
 
 impl Spare {
-    pub(crate) const fn new(layout: Layout) -> Self {
+    pub const fn new(layout: Layout) -> Self {
         Spare {
             block: Cell::new(std::ptr::null_mut()),
             layout,
@@ -39,7 +39,7 @@ impl Drop for Spare {
 
 /// An uninitialised block of `layout` (the slot's): this thread's spare, or
 /// a new allocation.
-pub(crate) fn take(slot: &'static LocalKey<Spare>, layout: Layout) -> *mut u8 {
+pub fn take(slot: &'static LocalKey<Spare>, layout: Layout) -> *mut u8 {
     let spare = slot
         .try_with(|s| s.block.replace(std::ptr::null_mut()))
         .unwrap_or(std::ptr::null_mut());
@@ -61,7 +61,7 @@ pub(crate) fn take(slot: &'static LocalKey<Spare>, layout: Layout) -> *mut u8 {
 /// # Safety
 /// `p` came from [`take`] with the same `slot` and `layout`, is no longer
 /// used, and holds nothing to drop.
-pub(crate) unsafe fn give_back(slot: &'static LocalKey<Spare>, layout: Layout, p: *mut u8) {
+pub unsafe fn give_back(slot: &'static LocalKey<Spare>, layout: Layout, p: *mut u8) {
     let kept = slot
         .try_with(|s| {
             if s.block.get().is_null() {

@@ -1,12 +1,12 @@
 //! `dlv_tensor_copy`, `_astype`, `_copy_into`, `_take`: the C face of
-//! `crate::copy`. Each converts its arguments and calls the `Tensor` method.
+//! `dlview_core::copy`. Each converts its arguments and calls the `Tensor` method.
 
-use super::boundary::*;
-use super::tensor::derive;
-use super::types::*;
-use crate::device::Device;
-use crate::dtype::DType;
-use crate::error::{Error, invalid};
+use crate::boundary::*;
+use crate::tensor::derive;
+use crate::types::*;
+use dlview_core::device::Device;
+use dlview_core::dtype::DType;
+use dlview_core::error::{Error};
 use dlpark::ffi::{DLDataType, DLDevice};
 
 /// A new writeable tensor with the same elements in `order` (C, F, or K
@@ -24,7 +24,7 @@ pub unsafe extern "C" fn dlv_tensor_copy(
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
     // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.copy(super::types::order(order)?)) }
+    unsafe { derive(t, out, |t| t.copy(crate::types::order(order)?)) }
 }
 
 /// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
@@ -44,7 +44,7 @@ pub unsafe extern "C" fn dlv_tensor_astype(
     // SAFETY: arguments are forwarded under this function's contract.
     unsafe {
         derive(t, out, |t| {
-            t.astype(DType::from_dl(dtype)?, super::types::order(order)?)
+            t.astype(DType::from_dl(dtype)?, crate::types::order(order)?)
         })
     }
 }
@@ -132,5 +132,5 @@ pub unsafe extern "C" fn dlv_tensor_to_device(
 ) -> dlv_status {
     let device = Device::from_dl(device);
     // SAFETY: arguments are forwarded under this function's contract.
-    unsafe { derive(t, out, |t| t.to_device(device, super::types::order(order)?)) }
+    unsafe { derive(t, out, |t| t.to_device(device, crate::types::order(order)?)) }
 }

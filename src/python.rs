@@ -13,11 +13,11 @@
 //! Every function here except `dlv_py_release_object` must be called with
 //! the GIL held (ctypes: through a `PyDLL` handle, not a `CDLL` one).
 
-use super::boundary::*;
-use super::dlpack::{dlv_export_options, dlv_import_options, export_options, import_options};
-use super::types::*;
-use crate::dlpack::{export, import};
-use crate::error::{Error, Result};
+use crate::boundary::*;
+use crate::dlpack::{dlv_export_options, dlv_import_options, export_options, import_options};
+use crate::types::*;
+use dlview_core::dlpack::{export, import};
+use dlview_core::error::{Error, Result};
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::sync::OnceLock;

@@ -7,9 +7,9 @@
 //! enum holding an undeclared value is undefined behaviour.
 #![allow(non_camel_case_types)]
 
-use crate::error::{Error, Result, invalid};
-use crate::layout::Order;
-use crate::tensor::{CopyMode, Tensor, flags};
+use dlview_core::error::{Error, Result};
+use dlview_core::layout::Order;
+use dlview_core::tensor::{CopyMode, Tensor, flags};
 
 /// Result of every fallible call. `DLV_OK` is success; on any other value
 /// `dlv_last_error()` holds a message and no out-parameter was written.

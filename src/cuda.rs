@@ -2,10 +2,10 @@
 //! at run time, once per process) and the producer's half of the DLPack
 //! stream rules.
 
-use super::boundary::*;
-use super::types::*;
-use crate::cuda;
-use crate::device::Device;
+use crate::boundary::*;
+use crate::types::*;
+use dlview_core::cuda;
+use dlview_core::device::Device;
 use dlpark::ffi::DLDevice;
 
 /// The number of CUDA devices in `*out` (0 when the driver loaded but

@@ -1,0 +1,772 @@
+//! `Tensor`: a view `(storage, data pointer, layout, dtype, flags)` and every
+//! view operation of RULES.md §3, with the flag rules of §2.
+//!
+//! View logic is safe code: a view's data pointer is computed with wrapping
+//! arithmetic and only ever dereferenced by `copy/` kernels after the layout
+//! has been checked against the storage.
+
+use crate::copy;
+use crate::cuda;
+use crate::device::Device;
+use crate::dtype::DType;
+use crate::error::{Error, Result, invalid};
+use crate::layout::{self, EXACT_CHECK_LIMIT, Layout, Order, fmt_dims, normalize_axis};
+use crate::storage::Storage;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// Flag bits, with NumPy's meanings (RULES.md §2).
+pub mod flags {
+    pub const WRITEABLE: u32 = 1;
+    pub const C_CONTIGUOUS: u32 = 2;
+    pub const F_CONTIGUOUS: u32 = 4;
+    pub const OWNDATA: u32 = 8;
+    pub const ALIGNED: u32 = 16;
+}
+
+/// The Array API's three-valued copy policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CopyMode {
+    /// Share if possible, else copy.
+    #[default]
+    IfNeeded,
+    /// Share or fail with `COPY_REQUIRED`.
+    Never,
+    /// Always make a new buffer.
+    Always,
+}
+
+/// A strided view of typed memory. Cloning makes another handle to the same
+/// view (same flags, same base); it never copies elements.
+#[derive(Clone)]
+pub struct Tensor {
+    storage: Arc<Storage>,
+    data: *mut u8,
+    layout: Layout,
+    dtype: DType,
+    flags: u32,
+    /// The tensor this one was derived from (always a root: views of views
+    /// point at the root, as NumPy's `base` does). `None` means OWNDATA.
+    base: Option<Arc<Tensor>>,
+}
+
+// SAFETY: `data` points into `storage`, which is Send + Sync; a Tensor adds
+// no thread affinity. Concurrent writes through two views are the caller's
+// race, as with any shared buffer (NumPy, PyTorch alike).
+unsafe impl Send for Tensor {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Tensor {}
+
+/// Bytes a compact tensor of `size` elements of `dtype` occupies (packed for
+/// sub-byte types).
+fn packed_nbytes(size: i64, dtype: DType) -> Result<usize> {
+    (size as u128 * u128::from(dtype.bits()))
+        .div_ceil(8)
+        .try_into()
+        .ok()
+        .filter(|&n: &usize| n <= isize::MAX as usize)
+        .ok_or_else(|| invalid!("{size} elements of {dtype} do not fit in memory"))
+}
+
+impl Tensor {
+    // ---- creation --------------------------------------------------------
+
+    /// A new buffer of `shape`. Its contents are unspecified by the API, but
+    /// are in fact zero: handing out uninitialised memory to safe code would
+    /// be undefined behaviour, and `calloc` of a large buffer costs nothing
+    /// (the OS maps zero pages).
+    pub fn empty(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+    }
+
+    /// A new zero-filled buffer of `shape`.
+    pub fn zeros(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+    }
+
+    /// A new buffer of `shape` on `device`: the CPU (as [`Tensor::empty`]),
+    /// or through the CUDA driver `cuda:N` (device memory, contents
+    /// unspecified), `cuda_host:N` (pinned) or `cuda_managed:N` (both
+    /// zeroed, as host memory always is). Other devices are
+    /// `UNSUPPORTED_DEVICE`; CUDA without a driver `DEVICE_UNAVAILABLE`.
+    pub fn empty_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, false, device)
+    }
+
+    /// As [`Tensor::empty_on`], every element zero.
+    pub fn zeros_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
+        Tensor::allocate(dtype, shape, order, true, device)
+    }
+
+    fn allocate(
+        dtype: DType,
+        shape: &[i64],
+        order: Order,
+        zeroed: bool,
+        device: Device,
+    ) -> Result<Tensor> {
+        dtype.require_addressable("creating a tensor")?;
+        if order == Order::K {
+            return Err(invalid!(
+                "order K is only meaningful for copies; new tensors take C or F"
+            ));
+        }
+        let layout = Layout::compact(shape, order)?;
+        let nbytes = packed_nbytes(layout.size(), dtype)?;
+        let storage = Arc::new(if device.is_cpu() {
+            // Always zeroed: safe code may read host memory.
+            Storage::allocate(nbytes, true, device)?
+        } else {
+            cuda::allocate(device, nbytes, zeroed)?
+        });
+        let data = storage.base();
+        Tensor::from_storage(storage, data, layout, dtype, true)
+    }
+
+    /// A root tensor over `storage` whose element 0 is at `data`.
+    ///
+    /// Checks that the layout's byte extent fits `isize` and, when the
+    /// storage knows its length, that every element lies inside it. The view
+    /// is writeable if asked, the storage allows it and elements do not
+    /// overlap. Packed sub-byte types must be compact (C order).
+    pub fn from_storage(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        writeable: bool,
+    ) -> Result<Tensor> {
+        let (start, end) = Tensor::check_placement(&layout, dtype, data)?;
+        if let Some(len) = storage.known_len()
+            && start < end
+        {
+            let from_base = (data as isize).wrapping_sub(storage.base() as isize);
+            let fits = from_base.checked_add(start).is_some_and(|s| s >= 0)
+                && from_base
+                    .checked_add(end)
+                    .is_some_and(|e| e as usize <= len);
+            if !fits {
+                return Err(invalid!(
+                    "layout of shape {} with strides {} reaches bytes [{start}, {end}) from its start, \
+                     outside the {len} bytes of its storage",
+                    fmt_dims(layout.shape()),
+                    fmt_dims(layout.strides())
+                ));
+            }
+        }
+        let flags = compute_flags(
+            &layout,
+            data,
+            dtype,
+            writeable && !storage.is_read_only(),
+            true,
+        );
+        Ok(Tensor {
+            storage,
+            data,
+            layout,
+            dtype,
+            flags,
+            base: None,
+        })
+    }
+
+    /// [`Tensor::check_layout`], and that the elements' addresses from `data`
+    /// neither fall below 0 nor pass the top of the address space (a
+    /// foreign descriptor can claim either; the pointer arithmetic would wrap).
+    pub fn check_placement(
+        layout: &Layout,
+        dtype: DType,
+        data: *const u8,
+    ) -> Result<(isize, isize)> {
+        let (start, end) = Tensor::check_layout(layout, dtype)?;
+        let addr = data as usize;
+        if start < end
+            && (addr.checked_add_signed(start).is_none() || addr.checked_add_signed(end).is_none())
+        {
+            return Err(invalid!(
+                "layout of shape {} with strides {} at address {addr:#x} reaches bytes [{start}, {end}) from it, \
+                 outside the address space",
+                fmt_dims(layout.shape()),
+                fmt_dims(layout.strides())
+            ));
+        }
+        Ok((start, end))
+    }
+
+    /// A root tensor rebuilt from the parts of a tensor that existed (and
+    /// so passed every check of `from_storage`): a re-import of our own
+    /// unchanged DLPack export. `flags` are that tensor's flags.
+    ///
+    /// # Safety
+    /// `storage`, `data`, `layout`, `dtype` and `flags` must be those of a
+    /// tensor built by this module.
+    pub(crate) unsafe fn from_checked_parts(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        view_flags: u32,
+    ) -> Tensor {
+        Tensor {
+            storage,
+            data,
+            layout,
+            dtype,
+            flags: view_flags | flags::OWNDATA,
+            base: None,
+        }
+    }
+
+    /// The checks `from_storage` makes that do not depend on the storage:
+    /// the byte extent fits `isize`, and packed sub-byte types are compact.
+    /// Returns the byte range `[start, end)` relative to element 0.
+    pub fn check_layout(layout: &Layout, dtype: DType) -> Result<(isize, isize)> {
+        if dtype.is_sub_byte() {
+            if !layout.is_c_contiguous() {
+                return Err(Error::UnsupportedDtype(format!(
+                    "{dtype} tensors must be compact and packed (C order), but shape {} has strides {}",
+                    fmt_dims(layout.shape()),
+                    fmt_dims(layout.strides())
+                )));
+            }
+            Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
+        } else {
+            Ok(layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0)))
+        }
+    }
+
+    /// A new view of this tensor's storage (never a root).
+    fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
+        self.dtype.require_addressable("taking a view")?;
+        let byte_offset = offset
+            .checked_mul(self.dtype.itemsize() as i64)
+            .and_then(|b| isize::try_from(b).ok())
+            .ok_or_else(|| invalid!("view offset {offset} overflows"))?;
+        let data = self.data.wrapping_byte_offset(byte_offset);
+        let flags = compute_flags(&layout, data, self.dtype, writeable, false);
+        let base = match &self.base {
+            Some(b) => Arc::clone(b),
+            None => Arc::new(self.clone()),
+        };
+        Ok(Tensor {
+            storage: Arc::clone(&self.storage),
+            data,
+            layout,
+            dtype: self.dtype,
+            flags,
+            base: Some(base),
+        })
+    }
+
+    // ---- inspection ------------------------------------------------------
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn shape(&self) -> &[i64] {
+        self.layout.shape()
+    }
+
+    /// Strides in elements.
+    pub fn strides(&self) -> &[i64] {
+        self.layout.strides()
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.layout.ndim()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    pub fn device(&self) -> Device {
+        self.storage.device()
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    /// The tensor this view was derived from, `None` for a root (OWNDATA).
+    pub fn base(&self) -> Option<&Tensor> {
+        self.base.as_deref()
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> i64 {
+        self.layout.size()
+    }
+
+    /// `size * itemsize` (packed size for sub-byte types).
+    pub fn nbytes(&self) -> usize {
+        packed_nbytes(self.size(), self.dtype).unwrap_or(usize::MAX)
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    pub fn is_writeable(&self) -> bool {
+        self.flags & flags::WRITEABLE != 0
+    }
+
+    /// Address of element `[0, ..., 0]`; NULL when the tensor has no elements.
+    pub fn data_ptr(&self) -> *const u8 {
+        if self.layout.is_empty() {
+            std::ptr::null()
+        } else {
+            self.data
+        }
+    }
+
+    /// The data pointer for writing, or `READ_ONLY`.
+    pub fn data_ptr_mut(&mut self) -> Result<*mut u8> {
+        self.require_writeable()?;
+        Ok(if self.size() == 0 {
+            std::ptr::null_mut()
+        } else {
+            self.data
+        })
+    }
+
+    /// Raw element-0 pointer even for size 0 (for exporters and kernels).
+    pub(crate) fn raw_data(&self) -> *mut u8 {
+        self.data
+    }
+
+    pub fn require_writeable(&self) -> Result<()> {
+        if self.is_writeable() {
+            Ok(())
+        } else {
+            Err(Error::ReadOnly(
+                "assignment destination is read-only".into(),
+            ))
+        }
+    }
+
+    /// Sets or clears WRITEABLE (rule 2.4): clearing always works; setting
+    /// fails if the storage is read-only or elements overlap.
+    pub fn set_writeable(&mut self, writeable: bool) -> Result<()> {
+        if writeable {
+            if self.storage.is_read_only() {
+                return Err(Error::ReadOnly(
+                    "cannot make tensor writeable: its memory is read-only".into(),
+                ));
+            }
+            if self.layout.may_overlap() {
+                return Err(Error::ReadOnly(
+                    "cannot make tensor writeable: its elements overlap in memory".into(),
+                ));
+            }
+            self.flags |= flags::WRITEABLE;
+        } else {
+            self.flags &= !flags::WRITEABLE;
+        }
+        Ok(())
+    }
+
+    /// Reads one element as f64 (bounds-checked; negative indices count
+    /// from the end).
+    pub fn get_f64(&self, index: &[i64]) -> Result<f64> {
+        let ptr = self.element_ptr(index, "reading an element")?;
+        // SAFETY: `element_ptr` checked the index against the layout, and the
+        // layout was checked against the storage when the view was made.
+        unsafe { copy::scalar::read_f64(ptr, self.dtype) }
+    }
+
+    /// Writes one element from an f64, with NumPy's casting (see
+    /// `copy::scalar::write_f64`).
+    pub fn set_f64(&mut self, index: &[i64], value: f64) -> Result<()> {
+        self.require_writeable()?;
+        let ptr = self.element_ptr(index, "writing an element")?;
+        // SAFETY: as in `get_f64`, and the view is writeable.
+        unsafe { copy::scalar::write_f64(ptr, self.dtype, value) }
+    }
+
+    fn element_ptr(&self, index: &[i64], what: &str) -> Result<*mut u8> {
+        self.dtype.require_addressable(what)?;
+        self.device().require_host(what)?;
+        let offset = self.layout.offset_of(index)?;
+        Ok(self
+            .data
+            .wrapping_byte_offset((offset * self.dtype.itemsize() as i64) as isize))
+    }
+
+    /// The absolute byte range `[start, end)` the elements touch, or `None`
+    /// when there are none.
+    pub fn byte_range(&self) -> Option<(usize, usize)> {
+        let itemsize = self.dtype.itemsize().max(1) as isize;
+        let (lo, hi) = if self.dtype.is_sub_byte() {
+            (0, self.nbytes() as isize)
+        } else {
+            self.layout.byte_bounds(itemsize as usize).ok()??
+        };
+        let base = self.data as usize;
+        Some((base.wrapping_add_signed(lo), base.wrapping_add_signed(hi)))
+    }
+
+    /// NumPy's `may_share_memory`: the byte ranges intersect (same device).
+    pub fn may_share_memory(&self, other: &Tensor) -> bool {
+        match (self.byte_range(), other.byte_range()) {
+            (Some((a0, a1)), Some((b0, b1))) => {
+                self.device() == other.device() && a0 < b1 && b0 < a1
+            }
+            _ => false,
+        }
+    }
+
+    /// NumPy's `shares_memory`: some byte belongs to an element of both.
+    /// Exact when a range test decides it (disjoint ranges, or both tensors
+    /// dense), or when the two together have at most
+    /// [`EXACT_CHECK_LIMIT`] elements (enumeration); beyond that it answers
+    /// like `may_share_memory`.
+    pub fn shares_memory(&self, other: &Tensor) -> bool {
+        if !self.may_share_memory(other) {
+            return false;
+        }
+        if self.layout.is_dense() && other.layout.is_dense() {
+            return true;
+        }
+        if self.size().saturating_add(other.size()) > EXACT_CHECK_LIMIT
+            || self.dtype.is_sub_byte()
+            || other.dtype.is_sub_byte()
+        {
+            return true;
+        }
+        let (ia, ib) = (
+            self.dtype.itemsize() as i128,
+            other.dtype.itemsize() as i128,
+        );
+        let (pa, pb) = (self.data as usize as i128, other.data as usize as i128);
+        let mut starts: Vec<i128> = self
+            .layout
+            .offsets()
+            .map(|o| pa + i128::from(o) * ia)
+            .collect();
+        starts.sort_unstable();
+        other.layout.offsets().any(|o| {
+            let b0 = pb + i128::from(o) * ib;
+            let last_start_before_end = starts.partition_point(|&s| s < b0 + ib);
+            last_start_before_end > 0 && starts[last_start_before_end - 1] + ia > b0
+        })
+    }
+
+    /// The diagnostic text of `dlv_tensor_describe` / `Tensor.info()`.
+    pub fn describe(&self) -> String {
+        let item = self.dtype.itemsize() as i64;
+        let byte_strides: Vec<i64> = self
+            .strides()
+            .iter()
+            .map(|s| s.saturating_mul(item))
+            .collect();
+        let names = [
+            (flags::WRITEABLE, "WRITEABLE"),
+            (flags::C_CONTIGUOUS, "C_CONTIGUOUS"),
+            (flags::F_CONTIGUOUS, "F_CONTIGUOUS"),
+            (flags::OWNDATA, "OWNDATA"),
+            (flags::ALIGNED, "ALIGNED"),
+        ];
+        let set: Vec<&str> = names
+            .iter()
+            .filter(|(f, _)| self.flags & f != 0)
+            .map(|&(_, n)| n)
+            .collect();
+        let mut s = String::new();
+        let _ = writeln!(s, "shape:    {}", fmt_dims(self.shape()));
+        let _ = writeln!(
+            s,
+            "strides:  {} elements, {} bytes",
+            fmt_dims(self.strides()),
+            fmt_dims(&byte_strides)
+        );
+        let _ = writeln!(
+            s,
+            "dtype:    {} (itemsize {})",
+            self.dtype,
+            self.dtype.itemsize()
+        );
+        let _ = writeln!(s, "device:   {}", self.device());
+        let _ = writeln!(s, "data:     {:#x}", self.data_ptr() as usize);
+        let _ = writeln!(
+            s,
+            "flags:    {}",
+            if set.is_empty() {
+                "none".to_string()
+            } else {
+                set.join(" | ")
+            }
+        );
+        let _ = writeln!(s, "nbytes:   {}", self.nbytes());
+        match self.base() {
+            None => {
+                let _ = writeln!(s, "base:     none (owns its data)");
+            }
+            Some(b) => {
+                let _ = writeln!(
+                    s,
+                    "base:     view of a {} tensor of shape {} at {:#x}",
+                    b.dtype,
+                    fmt_dims(b.shape()),
+                    b.data_ptr() as usize
+                );
+            }
+        }
+        s
+    }
+
+    // ---- views -----------------------------------------------------------
+
+    fn axis(&self, axis: i64) -> Result<usize> {
+        normalize_axis(axis, self.ndim())
+    }
+
+    /// `t[start:stop:step]` along `axis` (Python semantics; `None` = omitted).
+    pub fn slice(
+        &self,
+        axis: i64,
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: i64,
+    ) -> Result<Tensor> {
+        let (layout, offset) = self.layout.slice(self.axis(axis)?, start, stop, step)?;
+        self.view(layout, offset, self.is_writeable())
+    }
+
+    /// `t[..., index, ...]` at `axis`: drops the axis.
+    pub fn select(&self, axis: i64, index: i64) -> Result<Tensor> {
+        let (layout, offset) = self.layout.select(self.axis(axis)?, index)?;
+        self.view(layout, offset, self.is_writeable())
+    }
+
+    /// Reorders axes (`axes[k]` is the source axis of result axis `k`).
+    pub fn permute(&self, axes: &[i64]) -> Result<Tensor> {
+        let layout = self.layout.permute(axes)?;
+        self.view(layout, 0, self.is_writeable())
+    }
+
+    /// Reverses all axes (NumPy `.T`).
+    pub fn transpose(&self) -> Result<Tensor> {
+        self.view(self.layout.reversed_axes(), 0, self.is_writeable())
+    }
+
+    pub fn flip(&self, axis: i64) -> Result<Tensor> {
+        let (layout, offset) = self.layout.flip(self.axis(axis)?)?;
+        self.view(layout, offset, self.is_writeable())
+    }
+
+    /// Removes `axis` (size 1 required) or, with `None`, every size-1 axis.
+    pub fn squeeze(&self, axis: Option<i64>) -> Result<Tensor> {
+        let axis = axis.map(|a| self.axis(a)).transpose()?;
+        let layout = self.layout.squeeze(axis)?;
+        self.view(layout, 0, self.is_writeable())
+    }
+
+    /// Inserts a size-1 axis; `axis` is in `-(ndim+1)..=ndim`.
+    pub fn expand_dims(&self, axis: i64) -> Result<Tensor> {
+        let axis = normalize_axis(axis, self.ndim() + 1)?;
+        let layout = self.layout.expand_dims(axis)?;
+        self.view(layout, 0, self.is_writeable())
+    }
+
+    /// A read-only broadcast view, as NumPy's `broadcast_to`.
+    pub fn broadcast_to(&self, shape: &[i64]) -> Result<Tensor> {
+        let layout = self.layout.broadcast_to(shape)?;
+        self.view(layout, 0, false)
+    }
+
+    /// A view with `shape` if the layout allows, else a C-order copy when the
+    /// policy permits it (`Never` fails with `COPY_REQUIRED`).
+    pub fn reshape(&self, shape: &[i64], mode: CopyMode) -> Result<Tensor> {
+        if mode != CopyMode::Always
+            && let Some(layout) = self.layout.reshape(shape)?
+        {
+            return self.view(layout, 0, self.is_writeable());
+        }
+        let target = layout::resolve_reshape(self.size(), self.shape(), shape)?;
+        if mode == CopyMode::Never {
+            return Err(Error::CopyRequired(format!(
+                "a tensor of shape {} with strides {} cannot be viewed as shape {}",
+                fmt_dims(self.shape()),
+                fmt_dims(self.strides()),
+                fmt_dims(&target)
+            )));
+        }
+        let compact = self.copy(Order::C)?;
+        let layout = compact
+            .layout
+            .reshape(&target)?
+            .expect("a C-contiguous tensor reshapes as a view");
+        let data = compact.data;
+        Tensor::from_storage(compact.storage, data, layout, self.dtype, true)
+    }
+
+    /// A view with explicit shape and strides (in elements) relative to this
+    /// view's first element. It must stay inside the memory the storage is
+    /// known to own or, when that is unknown, inside this view's extent.
+    pub fn as_strided(&self, shape: &[i64], strides: &[i64]) -> Result<Tensor> {
+        let layout = Layout::new(shape, strides)?;
+        let item = self.dtype.itemsize();
+        if let Some((lo, hi)) = layout.byte_bounds(item)? {
+            let data = self.data as usize;
+            // Absolute addresses in i128: a far negative `lo` must not wrap
+            // around to an address that compares as inside.
+            let (start, end) = (data as i128 + lo as i128, data as i128 + hi as i128);
+            let (allowed, what) = match self.storage.known_len() {
+                Some(len) => {
+                    let base = self.storage.base() as usize;
+                    (Some((base, base + len)), "its storage")
+                }
+                None => (
+                    self.byte_range(),
+                    "the source view (the storage's extent is unknown)",
+                ),
+            };
+            let inside = allowed
+                .is_some_and(|(a0, a1)| start >= a0 as i128 && end <= a1 as i128 && lo <= hi);
+            if !inside {
+                let (a0, a1) = allowed
+                    .map(|(a0, a1)| (a0 as i128 - data as i128, a1 as i128 - data as i128))
+                    .unwrap_or((0, 0));
+                return Err(invalid!(
+                    "as_strided layout of shape {} with strides {} reaches bytes [{lo}, {hi}) from the view's start, \
+                     outside [{a0}, {a1}) owned by {what}",
+                    fmt_dims(shape),
+                    fmt_dims(strides)
+                ));
+            }
+        }
+        self.view(layout, 0, self.is_writeable())
+    }
+
+    /// NumPy's `sliding_window_view` along `axis` (read-only).
+    pub fn sliding_window(&self, axis: i64, window: i64) -> Result<Tensor> {
+        let layout = self.layout.sliding_window(self.axis(axis)?, window)?;
+        self.view(layout, 0, false)
+    }
+
+    // ---- copies ------------------------------------------------------------
+
+    /// A new writeable buffer with the same elements, in `order`, on the
+    /// same device. CUDA memory is copied on its device when a CUDA driver
+    /// is available, and is `UNSUPPORTED_DEVICE` (as every element access
+    /// of device memory without a runtime) otherwise.
+    pub fn copy(&self, order: Order) -> Result<Tensor> {
+        if self.device().device_type == crate::device::kind::CUDA && cuda::available() {
+            return cuda::to_device(self, self.device(), order);
+        }
+        copy::copy_to_new(self, self.dtype, order)
+    }
+
+    /// A new writeable buffer with the same elements on `device`, compact
+    /// in `order` (C, F, or K: this view's axis order): host ↔ CUDA device,
+    /// device ↔ device, or to pinned/managed host memory, through the CUDA
+    /// driver (`DEVICE_UNAVAILABLE` without one); CPU → CPU is a plain copy.
+    pub fn to_device(&self, device: Device, order: Order) -> Result<Tensor> {
+        cuda::to_device(self, device, order)
+    }
+
+    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
+    /// unsafe casting, see `copy::cast`; complex → real fails).
+    pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
+        if dtype == self.dtype {
+            return self.copy(order);
+        }
+        copy::copy_to_new(self, dtype, order)
+    }
+
+    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
+    pub fn astype_with(
+        &self,
+        dtype: DType,
+        order: Order,
+        opts: copy::CastOptions,
+    ) -> Result<Tensor> {
+        copy::copy_to_new_with(self, dtype, order, opts)
+    }
+
+    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
+    /// broadcasts, casts, and is correct when the two share memory. Fails
+    /// with `READ_ONLY` if `dst` is not writeable.
+    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
+        copy::copy_into(dst, self, copy::CastOptions::default())
+    }
+
+    /// As [`Tensor::copy_into`], with cast options.
+    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
+        copy::copy_into(dst, self, opts)
+    }
+
+    /// A new C-contiguous tensor of the entries `indices` along `axis`
+    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
+    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
+        copy::take(self, axis, indices)
+    }
+}
+
+/// The flags of a view; `writeable` is what the caller asks for, and is
+/// dropped if elements overlap (rule 2.3). One pass per axis order: this
+/// runs for every view and every import.
+fn compute_flags(
+    layout: &Layout,
+    data: *const u8,
+    dtype: DType,
+    writeable: bool,
+    owndata: bool,
+) -> u32 {
+    let (shape, strides) = (layout.shape(), layout.strides());
+    // Alignments are powers of two, so a mask replaces a division per axis.
+    let mask = dtype.alignment().max(1) as i64 - 1;
+    let item = dtype.itemsize() as i64;
+    let (mut c, mut f_order, mut aligned) = (true, true, (data as usize as i64) & mask == 0);
+    let mut expected = 1i64;
+    for (&n, &s) in shape.iter().zip(strides).rev() {
+        if n != 1 {
+            c &= s == expected;
+            expected = expected.wrapping_mul(n);
+            aligned &= s.wrapping_mul(item) & mask == 0;
+        }
+    }
+    expected = 1;
+    for (&n, &s) in shape.iter().zip(strides) {
+        if n != 1 {
+            f_order &= s == expected;
+            expected = expected.wrapping_mul(n);
+        }
+    }
+    if layout.is_empty() {
+        (c, f_order, aligned) = (true, true, true);
+    }
+    let mut f = 0;
+    if writeable && (c || f_order || !layout.may_overlap_strided()) {
+        f |= flags::WRITEABLE;
+    }
+    if c {
+        f |= flags::C_CONTIGUOUS;
+    }
+    if f_order {
+        f |= flags::F_CONTIGUOUS;
+    }
+    if owndata {
+        f |= flags::OWNDATA;
+    }
+    if aligned {
+        f |= flags::ALIGNED;
+    }
+    f
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor({}, shape={}, strides={}, {})",
+            self.dtype,
+            fmt_dims(self.shape()),
+            fmt_dims(self.strides()),
+            self.device()
+        )
+    }
+}
