@@ -52,17 +52,17 @@ fn replay(target: &str, run: fn(&[u8])) {
 
 #[test]
 fn dlpack_import_seeds() {
-    replay("dlpack_import", harness::dlpack_import::run);
+    replay("dlpack_import", harness_for("dlpack_import"));
 }
 
 #[test]
 fn npy_header_seeds() {
-    replay("npy_header", harness::npy_header::run);
+    replay("npy_header", harness_for("npy_header"));
 }
 
 #[test]
 fn view_ops_seeds() {
-    replay("view_ops", harness::view_ops::run);
+    replay("view_ops", harness_for("view_ops"));
 }
 
 /// Inputs of every length up to a few bytes, and the empty input, are
@@ -80,23 +80,30 @@ fn short_inputs() {
     }
 }
 
+/// The harness of a fuzz target, by the target's name.
+fn harness_for(target: &str) -> fn(&[u8]) {
+    match target {
+        "dlpack_import" => harness::dlpack_import::run,
+        "view_ops" => harness::view_ops::run,
+        "npy_header" => harness::npy_header::run,
+        other => panic!("unknown fuzz target {other}"),
+    }
+}
+
 /// Reproduces one input outside the fuzzer (with overflow checks in a
 /// debug build): `DLVIEW_FUZZ_REPLAY=view_ops:path/to/crash cargo test
-/// --test fuzz_corpus replay_one -- --nocapture`. Does nothing when unset.
+/// --test fuzz_corpus replay_one -- --ignored --nocapture`. Ignored in normal
+/// runs (the seeds above replay everything kept); run without the variable
+/// it fails and says how to use it.
 #[test]
+#[ignore = "replays the input named by DLVIEW_FUZZ_REPLAY=target:path"]
 fn replay_one() {
-    let Ok(spec) = std::env::var("DLVIEW_FUZZ_REPLAY") else {
-        return;
-    };
+    let spec = std::env::var("DLVIEW_FUZZ_REPLAY")
+        .expect("set DLVIEW_FUZZ_REPLAY=target:path to the input to replay");
     let (target, path) = spec
         .split_once(':')
         .expect("DLVIEW_FUZZ_REPLAY=target:path");
-    let data = std::fs::read(path).unwrap();
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    match target {
-        "dlpack_import" => harness::dlpack_import::run(&data),
-        "view_ops" => harness::view_ops::run(&data),
-        "npy_header" => harness::npy_header::run(&data),
-        other => panic!("unknown target {other}"),
-    }
+    harness_for(target)(&data);
 }

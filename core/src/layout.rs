@@ -873,6 +873,19 @@ mod tests {
     }
 
     #[test]
+    fn separation_test_uses_the_full_reach_of_each_axis() {
+        // Axis 0 reaches offsets 0, 3, 6, 9; axis 1 steps by 9, so element
+        // (3, 0) and element (0, 1) are both offset 9. The quick separation
+        // test must see that axis 0 reaches 3 * (4 - 1) = 9, not 3 + 3 = 6,
+        // or it calls the layout separated and never enumerates.
+        let l = lay(&[4, 2], &[3, 9]);
+        assert!(l.may_overlap_strided());
+        assert!(l.may_overlap());
+        // Just out of reach: axis 1 steps by 10.
+        assert!(!lay(&[4, 2], &[3, 10]).may_overlap_strided());
+    }
+
+    #[test]
     fn offset_of_checks_every_axis_before_multiplying() {
         // Size 0, so the huge stride was never validated against an extent.
         let l = lay(&[i64::MAX - 1, 0], &[(1 << 60) - 1, 1]);

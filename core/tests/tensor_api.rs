@@ -1636,3 +1636,21 @@ fn storage_lives_until_the_last_view() {
     .unwrap();
     assert_eq!(live_count(), start);
 }
+
+/// Shape [4, 2] with strides [3, 9] reaches offset 9 twice ((3, 0) and
+/// (0, 1)), although no stride is zero and the strides differ: the view
+/// must be read-only. (A separation test that under-counts an axis's reach
+/// would call it writeable.)
+#[test]
+fn as_strided_overlap_through_unequal_strides_is_read_only() {
+    let flat = Tensor::zeros(DType::F32, &[19], Order::C).unwrap();
+    let mut v = flat.as_strided(&[4, 2], &[3, 9]).unwrap();
+    assert!(!v.is_writeable());
+    assert_eq!(
+        v.set_writeable(true).unwrap_err(),
+        Error::ReadOnly("cannot make tensor writeable: its elements overlap in memory".into())
+    );
+    // One more step apart and nothing is reached twice.
+    let flat = Tensor::zeros(DType::F32, &[22], Order::C).unwrap();
+    assert!(flat.as_strided(&[4, 2], &[3, 10]).unwrap().is_writeable());
+}

@@ -5,7 +5,7 @@
 //! One engine serves them all: [`plan::Plan`] decides how to walk a pair of
 //! layouts (drop size-1 axes, flip axes so the destination is written
 //! forward, sort axes into the destination's memory order, merge axes that
-//! are contiguous in both operands, tile a transpose), and [`kernels`]
+//! are contiguous in both operands, tile a transpose), and `kernels`
 //! executes the plan with kernels generic over the element conversion,
 //! picked from one dispatch table. [`cast`] defines the conversions (NumPy's
 //! unsafe-cast semantics, documented there).

@@ -4,7 +4,7 @@
 //! memory in any direction; and the producer half of the stream rules of
 //! RULES.md §6.
 //!
-//! The driver is loaded at run time (see [`driver`]); without it, or with
+//! The driver is loaded at run time (see [`driver`](mod@driver)); without it, or with
 //! the feature off, every operation here fails with `DEVICE_UNAVAILABLE`
 //! and says why. dlview queues all its device work on the legacy default
 //! stream with the driver's synchronous calls, so a consumer that uses
