@@ -174,12 +174,12 @@ VALGRIND       := valgrind --quiet --error-exitcode=1 --leak-check=full --errors
 # Programs run under the sanitizers: the C tests, the examples, the benchmarks
 # (a few iterations: DLVIEW_BENCH_QUICK) and the hardening programs.
 SAN_C          = $(sort $(wildcard tests/c/*.c) $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-SAN_CXX        = $(sort $(wildcard examples-c/*.cpp))
+SAN_CXX        = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp) $(wildcard tests/cpp/test_*.cpp))
 # Under valgrind: the examples, benchmarks and hardening programs (tests/c_api.rs
-# already runs the C tests under valgrind).
+# and tests/cpp_api.rs already run the C and C++ tests under valgrind).
 VG_C           = $(sort $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-VG_CXX         = $(SAN_CXX)
-LINK_LIB       = -Iinclude -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
+VG_CXX         = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp))
+LINK_LIB       = -Iinclude -Itests/c -Itests/cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
 
 .PHONY: fuzz fuzz-build test-hardening test-fuzz-seeds test-asan test-valgrind
 
@@ -207,7 +207,7 @@ test-hardening: test-fuzz-seeds test-asan test-valgrind
 test-fuzz-seeds:
 	$(CARGO) test --test fuzz_corpus --test bad_input --test panic_boundary
 
-## The C tests, examples, benchmarks and hardening programs built with
+## The C and C++ tests, examples, benchmarks and hardening programs built with
 ## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against
 ## the (uninstrumented) library, and run.
 test-asan: lib fakecuda
@@ -223,7 +223,7 @@ test-asan: lib fakecuda
 	done
 	@set -e; for src in $(SAN_CXX); do \
 	  exe=$(BUILD)/asan/$$(basename $$src .cpp)-cpp; \
-	  $(CXX) $(CXXSTRICT) $(SAN_FLAGS) $$src $(LINK_LIB) -o $$exe; \
+	  $(CXX) $(CXXSTRICT) $(SAN_FLAGS) -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
 	  echo "== asan $$src"; $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: $$src"; exit 1; }; \
 	done
 
@@ -238,6 +238,6 @@ test-valgrind: lib
 	done
 	@set -e; for src in $(VG_CXX); do \
 	  exe=$(BUILD)/valgrind/$$(basename $$src .cpp)-cpp; \
-	  $(CXX) $(CXXSTRICT) -g -O1 $$src $(LINK_LIB) -o $$exe; \
+	  $(CXX) $(CXXSTRICT) -g -O1 -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
 	  echo "== valgrind $$src"; $(VALGRIND) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under valgrind: $$src"; exit 1; }; \
 	done

@@ -1,0 +1,95 @@
+//! The C++ header `include/dlview.hpp`: builds each test program in
+//! `tests/cpp/` as C++17 with `-Wall -Wextra -Werror` against the crate's
+//! shared library and runs it under valgrind (when on PATH); `make
+//! test-asan` runs the same programs under AddressSanitizer. Also checks
+//! that every function of the C header has a C++ wrapper.
+
+mod common;
+
+use common::{Lang, build_program, root, run_program, scratch_dir, valgrind_available};
+
+fn build_and_run_cpp(name: &str) {
+    let source = root().join("tests/cpp").join(format!("{name}.cpp"));
+    let exe = scratch_dir("cpp-tests").join(name);
+    build_program(
+        Lang::Cxx17,
+        &[source],
+        &[root().join("tests/c"), root().join("tests/cpp")],
+        &exe,
+    );
+    let valgrind = valgrind_available();
+    if !valgrind {
+        eprintln!("note: valgrind is not on PATH (or DLVIEW_NO_VALGRIND=1): running {name} without it");
+    }
+    let out = run_program(&exe, valgrind);
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+}
+
+macro_rules! cpp_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                build_and_run_cpp(stringify!($name));
+            }
+        )*
+
+        /// Every `tests/cpp/test_*.cpp` has a test above.
+        #[test]
+        fn every_cpp_test_is_run() {
+            let listed = [$(concat!(stringify!($name), ".cpp")),*];
+            let mut missing = Vec::new();
+            for entry in std::fs::read_dir(root().join("tests/cpp")).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if name.starts_with("test_") && name.ends_with(".cpp") && !listed.contains(&name.as_str()) {
+                    missing.push(name);
+                }
+            }
+            assert!(missing.is_empty(), "add these to cpp_tests! in tests/cpp_api.rs: {missing:?}");
+        }
+    };
+}
+
+cpp_tests!(test_index_lists);
+
+/// The names of the functions `include/dlview.h` declares.
+fn c_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(root().join("include/dlview.h")).expect("include/dlview.h");
+    let mut names = Vec::new();
+    for line in header.lines() {
+        if line.starts_with("//") || line.starts_with(' ') || line.starts_with('#') {
+            continue;
+        }
+        // A declaration: `<type> dlv_name(...` at the start of a line.
+        if let Some(open) = line.find('(') {
+            if let Some(name) = line[..open].split_whitespace().last() {
+                let name = name.trim_start_matches('*');
+                if name.starts_with("dlv_") {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Every C function is called by `dlview.hpp` (the two Python callbacks are
+/// passed to Python as function pointers and are named in a comment).
+#[test]
+fn every_c_function_has_a_cpp_wrapper() {
+    let hpp = std::fs::read_to_string(root().join("include/dlview.hpp")).expect("include/dlview.hpp");
+    let functions = c_functions();
+    assert!(
+        functions.len() > 50 && functions.iter().any(|f| f == "dlv_tensor_get_f64"),
+        "the declaration parser found only {functions:?}"
+    );
+    let missing: Vec<_> = functions
+        .iter()
+        .filter(|f| !hpp.contains(&format!("{f}(")) && !hpp.contains(&format!("{f} ")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "include/dlview.hpp has no wrapper for {missing:?}: add one (a Tensor method or a free function)"
+    );
+}
