@@ -51,7 +51,7 @@ macro_rules! cpp_tests {
     };
 }
 
-cpp_tests!(test_index_lists);
+cpp_tests!(test_index_lists, test_view, test_wrappers);
 
 /// The names of the functions `include/dlview.h` declares.
 fn c_functions() -> Vec<String> {
@@ -92,4 +92,70 @@ fn every_c_function_has_a_cpp_wrapper() {
         missing.is_empty(),
         "include/dlview.hpp has no wrapper for {missing:?}: add one (a Tensor method or a free function)"
     );
+}
+
+/// Misuse that must not compile, each with the static_assert message that
+/// says what to do instead.
+#[test]
+fn misuse_does_not_compile() {
+    let cases = [
+        (
+            "view_of_temporary",
+            "auto v = dlview::Tensor::zeros(dlview::dtype::float32, {2}).view<float, 1>(); (void)v;",
+            "view() of a temporary Tensor would dangle",
+        ),
+        (
+            "too_few_indices",
+            "dlview::Tensor t = dlview::Tensor::zeros(dlview::dtype::float32, {2, 2});\n\
+             auto v = t.view<float, 2>(); return int(v(0));",
+            "give exactly N indices",
+        ),
+        (
+            "mutable_view_of_const_tensor",
+            "const dlview::Tensor t = dlview::Tensor::zeros(dlview::dtype::float32, {2});\n\
+             auto v = t.view<float, 1>(); (void)v;",
+            "a const Tensor gives views of const elements",
+        ),
+        (
+            "char_elements",
+            "dlview::Tensor t = dlview::Tensor::zeros(dlview::dtype::int8, {2});\n\
+             auto v = t.view<char, 1>(); (void)v;",
+            "T has no DLPack element type",
+        ),
+        (
+            "float_index",
+            "dlview::Tensor t = dlview::Tensor::zeros(dlview::dtype::float32, {2});\n\
+             auto v = t.view<float, 1>(); return int(v(0.5));",
+            "indices must be integers",
+        ),
+        (
+            "holder_is_not_a_pointer",
+            "dlview::Tensor t = dlview::Tensor::zeros(dlview::dtype::float32, {2});\n\
+             DLManagedTensorVersioned *raw = t.to_dlpack(); (void)raw;",
+            "cannot convert",
+        ),
+    ];
+    let dir = scratch_dir("cpp-misuse");
+    for (name, body, message) in cases {
+        let source = dir.join(format!("{name}.cpp"));
+        std::fs::write(
+            &source,
+            format!("#include \"dlview.hpp\"\nint main() {{\n{body}\nreturn 0;\n}}\n"),
+        )
+        .unwrap();
+        let out = Lang::Cxx17
+            .command()
+            .arg("-fsyntax-only")
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg(&source)
+            .output()
+            .expect("run the C++ compiler");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} compiled:\n{body}");
+        assert!(
+            stderr.contains(message),
+            "{name} failed to compile, but not with \"{message}\":\n{stderr}"
+        );
+    }
 }
