@@ -98,7 +98,8 @@ python-ext: lib venv
 	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
 	 fi
 
-## Benchmarks: ratios against NumPy/PyTorch measured in the same run. Each
+## Benchmarks: ratios against NumPy/PyTorch (and, for the C++ View, a raw
+## pointer) measured in the same run. Each
 ## writes its results to target/bench/*.json; benches/plot.py charts them
 ## into docs/bench.png (commit it with the README's numbers). cuda_bench.py
 ## prints "skipped: no GPU" where there is none.
@@ -108,6 +109,8 @@ bench: lib venv python-ext
 	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/roundtrip
+	$(CXX) -O2 $(CXXSTRICT) -Iinclude benches/view_sum.cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/view_sum
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/view_sum
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py

@@ -188,12 +188,29 @@ inline std::string dtype_text(DLDataType d) {
          ", lanes=" + std::to_string(d.lanes) + ")";
 }
 
+// The failure paths of checks made on every element access stay out of
+// line, so that the check itself is one compare the loop keeps in registers.
+#if defined(__GNUC__)
+#define DLVIEW_COLD __attribute__((noinline, cold))
+#else
+#define DLVIEW_COLD
+#endif
+
+[[noreturn]] DLVIEW_COLD inline void length_mismatch(size_t got, int32_t ndim, const char *what) {
+  fail(DLV_ERR_INDEX, std::string(what) + " needs one index per dimension: " + std::to_string(ndim) + " for a " +
+                          std::to_string(ndim) + "-d tensor, got " + std::to_string(got));
+}
+
 /// An index list must have one entry per dimension: the C calls read
 /// exactly ndim entries and cannot know how long the caller's list is.
 inline void check_length(size_t got, int32_t ndim, const char *what) {
-  if (got != static_cast<size_t>(ndim < 0 ? 0 : ndim))
-    fail(DLV_ERR_INDEX, std::string(what) + " needs one index per dimension: " + std::to_string(ndim) + " for a " +
-                            std::to_string(ndim) + "-d tensor, got " + std::to_string(got));
+  if (got != static_cast<size_t>(ndim < 0 ? 0 : ndim)) length_mismatch(got, ndim, what);
+}
+
+template <typename I>
+[[noreturn]] DLVIEW_COLD inline void out_of_bounds(int32_t axis, I index, int64_t size) {
+  fail(DLV_ERR_INDEX, "index " + std::to_string(index) + " is out of bounds for axis " + std::to_string(axis) +
+                          " with size " + std::to_string(size));
 }
 
 template <typename I>
@@ -205,9 +222,7 @@ inline void check_bound(int32_t axis, I index, int64_t size) {
   } else {
     inside = static_cast<uint64_t>(index) < static_cast<uint64_t>(size);
   }
-  if (!inside)
-    fail(DLV_ERR_INDEX, "index " + std::to_string(index) + " is out of bounds for axis " + std::to_string(axis) +
-                            " with size " + std::to_string(size));
+  if (!inside) out_of_bounds(axis, index, size);
 }
 
 /// Per-axis sizes and strides: inline arrays for a fixed rank, vectors for
@@ -780,5 +795,7 @@ inline MemInfo mem_get_info(int32_t device_id = 0) {
 }  // namespace cuda
 
 }  // namespace dlview
+
+#undef DLVIEW_COLD
 
 #endif  // DLVIEW_HPP
