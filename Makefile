@@ -126,9 +126,13 @@ PREFIX  ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
 MINOR   := $(word 2,$(subst ., ,$(VERSION)))
-SUBST    = sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@MINOR@|$(MINOR)|g'
+# The ABI's name (docs/versioning.md; build.rs sets the same soname): while
+# 0.x each minor release may break the ABI, from 1.0 on only a major one.
+SONAME  := libdlview.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+SUBST    = sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' \
+                -e 's|@MINOR@|$(MINOR)|g' -e 's|@SONAME@|$(SONAME)|g'
 # Exactly what `install` creates, so `uninstall` removes exactly that.
-INSTALLED = lib/libdlview.so.$(VERSION) lib/libdlview.so.$(MAJOR) lib/libdlview.so lib/libdlview.a \
+INSTALLED = lib/libdlview.so.$(VERSION) lib/$(SONAME) lib/libdlview.so lib/libdlview.a \
             include/dlview.h include/dlview.hpp lib/pkgconfig/dlview.pc \
             lib/cmake/dlview/dlviewConfig.cmake lib/cmake/dlview/dlviewConfigVersion.cmake
 
@@ -138,8 +142,8 @@ INSTALLED = lib/libdlview.so.$(VERSION) lib/libdlview.so.$(MAJOR) lib/libdlview.
 install: lib
 	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/dlview $(PREFIX)/include
 	install -m 755 $(LIBDIR)/libdlview.so $(PREFIX)/lib/libdlview.so.$(VERSION)
-	ln -sf libdlview.so.$(VERSION) $(PREFIX)/lib/libdlview.so.$(MAJOR)
-	ln -sf libdlview.so.$(MAJOR) $(PREFIX)/lib/libdlview.so
+	ln -sf libdlview.so.$(VERSION) $(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(PREFIX)/lib/libdlview.so
 	install -m 644 $(LIBDIR)/libdlview.a $(PREFIX)/lib/libdlview.a
 	install -m 644 include/dlview.h include/dlview.hpp $(PREFIX)/include/
 	$(SUBST) packaging/dlview.pc.in > $(PREFIX)/lib/pkgconfig/dlview.pc

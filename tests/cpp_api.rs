@@ -7,6 +7,7 @@
 mod common;
 
 use common::{Lang, build_program, root, run_program, scratch_dir, valgrind_available};
+use std::path::Path;
 
 fn build_and_run_cpp(name: &str) {
     let source = root().join("tests/cpp").join(format!("{name}.cpp"));
@@ -158,4 +159,48 @@ fn misuse_does_not_compile() {
             "{name} failed to compile, but not with \"{message}\":\n{stderr}"
         );
     }
+}
+
+/// The first ```` ```lang ```` block after `heading` in the Markdown file `doc`.
+fn code_block(doc: &str, heading: &str, lang: &str) -> String {
+    let text = std::fs::read_to_string(root().join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let section = text
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{doc} has no `{heading}`"));
+    section
+        .split(&format!("```{lang}\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("`{heading}` in {doc} has no ```{lang} block"))
+        .to_string()
+}
+
+fn build_and_run_snippet(code: &str, lang: Lang, name: &str) -> String {
+    let dir = scratch_dir("doc-snippets");
+    let source = dir.join(format!("{name}.{}", lang.suffix()));
+    std::fs::write(&source, code).unwrap();
+    let exe = dir.join(name);
+    build_program(lang, &[source], &[], Path::new(&exe));
+    let out = run_program(&exe, valgrind_available());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The C++ quick start in README.md compiles as written (C++17, strict
+/// warnings) and prints what its comments say.
+#[test]
+fn readme_cpp_quick_start_builds_and_runs() {
+    let code = code_block("README.md", "## C++ quick start", "cpp");
+    assert_eq!(
+        build_and_run_snippet(&code, Lang::Cxx17, "readme_cpp_quick_start"),
+        "a[1, 2] = 21\nDLV_ERR_INDEX: index 3 is out of bounds for axis 0 with size 3\n"
+    );
+}
+
+/// The run-time version check of docs/versioning.md compiles as C11 and
+/// prints nothing against the library it was built with.
+#[test]
+fn versioning_doc_example_builds_and_runs() {
+    let code = code_block("docs/versioning.md", "## Checking at run time", "c");
+    assert_eq!(build_and_run_snippet(&code, Lang::C11, "versioning_check"), "");
 }
