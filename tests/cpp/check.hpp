@@ -11,6 +11,15 @@
 
 #include <exception>
 #include <string>
+#include <vector>
+
+/* A C-order float32 tensor holding k at C-order position k (check.h's
+ * arange_f32), so the element a view reaches names its own offset. */
+static inline dlview::Tensor arange_tensor(const std::vector<int64_t> &shape) {
+  dlv_tensor *t = NULL;
+  dlview::check(arange_f32(static_cast<int32_t>(shape.size()), shape.data(), &t));
+  return dlview::Tensor(t);
+}
 
 /* check.h's SENTINEL is for C out-parameters; C++ tests may not need it. */
 static inline const void *check_sentinel_address() { return &check_sentinel_byte; }

@@ -17,12 +17,7 @@
 using dlview::Tensor;
 using dlview::View;
 
-static Tensor arange_3x4() {
-  Tensor a = Tensor::zeros(dlview::dtype::float32, {3, 4});
-  float *p = static_cast<float *>(a.data_mut());
-  for (int k = 0; k < 12; k++) p[k] = float(k);
-  return a;
-}
+static Tensor arange_3x4() { return arange_tensor({3, 4}); }
 
 static void c_order_view_reads_and_writes() {
   Tensor a = arange_3x4();

@@ -15,12 +15,7 @@
 
 using dlview::Tensor;
 
-static Tensor arange_3x4() {
-  Tensor a = Tensor::zeros(dlview::dtype::float32, {3, 4});
-  float *p = static_cast<float *>(a.data_mut());
-  for (int k = 0; k < 12; k++) p[k] = float(k);
-  return a;
-}
+static Tensor arange_3x4() { return arange_tensor({3, 4}); }
 
 static void library_calls() {
   CHECK_STR(dlview::version(), DLVIEW_VERSION_STRING);
@@ -189,29 +184,31 @@ static void delete_legacy(DLManagedTensor *self) {
   delete self;
 }
 
+/* foreign_data as a 1-D float32 CPU tensor, as another producer made it. */
+static DLTensor foreign_tensor(int64_t *strides) {
+  DLTensor t = {};
+  t.data = foreign_data;
+  t.device = DLDevice{kDLCPU, 0};
+  t.ndim = 1;
+  t.dtype = dlview::dtype::float32;
+  t.shape = foreign_shape;
+  t.strides = strides;
+  return t;
+}
+
 static DLManagedTensorVersioned *foreign_versioned(uint32_t major) {
   DLManagedTensorVersioned *mt = new DLManagedTensorVersioned();
   mt->version.major = major;
   mt->version.minor = DLPACK_MINOR_VERSION;
   mt->deleter = delete_versioned;
-  mt->dl_tensor.data = foreign_data;
-  mt->dl_tensor.device = DLDevice{kDLCPU, 0};
-  mt->dl_tensor.ndim = 1;
-  mt->dl_tensor.dtype = dlview::dtype::float32;
-  mt->dl_tensor.shape = foreign_shape;
-  mt->dl_tensor.strides = foreign_strides;
+  mt->dl_tensor = foreign_tensor(foreign_strides); /* versions from 1.2 on need strides */
   return mt;
 }
 
 static DLManagedTensor *foreign_legacy() {
   DLManagedTensor *mt = new DLManagedTensor();
   mt->deleter = delete_legacy;
-  mt->dl_tensor.data = foreign_data;
-  mt->dl_tensor.device = DLDevice{kDLCPU, 0};
-  mt->dl_tensor.ndim = 1;
-  mt->dl_tensor.dtype = dlview::dtype::float32;
-  mt->dl_tensor.shape = foreign_shape;
-  mt->dl_tensor.strides = NULL;
+  mt->dl_tensor = foreign_tensor(NULL);
   return mt;
 }
 
