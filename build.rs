@@ -23,7 +23,11 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
         let minor = env::var("CARGO_PKG_VERSION_MINOR").unwrap();
-        let abi = if major == "0" { format!("0.{minor}") } else { major };
+        let abi = if major == "0" {
+            format!("0.{minor}")
+        } else {
+            major
+        };
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdlview.so.{abi}");
         // Programs linked against the build tree's libdlview.so record the
         // soname, so give it the link `ldconfig` would make on install:

@@ -651,8 +651,7 @@ class Tensor {
     return ManagedTensor(mt);
   }
   /// Exports this view as a new DLPack capsule (a new PyObject* reference;
-  /// GIL held); see dlv_py_tensor_to_capsule. dlv_py_capsule_destructor and
-  /// dlv_py_release_object are callbacks, passed to Python as they are.
+  /// GIL held); see dlv_py_tensor_to_capsule.
   void *to_capsule(bool versioned = true, const dlv_export_options *opts = nullptr) const {
     void *capsule = nullptr;
     check(dlv_py_tensor_to_capsule(handle_, opts, versioned, &capsule));
@@ -762,6 +761,17 @@ inline DLDevice device_from_name(const std::string &name) {
   check(dlv_device_from_name(detail::c_string(name, "device name"), &d));
   return d;
 }
+
+/// The Python callbacks of the C ABI. As function pointers (for
+/// Tensor::from_buffer's `release`, or PyCapsule_New) pass the C functions
+/// themselves: these are for calling them from C++.
+namespace py {
+/// Drops the Python reference `ctx` (taking the GIL; leaked while the
+/// interpreter finalizes; nothing outside Python); see dlv_py_release_object.
+inline void release_object(void *ctx) noexcept { dlv_py_release_object(ctx); }
+/// Runs an unconsumed DLPack capsule's deleter; see dlv_py_capsule_destructor.
+inline void capsule_destructor(void *capsule) noexcept { dlv_py_capsule_destructor(capsule); }
+}  // namespace py
 
 // ---- threads ----
 // dlv_set_num_threads / dlv_get_num_threads get their wrappers here (as

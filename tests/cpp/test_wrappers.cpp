@@ -297,6 +297,14 @@ static void capsules_outside_python() {
   CHECK_THROWS(a.to_capsule(), DLV_ERR_INVALID_ARGUMENT, NULL);
   CHECK_THROWS(a.to_capsule(false), DLV_ERR_INVALID_ARGUMENT, NULL);
   CHECK_THROWS(Tensor::from_capsule(NULL), DLV_ERR_NULL_ARGUMENT, NULL);
+  void *fake = reinterpret_cast<void *>(uintptr_t(0x1000)); /* never dereferenced: no Python */
+  CHECK_THROWS(Tensor::from_capsule(fake), DLV_ERR_INVALID_ARGUMENT, NULL);
+  const uint64_t live = dlview::live_storage_count();
+  dlview::py::release_object(fake); /* callbacks do nothing outside Python */
+  dlview::py::release_object(NULL);
+  dlview::py::capsule_destructor(fake);
+  dlview::py::capsule_destructor(NULL);
+  CHECK_I64(dlview::live_storage_count(), live);
 }
 
 /* main() points DLVIEW_CUDA_DRIVER at a missing library. */
