@@ -98,7 +98,8 @@ python-ext: lib venv
 	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
 	 fi
 
-## Benchmarks: ratios against NumPy/PyTorch measured in the same run. Each
+## Benchmarks: ratios against NumPy/PyTorch (and, for the C++ View, a raw
+## pointer) measured in the same run. Each
 ## writes its results to target/bench/*.json; benches/plot.py charts them
 ## into docs/bench.png (commit it with the README's numbers). cuda_bench.py
 ## prints "skipped: no GPU" where there is none.
@@ -108,6 +109,8 @@ bench: lib venv python-ext
 	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/roundtrip
+	$(CXX) -O2 $(CXXSTRICT) -Iinclude benches/view_sum.cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/view_sum
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/view_sum
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py
@@ -123,9 +126,13 @@ PREFIX  ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
 MINOR   := $(word 2,$(subst ., ,$(VERSION)))
-SUBST    = sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@MINOR@|$(MINOR)|g'
+# The ABI's name (docs/versioning.md; build.rs sets the same soname): while
+# 0.x each minor release may break the ABI, from 1.0 on only a major one.
+SONAME  := libdlview.so.$(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+SUBST    = sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' \
+                -e 's|@MINOR@|$(MINOR)|g' -e 's|@SONAME@|$(SONAME)|g'
 # Exactly what `install` creates, so `uninstall` removes exactly that.
-INSTALLED = lib/libdlview.so.$(VERSION) lib/libdlview.so.$(MAJOR) lib/libdlview.so lib/libdlview.a \
+INSTALLED = lib/libdlview.so.$(VERSION) lib/$(SONAME) lib/libdlview.so lib/libdlview.a \
             include/dlview.h include/dlview.hpp lib/pkgconfig/dlview.pc \
             lib/cmake/dlview/dlviewConfig.cmake lib/cmake/dlview/dlviewConfigVersion.cmake
 
@@ -135,8 +142,8 @@ INSTALLED = lib/libdlview.so.$(VERSION) lib/libdlview.so.$(MAJOR) lib/libdlview.
 install: lib
 	install -d $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/dlview $(PREFIX)/include
 	install -m 755 $(LIBDIR)/libdlview.so $(PREFIX)/lib/libdlview.so.$(VERSION)
-	ln -sf libdlview.so.$(VERSION) $(PREFIX)/lib/libdlview.so.$(MAJOR)
-	ln -sf libdlview.so.$(MAJOR) $(PREFIX)/lib/libdlview.so
+	ln -sf libdlview.so.$(VERSION) $(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(PREFIX)/lib/libdlview.so
 	install -m 644 $(LIBDIR)/libdlview.a $(PREFIX)/lib/libdlview.a
 	install -m 644 include/dlview.h include/dlview.hpp $(PREFIX)/include/
 	$(SUBST) packaging/dlview.pc.in > $(PREFIX)/lib/pkgconfig/dlview.pc
@@ -174,12 +181,12 @@ VALGRIND       := valgrind --quiet --error-exitcode=1 --leak-check=full --errors
 # Programs run under the sanitizers: the C tests, the examples, the benchmarks
 # (a few iterations: DLVIEW_BENCH_QUICK) and the hardening programs.
 SAN_C          = $(sort $(wildcard tests/c/*.c) $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-SAN_CXX        = $(sort $(wildcard examples-c/*.cpp))
+SAN_CXX        = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp) $(wildcard tests/cpp/test_*.cpp))
 # Under valgrind: the examples, benchmarks and hardening programs (tests/c_api.rs
-# already runs the C tests under valgrind).
+# and tests/cpp_api.rs already run the C and C++ tests under valgrind).
 VG_C           = $(sort $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-VG_CXX         = $(SAN_CXX)
-LINK_LIB       = -Iinclude -Itests/c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
+VG_CXX         = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp))
+LINK_LIB       = -Iinclude -Itests/c -Itests/cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
 
 .PHONY: fuzz fuzz-build test-hardening test-fuzz-seeds test-asan test-valgrind
 
@@ -207,7 +214,7 @@ test-hardening: test-fuzz-seeds test-asan test-valgrind
 test-fuzz-seeds:
 	$(CARGO) test -p dlview-capi --test fuzz_corpus --test bad_input --test panic_boundary
 
-## The C tests, examples, benchmarks and hardening programs built with
+## The C and C++ tests, examples, benchmarks and hardening programs built with
 ## AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer) against
 ## the (uninstrumented) library, and run.
 test-asan: lib fakecuda
@@ -223,7 +230,7 @@ test-asan: lib fakecuda
 	done
 	@set -e; for src in $(SAN_CXX); do \
 	  exe=$(BUILD)/asan/$$(basename $$src .cpp)-cpp; \
-	  $(CXX) $(CXXSTRICT) $(SAN_FLAGS) $$src $(LINK_LIB) -o $$exe; \
+	  $(CXX) $(CXXSTRICT) $(SAN_FLAGS) -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
 	  echo "== asan $$src"; $(SAN_ENV) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under ASan/UBSan: $$src"; exit 1; }; \
 	done
 
@@ -238,6 +245,6 @@ test-valgrind: lib
 	done
 	@set -e; for src in $(VG_CXX); do \
 	  exe=$(BUILD)/valgrind/$$(basename $$src .cpp)-cpp; \
-	  $(CXX) $(CXXSTRICT) -g -O1 $$src $(LINK_LIB) -o $$exe; \
+	  $(CXX) $(CXXSTRICT) -g -O1 -DDLVIEW_BENCH_QUICK $$src $(LINK_LIB) -o $$exe; \
 	  echo "== valgrind $$src"; $(VALGRIND) $$exe > $$exe.log 2>&1 || { cat $$exe.log; echo "FAILED under valgrind: $$src"; exit 1; }; \
 	done

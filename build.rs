@@ -16,18 +16,26 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen/dlpack_prelude.h");
     println!("cargo:rerun-if-env-changed=DLVIEW_WRITE_HEADER");
 
-    // A versioned soname, so installed programs bind to the ABI major
-    // (libdlview.so.0 -> libdlview.so.0.x.y; see `make install`).
+    // A versioned soname that names the ABI (docs/versioning.md): while
+    // 0.x each minor release may break it, so the soname is
+    // libdlview.so.0.<minor> (as cargo-c does); from 1.0 on,
+    // libdlview.so.<major>. `make install` creates the same links.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdlview.so.{major}");
+        let minor = env::var("CARGO_PKG_VERSION_MINOR").unwrap();
+        let abi = if major == "0" {
+            format!("0.{minor}")
+        } else {
+            major
+        };
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libdlview.so.{abi}");
         // Programs linked against the build tree's libdlview.so record the
         // soname, so give it the link `ldconfig` would make on install:
-        // <target>/<profile>/libdlview.so.0 -> libdlview.so, and the same in
-        // deps/, where `cargo test` leaves the freshest build.
+        // <target>/<profile>/libdlview.so.0.1 -> libdlview.so, and the same
+        // in deps/, where `cargo test` leaves the freshest build.
         if let Some(profile_dir) = out_dir.ancestors().nth(3) {
             for dir in [profile_dir.to_path_buf(), profile_dir.join("deps")] {
-                let link = dir.join(format!("libdlview.so.{major}"));
+                let link = dir.join(format!("libdlview.so.{abi}"));
                 if fs::symlink_metadata(&link).is_err() {
                     let _ = fs::create_dir_all(&dir);
                     let _ = std::os::unix::fs::symlink("libdlview.so", &link);

@@ -21,9 +21,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["exchange", "copy", "npy", "roundtrip"]
-COLORS = {"numpy": "#4c72b0", "torch, 1 thread": "#dd8452", "readinto": "#8c8c8c"}
-LABELS = {"numpy": "vs NumPy", "torch, 1 thread": "vs PyTorch (1 thread)", "readinto": "vs plain readinto()"}
+ORDER = ["exchange", "copy", "npy", "roundtrip", "view_sum"]
+COLORS = {"numpy": "#4c72b0", "torch, 1 thread": "#dd8452", "readinto": "#8c8c8c", "raw pointer": "#937860"}
+LABELS = {
+    "numpy": "vs NumPy",
+    "torch, 1 thread": "vs PyTorch (1 thread)",
+    "readinto": "vs plain readinto()",
+    "raw pointer": "vs the same loop on a raw pointer",
+}
 
 
 def speedup_panel(ax, result: dict) -> None:

@@ -1,5 +1,5 @@
-// The C++ face of dlview: RAII handles, views, errors as exceptions, and a
-// DLPack round trip that keeps one data pointer.
+// The C++ face of dlview: RAII handles, typed element access, views,
+// errors as exceptions, and a DLPack round trip that keeps one data pointer.
 #include "dlview.hpp"
 
 #include <cstdio>
@@ -8,8 +8,11 @@ int main() {
   using dlview::Tensor;
   try {
     Tensor a = Tensor::zeros(dlview::dtype::float32, {2, 3});
-    for (int64_t i = 0; i < 2; i++)
-      for (int64_t j = 0; j < 3; j++) a.set({i, j}, double(10 * i + j));
+    // Checked once (float32, 2-d, host memory, writeable); then v(i, j) is a
+    // plain strided store, no call into the library.
+    dlview::View<float, 2> v = a.view<float, 2>();
+    for (int64_t i = 0; i < v.shape(0); i++)
+      for (int64_t j = 0; j < v.shape(1); j++) v(i, j) = float(10 * i + j);
 
     Tensor t = a.transpose();                    // a view: same memory
     Tensor r = a.slice(1, DLV_NONE, DLV_NONE, -1);  // reversed columns

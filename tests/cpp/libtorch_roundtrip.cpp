@@ -39,7 +39,7 @@ int main() {
 
     // A transposed dlview view -> libtorch: still the same memory.
     dlview::Tensor t = view.transpose();
-    at::Tensor back = at::fromDLPackVersioned(t.to_dlpack());
+    at::Tensor back = at::fromDLPackVersioned(t.to_dlpack().release());
     EXPECT(back.data_ptr() == ptr);
     EXPECT((back.sizes().vec() == std::vector<int64_t>{4, 3}));
     EXPECT((back.strides().vec() == std::vector<int64_t>{1, 4}));
@@ -52,7 +52,7 @@ int main() {
     EXPECT(src.index({0, 0}).item<float>() == -5.0f);
 
     // A negative-stride view reaches libtorch as a compact copy (RULES §4).
-    at::Tensor flipped = at::fromDLPackVersioned(view.flip(1).to_dlpack());
+    at::Tensor flipped = at::fromDLPackVersioned(view.flip(1).to_dlpack().release());
     EXPECT(flipped.data_ptr() != ptr);
     EXPECT(torch::equal(flipped, src.flip(1)));
 
