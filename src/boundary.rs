@@ -16,16 +16,35 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// What `dlv_last_error()` says when the thread's message cannot be kept:
+/// the call came from a thread-exit destructor (`pthread_key_create`) that
+/// runs after this thread's thread-locals were destroyed.
+const NO_MESSAGE: &std::ffi::CStr =
+    c"(no message: the call was made while its thread was exiting, after its thread-local state was destroyed)";
+
 pub(crate) fn set_last_error(message: &str) {
     // Interior NULs cannot appear in a C string; replace rather than lose the message.
     let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    // `try_with`: a failing call from a thread-exit destructor still
+    // returns its status (RULES §8), only without a message.
+    let _ = LAST_ERROR.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
 /// A pointer to this thread's last error message (valid until the next
-/// failing call on this thread).
+/// failing call on this thread), or a static note when the thread's
+/// thread-locals are gone.
 pub(crate) fn last_error_ptr() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    LAST_ERROR
+        .try_with(|e| {
+            e.try_borrow()
+                .map(|m| m.as_ptr())
+                .unwrap_or(NO_MESSAGE.as_ptr())
+        })
+        .unwrap_or(NO_MESSAGE.as_ptr())
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -38,8 +57,15 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a fallible body behind the panic boundary and turns its outcome into
 /// a status, recording the message of any failure.
+///
+/// Foreign callbacks that the body makes due (a release callback or DLPack
+/// deleter of memory whose last reference it drops) run after the
+/// `catch_unwind`, before this returns: a forced unwind (`pthread_exit`)
+/// from one of them then passes through to the thread's start instead of
+/// being caught (see `crate::deferred`); every export is `extern
+/// "C-unwind"` at the Rust level for the same reason.
 pub(crate) fn ffi_call(body: impl FnOnce() -> Result<()>) -> dlv_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match dlview_core::deferred::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))) {
         Ok(Ok(())) => dlv_status::DLV_OK,
         Ok(Err(e)) => fail(&e),
         Err(payload) => fail(&Error::Panic(panic_message(payload.as_ref()))),
@@ -69,12 +95,15 @@ pub(crate) fn fail(e: &Error) -> dlv_status {
 }
 
 /// Runs an infallible body (an inspection call) behind the panic boundary;
-/// a panic yields `fallback` and records the message.
+/// a panic yields `fallback` and records the message. Foreign callbacks
+/// run outside the `catch_unwind`, as in [`ffi_call`].
 pub(crate) fn ffi_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
-        fallback
-    })
+    dlview_core::deferred::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))).unwrap_or_else(
+        |payload| {
+            set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
+            fallback
+        },
+    )
 }
 
 /// An out-parameter, checked for NULL before any work is done and written

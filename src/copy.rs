@@ -18,7 +18,7 @@ use dlpark::ffi::{DLDataType, DLDevice};
 /// the host cannot read, without a runtime for its device),
 /// DEVICE_UNAVAILABLE (a CUDA failure), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy(
+pub unsafe extern "C-unwind" fn dlv_tensor_copy(
     t: *const dlv_tensor,
     order: dlv_order,
     out: *mut *mut dlv_tensor,
@@ -35,7 +35,7 @@ pub unsafe extern "C" fn dlv_tensor_copy(
 /// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
 /// complex to real).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_astype(
+pub unsafe extern "C-unwind" fn dlv_tensor_astype(
     t: *const dlv_tensor,
     dtype: DLDataType,
     order: dlv_order,
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn dlv_tensor_astype(
 /// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
 /// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_copy_into(
+pub unsafe extern "C-unwind" fn dlv_tensor_copy_into(
     dst: *mut dlv_tensor,
     src: *const dlv_tensor,
 ) -> dlv_status {
@@ -87,7 +87,7 @@ pub unsafe extern "C" fn dlv_tensor_copy_into(
 /// range: "index 7 is out of bounds for axis 0 with size 5"),
 /// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_take(
+pub unsafe extern "C-unwind" fn dlv_tensor_take(
     t: *const dlv_tensor,
     axis: i32,
     indices: *const i64,
@@ -124,7 +124,7 @@ pub unsafe extern "C" fn dlv_tensor_take(
 /// such device, a driver failure: the message names the CUDA error and the
 /// operation), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_to_device(
+pub unsafe extern "C-unwind" fn dlv_tensor_to_device(
     t: *const dlv_tensor,
     device: DLDevice,
     order: dlv_order,

@@ -16,7 +16,7 @@ use dlpark::ffi::DLDevice;
 /// failed, or the library was built without the `cuda` feature; the
 /// message says which).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_cuda_device_count(out: *mut i32) -> dlv_status {
+pub unsafe extern "C-unwind" fn dlv_cuda_device_count(out: *mut i32) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn dlv_cuda_device_count(out: *mut i32) -> dlv_status {
 /// True when a CUDA driver is loaded and reports at least one device
 /// (loading it on first use). Never fails.
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_cuda_available() -> bool {
+pub extern "C-unwind" fn dlv_cuda_available() -> bool {
     ffi_value(false, cuda::available)
 }
 
@@ -46,7 +46,7 @@ pub extern "C" fn dlv_cuda_available() -> bool {
 /// Statuses: INVALID_ARGUMENT (stream 0, below -1, or a stream on a device
 /// without streams), DEVICE_UNAVAILABLE (no such device, a driver failure).
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_cuda_stream_wait(device: DLDevice, stream: i64) -> dlv_status {
+pub extern "C-unwind" fn dlv_cuda_stream_wait(device: DLDevice, stream: i64) -> dlv_status {
     ffi_call(|| cuda::stream_wait(Device::from_dl(device), stream))
 }
 
@@ -54,7 +54,7 @@ pub extern "C" fn dlv_cuda_stream_wait(device: DLDevice, stream: i64) -> dlv_sta
 /// has finished (`cuStreamSynchronize` of the legacy default stream).
 /// Statuses: DEVICE_UNAVAILABLE (no driver, no such device, a driver failure).
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_cuda_synchronize(device_id: i32) -> dlv_status {
+pub extern "C-unwind" fn dlv_cuda_synchronize(device_id: i32) -> dlv_status {
     ffi_call(|| cuda::synchronize(device_id))
 }
 
@@ -62,7 +62,7 @@ pub extern "C" fn dlv_cuda_synchronize(device_id: i32) -> dlv_status {
 /// (`cuMemGetInfo`), written to `*free_bytes` and `*total_bytes` only on
 /// success. Statuses: NULL_ARGUMENT, DEVICE_UNAVAILABLE.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_cuda_mem_get_info(
+pub unsafe extern "C-unwind" fn dlv_cuda_mem_get_info(
     device_id: i32,
     free_bytes: *mut u64,
     total_bytes: *mut u64,

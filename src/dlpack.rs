@@ -68,7 +68,7 @@ pub(crate) fn export_options(opts: *const dlv_export_options) -> Result<ExportOp
 /// Statuses: NULL_ARGUMENT (mt, out), VERSION, INVALID_ARGUMENT,
 /// UNSUPPORTED_DTYPE, and with DLV_COPY_ALWAYS: UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_from_dlpack(
+pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack(
     mt: *mut DLManagedTensorVersioned,
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn dlv_tensor_from_dlpack(
 /// `opts->trust_legacy_writeable`. Ownership and statuses as
 /// `dlv_tensor_from_dlpack` (NULL strides always mean C order here).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_from_dlpack_legacy(
+pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack_legacy(
     mt: *mut DLManagedTensor,
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn dlv_tensor_from_dlpack_legacy(
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (options), COPY_REQUIRED
 /// (with the reason), UNSUPPORTED_DEVICE (a copy of device memory), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_to_dlpack(
+pub unsafe extern "C-unwind" fn dlv_tensor_to_dlpack(
     t: *const dlv_tensor,
     opts: *const dlv_export_options,
     out: *mut *mut DLManagedTensorVersioned,
@@ -135,7 +135,7 @@ pub unsafe extern "C" fn dlv_tensor_to_dlpack(
 /// exported as a writeable copy otherwise. Ownership and statuses as
 /// `dlv_tensor_to_dlpack`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_to_dlpack_legacy(
+pub unsafe extern "C-unwind" fn dlv_tensor_to_dlpack_legacy(
     t: *const dlv_tensor,
     opts: *const dlv_export_options,
     out: *mut *mut DLManagedTensor,

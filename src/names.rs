@@ -64,7 +64,7 @@ unsafe fn write_text(text: &str, buf: *mut c_char, len: usize) -> usize {
 /// "float8_e4m3fn", "bool", "complex64", ...), in static storage. NULL when
 /// `dtype` is not a type dlview supports (see RULES.md §5).
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
+pub extern "C-unwind" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
     ffi_value(std::ptr::null(), || match DType::from_dl(dtype) {
         Ok(dt) => static_name(dt).as_ptr(),
         Err(_) => std::ptr::null(),
@@ -77,7 +77,7 @@ pub extern "C" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
 /// UNSUPPORTED_DTYPE (unknown name).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_dtype_from_name(
+pub unsafe extern "C-unwind" fn dlv_dtype_from_name(
     name: *const c_char,
     out: *mut DLDataType,
 ) -> dlv_status {
@@ -96,7 +96,11 @@ pub unsafe extern "C" fn dlv_dtype_from_name(
 /// NUL. Returns the full length (without NUL); `buf == NULL, len == 0` asks
 /// for the size.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_device_name(device: DLDevice, buf: *mut c_char, len: usize) -> usize {
+pub unsafe extern "C-unwind" fn dlv_device_name(
+    device: DLDevice,
+    buf: *mut c_char,
+    len: usize,
+) -> usize {
     // SAFETY: the caller promises `len` writable bytes at `buf` (or NULL).
     ffi_value(0, || unsafe {
         write_text(&Device::from_dl(device).to_string(), buf, len)
@@ -107,7 +111,7 @@ pub unsafe extern "C" fn dlv_device_name(device: DLDevice, buf: *mut c_char, len
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
 /// bad index).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_device_from_name(
+pub unsafe extern "C-unwind" fn dlv_device_from_name(
     name: *const c_char,
     out: *mut DLDevice,
 ) -> dlv_status {

@@ -96,7 +96,7 @@ unsafe fn path_arg<'a>(p: *const c_char) -> Result<&'a Path> {
 /// overflows or exceeds the data in the file, big-endian with a map),
 /// OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_npy_load(
+pub unsafe extern "C-unwind" fn dlv_npy_load(
     path: *const c_char,
     mode: dlv_mmap_mode,
     out: *mut *mut dlv_tensor,
@@ -124,7 +124,10 @@ pub unsafe extern "C" fn dlv_npy_load(
 /// UNSUPPORTED_DEVICE (not host memory), UNSUPPORTED_DTYPE (packed
 /// float4/float6), IO (with the path and OS error), OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_npy_save(t: *const dlv_tensor, path: *const c_char) -> dlv_status {
+pub unsafe extern "C-unwind" fn dlv_npy_save(
+    t: *const dlv_tensor,
+    path: *const c_char,
+) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a live handle or NULL.
         let t = unsafe { tensor_ref(t, "t") }?;
@@ -156,7 +159,7 @@ pub unsafe extern "C" fn dlv_npy_save(t: *const dlv_tensor, path: *const c_char)
 /// negative shape, CREATE without a shape, file too small or not a multiple
 /// of the itemsize, offset past the end), UNSUPPORTED_DTYPE, IO.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_memmap(
+pub unsafe extern "C-unwind" fn dlv_memmap(
     path: *const c_char,
     dtype: DLDataType,
     mode: dlv_mmap_mode,
@@ -192,7 +195,7 @@ pub unsafe extern "C" fn dlv_memmap(
 /// is nothing to write: DLV_OK.
 /// Statuses: NULL_ARGUMENT, IO.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_flush(t: *const dlv_tensor) -> dlv_status {
+pub unsafe extern "C-unwind" fn dlv_tensor_flush(t: *const dlv_tensor) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a live handle or NULL.
         mmap::flush(unsafe { tensor_ref(t, "t") }?)

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 /// An opaque CPython object (`PyObject`).
 type PyObject = c_void;
-type Destructor = unsafe extern "C" fn(*mut PyObject);
+type Destructor = unsafe extern "C-unwind" fn(*mut PyObject);
 
 /// The capsule names of the DLPack Python specification.
 const VERSIONED: &CStr = c"dltensor_versioned";
@@ -37,12 +37,13 @@ const USED_LEGACY: &CStr = c"used_dltensor";
 #[derive(Clone, Copy)]
 enum ErrorApi {
     Raised {
-        get: unsafe extern "C" fn() -> *mut PyObject,
-        set: unsafe extern "C" fn(*mut PyObject),
+        get: unsafe extern "C-unwind" fn() -> *mut PyObject,
+        set: unsafe extern "C-unwind" fn(*mut PyObject),
     },
     Triple {
-        fetch: unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject),
-        restore: unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject),
+        fetch:
+            unsafe extern "C-unwind" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject),
+        restore: unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut PyObject),
     },
 }
 
@@ -55,22 +56,25 @@ enum SavedError {
 
 /// The CPython C-API functions this module calls, resolved once.
 struct PyApi {
-    capsule_new:
-        unsafe extern "C" fn(*mut c_void, *const c_char, Option<Destructor>) -> *mut PyObject,
-    capsule_is_valid: unsafe extern "C" fn(*mut PyObject, *const c_char) -> c_int,
-    capsule_get_pointer: unsafe extern "C" fn(*mut PyObject, *const c_char) -> *mut c_void,
-    capsule_get_name: unsafe extern "C" fn(*mut PyObject) -> *const c_char,
-    capsule_set_name: unsafe extern "C" fn(*mut PyObject, *const c_char) -> c_int,
-    err_clear: unsafe extern "C" fn(),
-    err_occurred: unsafe extern "C" fn() -> *mut PyObject,
+    capsule_new: unsafe extern "C-unwind" fn(
+        *mut c_void,
+        *const c_char,
+        Option<Destructor>,
+    ) -> *mut PyObject,
+    capsule_is_valid: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char) -> c_int,
+    capsule_get_pointer: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char) -> *mut c_void,
+    capsule_get_name: unsafe extern "C-unwind" fn(*mut PyObject) -> *const c_char,
+    capsule_set_name: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char) -> c_int,
+    err_clear: unsafe extern "C-unwind" fn(),
+    err_occurred: unsafe extern "C-unwind" fn() -> *mut PyObject,
     errors: ErrorApi,
-    is_initialized: unsafe extern "C" fn() -> c_int,
+    is_initialized: unsafe extern "C-unwind" fn() -> c_int,
     /// `Py_IsFinalizing` (3.13+) or `_Py_IsFinalizing` (before).
-    is_finalizing: Option<unsafe extern "C" fn() -> c_int>,
-    gil_check: unsafe extern "C" fn() -> c_int,
-    gil_ensure: unsafe extern "C" fn() -> c_int,
-    gil_release: unsafe extern "C" fn(c_int),
-    dec_ref: unsafe extern "C" fn(*mut PyObject),
+    is_finalizing: Option<unsafe extern "C-unwind" fn() -> c_int>,
+    gil_check: unsafe extern "C-unwind" fn() -> c_int,
+    gil_ensure: unsafe extern "C-unwind" fn() -> c_int,
+    gil_release: unsafe extern "C-unwind" fn(c_int),
+    dec_ref: unsafe extern "C-unwind" fn(*mut PyObject),
 }
 
 /// Looks a symbol up in the global scope of the process.
@@ -84,7 +88,9 @@ fn symbol(name: &CStr) -> Option<*mut c_void> {
 /// Resolves `name` as a function of type `F`.
 ///
 /// # Safety
-/// `F` must be an `extern "C"` function pointer type matching the C
+/// `F` must be an `extern "C-unwind"` function pointer type (any CPython
+/// call may end the thread with `pthread_exit` during finalization, which
+/// must be allowed to unwind through us) matching the C
 /// declaration of `name`.
 unsafe fn function<F: Copy>(name: &CStr) -> Option<F> {
     const { assert!(size_of::<F>() == size_of::<*mut c_void>()) };
@@ -202,9 +208,15 @@ fn require_py_api() -> Result<&'static PyApi> {
 /// Python process), the reference is deliberately leaked: touching the
 /// object then could block or crash. NULL `ctx` is ignored.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_py_release_object(ctx: *mut c_void) {
-    ffi_value((), || {
-        let Some(api) = py_api() else { return };
+pub unsafe extern "C-unwind" fn dlv_py_release_object(ctx: *mut c_void) {
+    // The calls into Python run outside any panic boundary: during
+    // interpreter shutdown PyGILState_Ensure ends this thread with
+    // `pthread_exit`, a forced unwind that a `catch_unwind` would turn into
+    // an abort (see `crate::deferred`). None of the code here panics.
+    let Some(api) = ffi_value(None, py_api) else {
+        return;
+    };
+    {
         if ctx.is_null() {
             return;
         }
@@ -223,7 +235,7 @@ pub unsafe extern "C" fn dlv_py_release_object(ctx: *mut c_void) {
             api.restore_error(saved);
             (api.gil_release)(gil);
         }
-    })
+    }
 }
 
 /// The destructor of every capsule `dlv_py_tensor_to_capsule` makes, also
@@ -234,9 +246,13 @@ pub unsafe extern "C" fn dlv_py_release_object(ctx: *mut c_void) {
 /// flight, if any; runs no Python code of its own. Called by CPython with
 /// the GIL held; does nothing outside Python.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
-    ffi_value((), || {
-        let Some(api) = py_api() else { return };
+pub unsafe extern "C-unwind" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
+    // No panic boundary around the deleter (foreign code that may end the
+    // thread: see `dlv_py_release_object`). None of the code here panics.
+    let Some(api) = ffi_value(None, py_api) else {
+        return;
+    };
+    {
         if capsule.is_null() {
             return;
         }
@@ -263,7 +279,7 @@ pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
             }
         }
         api.restore_error(saved);
-    })
+    }
 }
 
 /// Exports `t` as a new DLPack capsule: a `DLManagedTensorVersioned` named
@@ -275,7 +291,7 @@ pub unsafe extern "C" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
 /// Statuses: as `dlv_tensor_to_dlpack`, plus INVALID_ARGUMENT outside
 /// Python and OUT_OF_MEMORY when the capsule cannot be made (nothing leaks).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_py_tensor_to_capsule(
+pub unsafe extern "C-unwind" fn dlv_py_tensor_to_capsule(
     t: *const dlv_tensor,
     opts: *const dlv_export_options,
     versioned: bool,
@@ -329,8 +345,9 @@ unsafe fn delete_versioned(mt: *mut c_void) {
     let mt = mt.cast::<DLManagedTensorVersioned>();
     // SAFETY: per the function's contract.
     if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
-        // SAFETY: ownership passes to the deleter, called once.
-        unsafe { deleter(mt) }
+        // SAFETY: ownership passes to the deleter, called once, as a
+        // function that may unwind (see `dlview_core::deferred::may_unwind`).
+        unsafe { dlview_core::deferred::may_unwind(deleter)(mt) }
     }
 }
 
@@ -342,8 +359,9 @@ unsafe fn delete_legacy(mt: *mut c_void) {
     let mt = mt.cast::<DLManagedTensor>();
     // SAFETY: per the function's contract.
     if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
-        // SAFETY: ownership passes to the deleter, called once.
-        unsafe { deleter(mt) }
+        // SAFETY: ownership passes to the deleter, called once, as a
+        // function that may unwind (see `dlview_core::deferred::may_unwind`).
+        unsafe { dlview_core::deferred::may_unwind(deleter)(mt) }
     }
 }
 
@@ -361,7 +379,7 @@ unsafe fn delete_legacy(mt: *mut c_void) {
 /// name, outside Python: nothing consumed), and those of
 /// `dlv_tensor_from_dlpack` (the capsule is consumed).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_py_tensor_from_capsule(
+pub unsafe extern "C-unwind" fn dlv_py_tensor_from_capsule(
     capsule: *mut c_void,
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,

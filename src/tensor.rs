@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_version() -> *const c_char {
+pub extern "C-unwind" fn dlv_version() -> *const c_char {
     static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
         concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
     ) {
@@ -33,14 +33,14 @@ pub extern "C" fn dlv_version() -> *const c_char {
 /// string belongs to the library and stays valid until the next failing
 /// dlview call on this thread. Never NULL.
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_last_error() -> *const c_char {
+pub extern "C-unwind" fn dlv_last_error() -> *const c_char {
     last_error_ptr()
 }
 
 /// The enumerator name of a status ("DLV_ERR_INDEX"), or "DLV_UNKNOWN_STATUS"
 /// for a value that is not a `dlv_status`. Static storage; never NULL.
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_status_name(status: u32) -> *const c_char {
+pub extern "C-unwind" fn dlv_status_name(status: u32) -> *const c_char {
     use dlv_status::*;
     let all = [
         DLV_OK,
@@ -68,7 +68,7 @@ pub extern "C" fn dlv_status_name(status: u32) -> *const c_char {
 /// process. For leak tests: it returns to its earlier value once every
 /// handle and export of the storages created since has been freed.
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_live_storage_count() -> u64 {
+pub extern "C-unwind" fn dlv_live_storage_count() -> u64 {
     dlview_core::storage::live_count() as u64
 }
 
@@ -114,7 +114,7 @@ unsafe fn new_tensor_with(
 /// (ndim outside 0..=64, negative or overflowing shape, order K or unknown),
 /// UNSUPPORTED_DTYPE, OUT_OF_MEMORY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_empty(
+pub unsafe extern "C-unwind" fn dlv_tensor_empty(
     dtype: DLDataType,
     ndim: i32,
     shape: *const i64,
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn dlv_tensor_empty(
 
 /// As `dlv_tensor_empty`, but every element is zero.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_zeros(
+pub unsafe extern "C-unwind" fn dlv_tensor_zeros(
     dtype: DLDataType,
     ndim: i32,
     shape: *const i64,
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn dlv_tensor_zeros(
 /// failure: the message names the CUDA error), OUT_OF_MEMORY (also device
 /// memory).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_empty_on(
+pub unsafe extern "C-unwind" fn dlv_tensor_empty_on(
     dtype: DLDataType,
     ndim: i32,
     shape: *const i64,
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn dlv_tensor_empty_on(
 /// As `dlv_tensor_empty_on`, but every element is zero (device memory is
 /// cleared with `cuMemsetD8` on the legacy default stream).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_zeros_on(
+pub unsafe extern "C-unwind" fn dlv_tensor_zeros_on(
     dtype: DLDataType,
     ndim: i32,
     shape: *const i64,
@@ -205,7 +205,7 @@ pub unsafe extern "C" fn dlv_tensor_zeros_on(
 /// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 /// extent), UNSUPPORTED_DTYPE.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_from_buffer(
+pub unsafe extern "C-unwind" fn dlv_tensor_from_buffer(
     data: *mut c_void,
     dtype: DLDataType,
     device: DLDevice,
@@ -260,7 +260,7 @@ pub unsafe extern "C" fn dlv_tensor_from_buffer(
 /// Another handle to the same view (same flags); free both.
 /// Statuses: NULL_ARGUMENT.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_retain(
+pub unsafe extern "C-unwind" fn dlv_tensor_retain(
     t: *const dlv_tensor,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
@@ -277,7 +277,7 @@ pub unsafe extern "C" fn dlv_tensor_retain(
 /// Frees a handle. The memory is released when the last handle and export
 /// sharing it is gone. NULL is accepted and ignored; never free twice.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_free(t: *mut dlv_tensor) {
+pub unsafe extern "C-unwind" fn dlv_tensor_free(t: *mut dlv_tensor) {
     ffi_value((), || {
         if !t.is_null() {
             // SAFETY: a non-NULL handle came from `Out::give` in this
@@ -300,7 +300,7 @@ unsafe fn peek<'a>(t: *const dlv_tensor) -> Option<&'a Tensor> {
 
 /// Number of dimensions (0 for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
+pub unsafe extern "C-unwind" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.ndim() as i32))
 }
@@ -308,7 +308,7 @@ pub unsafe extern "C" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
 /// The shape (`ndim` values), valid while `t` lives. NULL for a NULL handle;
 /// for a 0-d tensor a non-NULL pointer that must not be read.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
+pub unsafe extern "C-unwind" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(std::ptr::null(), || {
         unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.shape().as_ptr())
@@ -318,7 +318,7 @@ pub unsafe extern "C" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
 /// The strides in elements (`ndim` values), valid while `t` lives. NULL for
 /// a NULL handle.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 {
+pub unsafe extern "C-unwind" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(std::ptr::null(), || {
         unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.strides().as_ptr())
@@ -327,7 +327,7 @@ pub unsafe extern "C" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 
 
 /// The element type ({0, 0, 0} for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
+pub unsafe extern "C-unwind" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
     let none = DLDataType {
         code: dlpark::ffi::DLDataTypeCode(0),
         bits: 0,
@@ -341,7 +341,7 @@ pub unsafe extern "C" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
 
 /// The device ({0, 0} for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
+pub unsafe extern "C-unwind" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
     let none = Device::new(0, 0).to_dl();
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(none, || {
@@ -351,21 +351,21 @@ pub unsafe extern "C" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
 
 /// Number of elements (0 for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_size(t: *const dlv_tensor) -> i64 {
+pub unsafe extern "C-unwind" fn dlv_tensor_size(t: *const dlv_tensor) -> i64 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.size()))
 }
 
 /// `size * itemsize` in bytes (0 for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_nbytes(t: *const dlv_tensor) -> u64 {
+pub unsafe extern "C-unwind" fn dlv_tensor_nbytes(t: *const dlv_tensor) -> u64 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.nbytes() as u64))
 }
 
 /// The `DLV_FLAG_*` bits (0 for a NULL handle).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
+pub unsafe extern "C-unwind" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(0, || unsafe { peek(t) }.map_or(0, |t| t.flags()))
 }
@@ -375,7 +375,7 @@ pub unsafe extern "C" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
 /// `t` is itself a root (it has the OWNDATA flag).
 /// Statuses: NULL_ARGUMENT.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_base(
+pub unsafe extern "C-unwind" fn dlv_tensor_base(
     t: *const dlv_tensor,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
@@ -395,7 +395,7 @@ pub unsafe extern "C" fn dlv_tensor_base(
 /// Address of element [0,...,0] for reading; NULL if the tensor has no
 /// elements or the handle is NULL. Non-CPU tensors give a device address.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void {
+pub unsafe extern "C-unwind" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void {
     // SAFETY: the C caller passes a live handle or NULL.
     ffi_value(std::ptr::null(), || {
         unsafe { peek(t) }.map_or(std::ptr::null(), |t| t.data_ptr().cast())
@@ -405,7 +405,7 @@ pub unsafe extern "C" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void 
 /// Address of element [0,...,0] for writing (NULL if size 0).
 /// Statuses: NULL_ARGUMENT, READ_ONLY (the view is not writeable).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_data_mut(
+pub unsafe extern "C-unwind" fn dlv_tensor_data_mut(
     t: *mut dlv_tensor,
     out: *mut *mut c_void,
 ) -> dlv_status {
@@ -423,7 +423,7 @@ pub unsafe extern "C" fn dlv_tensor_data_mut(
 /// Clearing always succeeds. Statuses: NULL_ARGUMENT, READ_ONLY (setting it
 /// on read-only memory or on a view whose elements overlap).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_set_writeable(
+pub unsafe extern "C-unwind" fn dlv_tensor_set_writeable(
     t: *mut dlv_tensor,
     writeable: bool,
 ) -> dlv_status {
@@ -438,7 +438,7 @@ pub unsafe extern "C" fn dlv_tensor_set_writeable(
 /// Statuses: NULL_ARGUMENT, INDEX (out of range, message names the axis),
 /// UNSUPPORTED_DTYPE (complex, sub-byte), UNSUPPORTED_DEVICE (not host memory).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_get_f64(
+pub unsafe extern "C-unwind" fn dlv_tensor_get_f64(
     t: *const dlv_tensor,
     index: *const i64,
     out: *mut f64,
@@ -459,7 +459,7 @@ pub unsafe extern "C" fn dlv_tensor_get_f64(
 /// integers truncate toward zero and saturate; NaN to integer gives 0).
 /// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_set_f64(
+pub unsafe extern "C-unwind" fn dlv_tensor_set_f64(
     t: *mut dlv_tensor,
     index: *const i64,
     value: f64,
@@ -478,7 +478,7 @@ pub unsafe extern "C" fn dlv_tensor_set_f64(
 /// plus a NUL. Returns the full length of the text (without NUL), so a call
 /// with `buf == NULL, len == 0` asks for the size. A NULL handle gives 0.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_describe(
+pub unsafe extern "C-unwind" fn dlv_tensor_describe(
     t: *const dlv_tensor,
     buf: *mut c_char,
     len: usize,
@@ -501,8 +501,13 @@ pub unsafe extern "C" fn dlv_tensor_describe(
 /// True when some byte belongs to an element of both tensors (exact for up
 /// to 2^20 elements together, or when either a range test or density
 /// decides; beyond that, as `dlv_may_share_memory`). NULL gives false.
+/// When its work space (up to 16 MiB) cannot be allocated, the answer is
+/// the conservative true ("may share"), never an abort.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_shares_memory(a: *const dlv_tensor, b: *const dlv_tensor) -> bool {
+pub unsafe extern "C-unwind" fn dlv_shares_memory(
+    a: *const dlv_tensor,
+    b: *const dlv_tensor,
+) -> bool {
     // SAFETY: the C caller passes live handles or NULL.
     ffi_value(false, || match unsafe { (peek(a), peek(b)) } {
         (Some(a), Some(b)) => a.shares_memory(b),
@@ -513,7 +518,10 @@ pub unsafe extern "C" fn dlv_shares_memory(a: *const dlv_tensor, b: *const dlv_t
 /// True when the byte ranges spanned by the two tensors overlap (same
 /// device). NULL gives false.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_may_share_memory(a: *const dlv_tensor, b: *const dlv_tensor) -> bool {
+pub unsafe extern "C-unwind" fn dlv_may_share_memory(
+    a: *const dlv_tensor,
+    b: *const dlv_tensor,
+) -> bool {
     // SAFETY: the C caller passes live handles or NULL.
     ffi_value(false, || match unsafe { (peek(a), peek(b)) } {
         (Some(a), Some(b)) => a.may_share_memory(b),
@@ -547,7 +555,7 @@ pub(super) unsafe fn derive(
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_slice(
+pub unsafe extern "C-unwind" fn dlv_tensor_slice(
     t: *const dlv_tensor,
     axis: i32,
     start: i64,
@@ -567,7 +575,7 @@ pub unsafe extern "C" fn dlv_tensor_slice(
 /// counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
 /// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_select(
+pub unsafe extern "C-unwind" fn dlv_tensor_select(
     t: *const dlv_tensor,
     axis: i32,
     index: i64,
@@ -581,7 +589,7 @@ pub unsafe extern "C" fn dlv_tensor_select(
 /// (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_permute(
+pub unsafe extern "C-unwind" fn dlv_tensor_permute(
     t: *const dlv_tensor,
     axes: *const i32,
     out: *mut *mut dlv_tensor,
@@ -599,7 +607,7 @@ pub unsafe extern "C" fn dlv_tensor_permute(
 /// View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_transpose(
+pub unsafe extern "C-unwind" fn dlv_tensor_transpose(
     t: *const dlv_tensor,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
@@ -610,7 +618,7 @@ pub unsafe extern "C" fn dlv_tensor_transpose(
 /// View with the order of elements along `axis` reversed (negative stride).
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_flip(
+pub unsafe extern "C-unwind" fn dlv_tensor_flip(
     t: *const dlv_tensor,
     axis: i32,
     out: *mut *mut dlv_tensor,
@@ -625,7 +633,7 @@ pub unsafe extern "C" fn dlv_tensor_flip(
 /// copies. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (size mismatch, bad
 /// shape or mode), COPY_REQUIRED, UNSUPPORTED_DEVICE (a copy of device memory).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_reshape(
+pub unsafe extern "C-unwind" fn dlv_tensor_reshape(
     t: *const dlv_tensor,
     ndim: i32,
     shape: *const i64,
@@ -646,7 +654,7 @@ pub unsafe extern "C" fn dlv_tensor_reshape(
 /// axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_squeeze(
+pub unsafe extern "C-unwind" fn dlv_tensor_squeeze(
     t: *const dlv_tensor,
     axis: i32,
     out: *mut *mut dlv_tensor,
@@ -660,7 +668,7 @@ pub unsafe extern "C" fn dlv_tensor_squeeze(
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_expand_dims(
+pub unsafe extern "C-unwind" fn dlv_tensor_expand_dims(
     t: *const dlv_tensor,
     axis: i32,
     out: *mut *mut dlv_tensor,
@@ -674,7 +682,7 @@ pub unsafe extern "C" fn dlv_tensor_expand_dims(
 /// INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_broadcast_to(
+pub unsafe extern "C-unwind" fn dlv_tensor_broadcast_to(
     t: *const dlv_tensor,
     ndim: i32,
     shape: *const i64,
@@ -695,7 +703,7 @@ pub unsafe extern "C" fn dlv_tensor_broadcast_to(
 /// extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_as_strided(
+pub unsafe extern "C-unwind" fn dlv_tensor_as_strided(
     t: *const dlv_tensor,
     ndim: i32,
     shape: *const i64,
@@ -717,7 +725,7 @@ pub unsafe extern "C" fn dlv_tensor_as_strided(
 /// axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_sliding_window(
+pub unsafe extern "C-unwind" fn dlv_tensor_sliding_window(
     t: *const dlv_tensor,
     axis: i32,
     window: i64,

@@ -408,6 +408,11 @@ fn catalogue() -> Vec<Case> {
                 |_, o| dlv_tensor_empty(F32, 2, [1i64 << 40, 1 << 40].as_ptr(), DLV_ORDER_C, &mut o.t)),
             case("empty: size 0 hides an overflowing shape", DLV_ERR_INVALID_ARGUMENT, &["(0, 1099511627776, 1099511627776)"],
                 |_, o| dlv_tensor_empty(F32, 3, [0i64, 1 << 40, 1 << 40].as_ptr(), DLV_ORDER_C, &mut o.t)),
+            // Issue 15 item 5: NumPy's limit also binds size-0 shapes: the
+            // non-zero dimensions' byte size must fit isize (np.empty((0,
+            // 2**60), 'f8') raises "array is too big"; (0, 2**59) is fine).
+            case("empty: size 0, non-zero dims' bytes overflow", DLV_ERR_INVALID_ARGUMENT, &["(0, 1152921504606846976)", "float64", "bytes"],
+                |_, o| dlv_tensor_empty(dt(2, 64, 1), 2, [0i64, 1 << 60].as_ptr(), DLV_ORDER_C, &mut o.t)),
             case("empty: order K", DLV_ERR_INVALID_ARGUMENT, &["order K"],
                 |_, o| dlv_tensor_empty(F32, 1, [2i64].as_ptr(), DLV_ORDER_K, &mut o.t)),
             case("empty: unknown order 7", DLV_ERR_INVALID_ARGUMENT, &["order 7"],
@@ -484,7 +489,7 @@ fn catalogue() -> Vec<Case> {
             case("set_f64: index into a size-0 tensor with a huge stride", DLV_ERR_INDEX, &["index 0 is out of bounds for axis 1 with size 0"],
                 |f, o| {
                     let mut z = null_mut();
-                    ok(dlv_tensor_as_strided(f.t, 2, [i64::MAX - 1, 0].as_ptr(), [(1i64 << 60) - 1, 1].as_ptr(), &mut z));
+                    ok(dlv_tensor_as_strided(f.t, 2, [(1i64 << 61) - 1, 0].as_ptr(), [(1i64 << 60) - 1, 1].as_ptr(), &mut z));
                     let st = dlv_tensor_get_f64(z, [(1i64 << 60) - 1, 0].as_ptr(), &mut o.f);
                     keep_message(&last_error());
                     dlv_tensor_free(z);
@@ -628,6 +633,13 @@ fn catalogue() -> Vec<Case> {
                 |_, o| p(|p| p.dtype = dt(5, 32, 1)).import(o)),
             import("from_dlpack: byte_offset 2^63", DLV_ERR_INVALID_ARGUMENT, &["byte_offset 9223372036854775808"],
                 |_, o| p(|p| p.byte_offset = 1 << 63).import(o)),
+            // Issue 15 item 4: 2^64 - 32 + 32 wrapped to a NULL data pointer.
+            import("from_dlpack: data + byte_offset wraps", DLV_ERR_INVALID_ARGUMENT, &["data 0xffffffffffffffe0 + byte_offset 32", "wraps"],
+                |_, o| p(|p| { p.data = 0usize.wrapping_sub(32); p.byte_offset = 32 }).import(o)),
+            import("from_dlpack: data + byte_offset wraps, no elements", DLV_ERR_INVALID_ARGUMENT, &["data 0xffffffffffffffff + byte_offset 2", "wraps"],
+                |_, o| p(|p| { p.data = usize::MAX; p.byte_offset = 2; p.shape = Some(vec![0]) }).import(o)),
+            import("from_dlpack: size 0 with a byte stride past 2^63", DLV_ERR_INVALID_ARGUMENT, &["(0, 4)", "(1, 2305843009213693952)", "byte stride of axis 1"],
+                |_, o| p(|p| { p.dtype = dt(2, 64, 1); p.ndim = 2; p.shape = Some(vec![0, 4]); p.strides = Some(vec![1, 1 << 61]) }).import(o)),
             import("from_dlpack: NULL data with elements", DLV_ERR_INVALID_ARGUMENT, &["shape (4,) has NULL data"],
                 |_, o| p(|p| p.data = 0).import(o)),
             import("from_dlpack: padded sub-byte flag", DLV_ERR_UNSUPPORTED_DTYPE, &["padded", "float4_e2m1fn"],
@@ -649,6 +661,15 @@ fn catalogue() -> Vec<Case> {
             import("from_dlpack_legacy: unknown dtype", DLV_ERR_UNSUPPORTED_DTYPE, &["code 3, bits 64"],
                 |_, o| dlv_tensor_from_dlpack_legacy(p(|p| p.dtype = dt(3, 64, 1)).legacy(), std::ptr::null(), &mut o.t)),
             // ---- .npy files and memory maps ----
+            case("npy_load: size 0, non-zero dims' bytes overflow", DLV_ERR_FORMAT, &["(0, 4611686018427387904)", "more bytes than fit"],
+                |_, o| dlv_npy_load(file("huge-empty.npy", &npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904), }", 1, &[])).as_ptr(), DLV_MMAP_NONE, &mut o.t)),
+            // Issue 15 item 8: refused at once (this blocked forever before).
+            case("npy_load: a FIFO", DLV_ERR_IO, &["FIFO", "only regular files"],
+                |_, o| {
+                    let p = path("pipe.npy");
+                    unsafe { libc::mkfifo(p.as_ptr(), 0o600) };
+                    dlv_npy_load(p.as_ptr(), DLV_MMAP_NONE, &mut o.t)
+                }),
             case("npy_load: NULL path", DLV_ERR_NULL_ARGUMENT, &["`path`"],
                 |_, o| dlv_npy_load(std::ptr::null(), DLV_MMAP_NONE, &mut o.t)),
             case("npy_load: NULL out", DLV_ERR_NULL_ARGUMENT, &["`out`"],

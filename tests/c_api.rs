@@ -72,7 +72,8 @@ c_tests!(
     test_views,
     test_copy,
     test_copy_into,
-    test_release
+    test_release,
+    test_thread_exit
 );
 
 /// The user-facing examples compile cleanly and run (valgrind-clean), so

@@ -61,6 +61,11 @@ fn npy_header_seeds() {
 }
 
 #[test]
+fn npy_roundtrip_seeds() {
+    replay("npy_roundtrip", harness_for("npy_roundtrip"));
+}
+
+#[test]
 fn view_ops_seeds() {
     replay("view_ops", harness_for("view_ops"));
 }
@@ -76,6 +81,7 @@ fn short_inputs() {
             harness::dlpack_import::run(&data);
             harness::view_ops::run(&data);
             harness::npy_header::run(&data);
+            harness::npy_roundtrip::run(&data);
         }
     }
 }
@@ -86,6 +92,7 @@ fn harness_for(target: &str) -> fn(&[u8]) {
         "dlpack_import" => harness::dlpack_import::run,
         "view_ops" => harness::view_ops::run,
         "npy_header" => harness::npy_header::run,
+        "npy_roundtrip" => harness::npy_roundtrip::run,
         other => panic!("unknown fuzz target {other}"),
     }
 }

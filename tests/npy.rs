@@ -297,6 +297,11 @@ fn big_endian_loads_as_a_swapped_copy_and_refuses_maps() {
         ("float64_big.npy", DType::F64, Order::C),
         ("int32_big_F.npy", DType::I32, Order::F),
         ("complex64_big.npy", DType::C64, Order::C),
+        ("float32_big.npy", DType::F32, Order::C),
+        ("int64_big.npy", DType::I64, Order::C),
+        ("complex128_big_F.npy", DType::C128, Order::F),
+        ("float16_big.npy", DType::F16, Order::C),
+        ("uint16_big.npy", DType::U16, Order::C),
     ] {
         let t = load_copy(&dir, file, None).unwrap();
         assert_eq!(
@@ -499,6 +504,174 @@ fn failed_saves_leave_no_file() {
         std::fs::read_dir(&dir.0).unwrap().count(),
         0,
         "no file, no temporary"
+    );
+}
+
+// ---- issue 15: the file rules of RULES.md §7 ----------------------------------------
+
+/// The names the old `save` wrote through, `<file>.dlview-tmp-<pid>-<n>`:
+/// predictable, and opened with `File::create` (following symlinks).
+fn old_temp_names(target: &Path) -> Vec<PathBuf> {
+    (0..64)
+        .map(|n| {
+            let mut name = target.file_name().unwrap().to_os_string();
+            name.push(format!(".dlview-tmp-{}-{n}", std::process::id()));
+            target.with_file_name(name)
+        })
+        .collect()
+}
+
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn save_never_follows_a_planted_symlink() {
+    let _g = guard();
+    let dir = TempDir::new("planted");
+    let victim = dir.path("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let target = dir.path("out.npy");
+    // An attacker who can write the directory plants symlinks at every
+    // name it can predict; none may redirect the write.
+    for name in old_temp_names(&target) {
+        std::os::unix::fs::symlink(&victim, name).unwrap();
+    }
+    let t = reference_tensor(DType::F32, &[3], Order::C);
+    for _ in 0..3 {
+        npy::save(&t, &target).unwrap();
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(c_bytes(&npy::load(&target, None).unwrap()), c_bytes(&t));
+    // Nothing but the planted links, the victim and the result remains.
+    assert_eq!(dir_entries(&dir.0).len(), 64 + 2);
+}
+
+#[test]
+fn save_keeps_the_permission_bits_of_the_file_it_replaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = guard();
+    let dir = TempDir::new("perms");
+    let t = reference_tensor(DType::F32, &[3], Order::C);
+    for mode in [0o600, 0o640, 0o604, 0o755] {
+        let p = dir.path(&format!("m{mode:o}.npy"));
+        std::fs::write(&p, b"old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        npy::save(&t, &p).unwrap();
+        let got = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(got, mode, "{mode:o} became {got:o}");
+    }
+    // A new file gets 0666 less the umask (as open(2) would give it).
+    let fresh = dir.path("fresh.npy");
+    npy::save(&t, &fresh).unwrap();
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    } as u32;
+    assert_eq!(
+        std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+        0o666 & !mask
+    );
+}
+
+#[test]
+fn paths_with_a_nul_byte_are_refused_not_truncated() {
+    use std::os::unix::ffi::OsStrExt;
+    let _g = guard();
+    let dir = TempDir::new("nul");
+    let t = reference_tensor(DType::F32, &[3], Order::C);
+    let good = dir.path("victim");
+    let mut bytes = good.as_os_str().as_bytes().to_vec();
+    bytes.extend_from_slice(b"\0.npy");
+    let bad = PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
+    let want = |e: Error| match e {
+        Error::InvalidArgument(m) => assert!(m.contains("NUL byte") && m.contains("victim"), "{m}"),
+        other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+    };
+    want(npy::save(&t, &bad).unwrap_err());
+    assert!(
+        dir_entries(&dir.0).is_empty(),
+        "nothing written, not even `victim`"
+    );
+    std::fs::write(&good, b"x").unwrap();
+    want(npy::load(&bad, None).unwrap_err());
+    want(npy::load(&bad, Some(MapMode::Read)).unwrap_err());
+    want(mmap::memmap(&bad, DType::U8, MapMode::Read, 0, None, Order::C).unwrap_err());
+    // dtype names too.
+    match DType::from_name("float32\0junk") {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("NUL byte"), "{m}"),
+        other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+    }
+}
+
+/// Runs `f` on a thread and waits at most 10 s for it: a load that blocks
+/// on a FIFO fails the test instead of hanging it.
+fn within_seconds<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what} blocked for 10 s"))
+}
+
+#[test]
+fn fifos_directories_and_devices_are_refused_without_blocking() {
+    let _g = guard();
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path("pipe.npy");
+    let c = CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let expect = |r: dlview_core::Result<Tensor>, what: &str| match r {
+        Err(Error::Io(m)) => assert!(m.contains(what) && m.contains("only regular files"), "{m}"),
+        other => panic!("expected IO refusing {what}, got {other:?}"),
+    };
+    for mode in [
+        None,
+        Some(MapMode::Read),
+        Some(MapMode::ReadWrite),
+        Some(MapMode::CopyOnWrite),
+    ] {
+        let p = fifo.clone();
+        expect(
+            within_seconds("load of a FIFO", move || npy::load(&p, mode)),
+            "FIFO",
+        );
+    }
+    for mode in [
+        MapMode::Read,
+        MapMode::ReadWrite,
+        MapMode::CopyOnWrite,
+        MapMode::Create,
+    ] {
+        let p = fifo.clone();
+        let r = within_seconds("memmap of a FIFO", move || {
+            mmap::memmap(&p, DType::U8, mode, 0, Some(&[4]), Order::C)
+        });
+        expect(r, "FIFO");
+    }
+    expect(npy::load(&dir.0, None), "directory");
+    expect(
+        mmap::memmap(&dir.0, DType::U8, MapMode::Read, 0, None, Order::C),
+        "directory",
+    );
+    expect(npy::load(Path::new("/dev/zero"), None), "character device");
+    expect(
+        mmap::memmap(
+            Path::new("/dev/zero"),
+            DType::U8,
+            MapMode::Read,
+            0,
+            Some(&[8]),
+            Order::C,
+        ),
+        "character device",
     );
 }
 
@@ -992,7 +1165,8 @@ fn io_errors_name_the_path_and_the_os_error() {
     }
     let err = npy::load(&dir.0, None).unwrap_err();
     assert!(
-        matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("os error 21")),
+        // Refused before any read (issue 15: only regular files are read).
+        matches!(&err, Error::Io(m) if m.contains(&*dir.0.to_string_lossy()) && m.contains("it is a directory")),
         "{err:?}"
     );
     // Permission: a read-only file cannot be mapped r+ (root ignores file

@@ -8,6 +8,11 @@
 //! element offset `k`, so any view's element 0 must read its own offset
 //! from the root's base.
 //!
+//! Threads also save views to their own `.npy` files (and read them back)
+//! and hand some of their handles to short-lived threads that free them and
+//! exit at once (so last references, release callbacks and the per-thread
+//! spare blocks die on threads that are ending; issue 15).
+//!
 //! Afterwards `dlv_live_storage_count()` is back at its start and every
 //! `from_buffer` release callback ran exactly once (each buffer counts its
 //! own calls, and frees its memory on the first).
@@ -185,7 +190,7 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                     mine[rng.below(mine.len())]
                 }
             };
-            match rng.below(16) {
+            match rng.below(17) {
                 // a view of a shared or own tensor
                 0..=5 => {
                     let h = pick(&mut rng, &mine);
@@ -308,6 +313,44 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                     }
                     dlv_tensor_free(c);
                 }
+                // save a view to this thread's own file and read it back
+                16 if rng.below(2) == 0 => {
+                    let h = pick(&mut rng, &mine);
+                    let t = h.t as *const dlv_tensor;
+                    ok(dlv_npy_save(t, save_path(id).as_ptr()), "npy_save");
+                    let mut back = null_mut();
+                    ok(
+                        dlv_npy_load(save_path(id).as_ptr(), DLV_MMAP_NONE, &mut back),
+                        "npy_load",
+                    );
+                    assert_eq!(dlv_tensor_size(back), dlv_tensor_size(t));
+                    if dlv_tensor_size(t) > 0 {
+                        let (zeros, mut a, mut b) = ([0i64; 64], f64::NAN, f64::NAN);
+                        ok(dlv_tensor_get_f64(t, zeros.as_ptr(), &mut a), "get_f64");
+                        ok(
+                            dlv_tensor_get_f64(back, zeros.as_ptr(), &mut b),
+                            "get_f64 of the file",
+                        );
+                        assert_eq!(a, b, "the saved file holds the view's elements");
+                    }
+                    dlv_tensor_free(back);
+                }
+                // hand a few handles (maybe last references) to a thread
+                // that frees them and exits right away
+                16 => {
+                    let n = rng.below(4).min(mine.len());
+                    let batch: Vec<usize> = (0..n)
+                        .map(|_| mine.swap_remove(rng.below(mine.len())).t)
+                        .collect();
+                    std::thread::spawn(move || {
+                        for t in batch {
+                            // SAFETY: handed over by the worker, freed once.
+                            unsafe { dlv_tensor_free(t as *mut dlv_tensor) };
+                        }
+                    })
+                    .join()
+                    .expect("a freeing thread failed");
+                }
                 // shares_memory between two views of the same storage
                 _ => {
                     let h = pick(&mut rng, &mine);
@@ -327,6 +370,15 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
             dlv_tensor_free(h.t as *mut dlv_tensor);
         }
     }
+}
+
+/// The file thread `id` saves to (distinct per thread).
+fn save_path(id: usize) -> std::ffi::CString {
+    let p = std::env::temp_dir().join(format!(
+        "dlview-thread-stress-{}-{id}.npy",
+        std::process::id()
+    ));
+    std::ffi::CString::new(p.to_str().unwrap()).unwrap()
 }
 
 /// A new root holding value `k` at element offset `k`: `dlv_tensor_zeros`
@@ -446,6 +498,9 @@ fn eight_threads_share_tensors_views_and_exports() {
             dlv_tensor_free(h.t as *mut dlv_tensor);
         }
         let _ = std::fs::remove_file(&npy_path);
+        for id in 0..THREADS {
+            let _ = std::fs::remove_file(save_path(id).to_str().unwrap());
+        }
     }
     let counts: Vec<usize> = RELEASED.iter().map(|c| c.load(Ordering::SeqCst)).collect();
     assert_eq!(

@@ -193,6 +193,12 @@ impl DType {
 
     /// Looks a type up by its NumPy/PyTorch-style name (`"float32"`, `"bfloat16"`, ...).
     pub fn from_name(name: &str) -> Result<DType> {
+        // A C string would end at the NUL: refuse rather than read a prefix.
+        if name.contains('\0') {
+            return Err(Error::InvalidArgument(format!(
+                "dtype name {name:?} contains a NUL byte"
+            )));
+        }
         let canonical = match name {
             "float" | "f4" => "float32",
             "double" | "f8" => "float64",

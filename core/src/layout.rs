@@ -266,6 +266,40 @@ impl Layout {
         }
     }
 
+    /// NumPy's limits for elements of `itemsize` bytes, which bind layouts
+    /// without elements too (NumPy refuses `np.empty((0, 2**60), 'f8')`
+    /// with "array is too big", and its strides are bytes in an `intp`):
+    /// the byte size of the non-zero dimensions fits `isize`, and the byte
+    /// stride of every axis that steps (length above 1) fits `i64`. A size-0 tensor therefore cannot carry a
+    /// shape or strides that NumPy, DLPack consumers or a `.npy` reader
+    /// could not represent.
+    pub fn check_bytes(&self, itemsize: usize, dtype_name: &dyn std::fmt::Display) -> Result<()> {
+        let item = itemsize as i64;
+        let nonzero = self
+            .shape
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(item, |acc, &d| acc.checked_mul(d));
+        if nonzero.is_none_or(|n| n > isize::MAX as i64) {
+            return Err(invalid!(
+                "shape {} of {dtype_name} needs more bytes than fit in isize (counting its non-zero dimensions, as NumPy does)",
+                fmt_dims(&self.shape)
+            ));
+        }
+        // Axes of length 0 or 1 never step, so their strides are never
+        // used (NumPy ignores them too); the others' must be bytes.
+        if let Some(axis) = (0..self.ndim())
+            .position(|a| self.shape[a] > 1 && self.strides[a].checked_mul(item).is_none())
+        {
+            return Err(invalid!(
+                "shape {} with strides {} of {dtype_name}: the byte stride of axis {axis} does not fit in 64 bits",
+                fmt_dims(&self.shape),
+                fmt_dims(&self.strides)
+            ));
+        }
+        Ok(())
+    }
+
     /// NumPy's C_CONTIGUOUS: compact row-major, ignoring the strides of
     /// size-1 dimensions; every size-0 layout qualifies.
     pub fn is_c_contiguous(&self) -> bool {
@@ -362,7 +396,13 @@ impl Layout {
         // size-1 axes add nothing. Walking the full layout instead costs a
         // pass over every axis per element: up to 64 x 2^20 steps for a
         // hostile DLPack descriptor, on every import and view of it.
-        let mut offsets: Vec<u64> = Vec::with_capacity(self.size() as usize);
+        // Up to 8 MiB: when it cannot be had (a process under `ulimit -v`),
+        // answer conservatively ("may overlap": the view is read-only)
+        // instead of aborting on allocation failure (RULES §8).
+        let mut offsets: Vec<u64> = Vec::new();
+        if offsets.try_reserve_exact(self.size() as usize).is_err() {
+            return true;
+        }
         offsets.push(0);
         for &(stride, n) in &dims {
             let len = offsets.len();

@@ -11,10 +11,15 @@
 
 pub mod copy;
 pub mod cuda;
+// Foreign callbacks run outside the C ABI's panic boundary (forced unwinds).
+#[doc(hidden)]
+pub mod deferred;
 pub mod device;
 pub mod dlpack;
 pub mod dtype;
 pub mod error;
+// The file rules of RULES.md §7 (NUL paths, regular files only, atomic replace).
+mod fileio;
 pub mod layout;
 pub mod mmap;
 pub mod npy;
@@ -22,7 +27,6 @@ pub mod npy;
 pub mod spare;
 pub mod storage;
 pub mod tensor;
-
 
 pub use copy::CastOptions;
 pub use device::Device;

@@ -230,7 +230,9 @@ pub(crate) fn open(path: &Path, mode: MapMode) -> Result<File> {
         MapMode::ReadWrite => options.read(true).write(true),
         MapMode::Create => options.read(true).write(true).create(true).truncate(true),
     };
-    options.open(path).map_err(|e| io_error("open", path, e))
+    // Refuses NUL bytes in the path, and FIFOs, directories and devices
+    // without blocking on them.
+    crate::fileio::open_regular(path, &mut options)
 }
 
 /// The size of an open file.

@@ -31,7 +31,7 @@ use crate::storage::Storage;
 use crate::tensor::Tensor;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The 6 bytes every `.npy` file starts with.
@@ -76,13 +76,25 @@ impl Header {
 
     /// Bytes of data the header announces, with checked arithmetic.
     pub fn data_len(&self) -> Result<usize> {
+        // As NumPy, the non-zero dimensions count even when one is 0: it
+        // cannot make `(0, 2**62)` float64 ("array is too big"), so such a
+        // file is malformed, not empty.
         let mut n = self.dtype.itemsize() as u128;
+        let mut nonzero = n;
         for &d in &self.shape {
             n = n.saturating_mul(d as u128);
+            if d != 0 {
+                nonzero = nonzero.saturating_mul(d as u128);
+            }
+        }
+        if n == 0 {
+            crate::layout::shape_size(&self.shape).map_err(|e| {
+                Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape)))
+            })?;
         }
         usize::try_from(n)
             .ok()
-            .filter(|&n| n <= isize::MAX as usize)
+            .filter(|&n| n <= isize::MAX as usize && nonzero <= isize::MAX as u128)
             .ok_or_else(|| {
                 Error::Format(format!(
                     "shape {} of {} needs more bytes than fit in memory",
@@ -302,13 +314,53 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
             "unsupported descr {descr:?}: {what} are not supported"
         ))
     };
+    // Digits only (NumPy's int() also takes "+4" or " 4"; refusing those
+    // spellings is safe, reading them differently would not be).
     let size: Option<usize> = if size.is_empty() {
         None
+    } else if size.bytes().all(|b| b.is_ascii_digit()) {
+        Some(size.parse().unwrap_or(usize::MAX))
     } else {
-        size.parse().ok()
+        return Err(format_err(format!(
+            "unsupported descr {descr:?}: the size {size:?} is not a decimal number"
+        )));
+    };
+    // Exactly as `numpy.dtype(descr)` reads it (NumPy 2.x, LP64 Linux/macOS;
+    // the table test in this module and tests/python/test_npy_descr.py
+    // check every code against NumPy): a kind letter with a byte size
+    // ('i4', 'b1': bool), or a one-letter type code without one ('b' is
+    // *int8*, '?' bool, 'h' int16, 'l' C long, 'p'/'n' intptr_t, ...).
+    // Codes never take a size ('?1', 'B1', 'h2' are errors in NumPy).
+    let long = std::mem::size_of::<std::ffi::c_long>();
+    let ptr = std::mem::size_of::<usize>();
+    let signed = |bytes: usize| match bytes {
+        4 => DType::I32,
+        _ => DType::I64,
+    };
+    let unsigned = |bytes: usize| match bytes {
+        4 => DType::U32,
+        _ => DType::U64,
     };
     let dtype = match (kind, size) {
-        (b'b' | b'?', Some(1) | None) => DType::BOOL,
+        (b'?', None) | (b'b', Some(1)) => DType::BOOL,
+        (b'b', None) => DType::I8,
+        (b'B', None) => DType::U8,
+        (b'h', None) => DType::I16,
+        (b'H', None) => DType::U16,
+        (b'i', None) => DType::I32,
+        (b'I', None) => DType::U32,
+        (b'q', None) => DType::I64,
+        (b'Q', None) => DType::U64,
+        (b'l', None) => signed(long),
+        (b'L', None) => unsigned(long),
+        (b'p' | b'n', None) => signed(ptr),
+        (b'P' | b'N', None) => unsigned(ptr),
+        (b'e', None) => DType::F16,
+        (b'f', None) => DType::F32,
+        (b'd', None) => DType::F64,
+        (b'F', None) => DType::C64,
+        (b'D', None) => DType::C128,
+        (b'g', None) | (b'G', None) => return Err(explain("long double types")),
         (b'i', Some(1)) => DType::I8,
         (b'i', Some(2)) => DType::I16,
         (b'i', Some(4)) => DType::I32,
@@ -328,9 +380,9 @@ pub fn descr_to_dtype(descr: &str) -> Result<(DType, bool)> {
                 "raw void types (bfloat16 and float8 saved by NumPy without ml_dtypes names end up as these)",
             ));
         }
-        (b'S' | b'a' | b'U', _) => return Err(explain("string types")),
-        (b'M' | b'm', _) => return Err(explain("datetime and timedelta types")),
         (b'f', Some(12 | 16)) | (b'c', Some(24 | 32)) => return Err(explain("long double types")),
+        (b'S' | b'a' | b'c' | b'U' | b'T', _) => return Err(explain("string types")),
+        (b'M' | b'm', _) => return Err(explain("datetime and timedelta types")),
         _ => {
             return Err(format_err(format!(
                 "unsupported descr {descr:?}: unknown type code or size"
@@ -680,46 +732,24 @@ const WRITE_CHUNK: usize = 16 << 20;
 /// data 64-byte aligned). A C-contiguous tensor is written as it is, an
 /// F-contiguous one with `fortran_order: True`, anything else in C order.
 ///
-/// The file is written next to `path` under a temporary name and renamed
-/// over it at the end, so a failure never leaves a half-written file, and
-/// live maps of an old file at `path` keep their contents.
+/// The file is written next to `path` under a temporary name, created
+/// exclusively with a random name (a planted file or symlink is never
+/// followed), given the permission bits of the file it replaces, and
+/// renamed over it at the end, so a failure never leaves a half-written
+/// file or a temporary, and live maps of an old file at `path` keep their
+/// contents (RULES.md §7; `crate::fileio`).
 pub fn save(t: &Tensor, path: &Path) -> Result<()> {
     t.device().require_host("saving to a .npy file")?;
     let fortran = !t.layout().is_c_contiguous() && t.layout().is_f_contiguous();
     let header = header_bytes(t.dtype(), t.shape(), fortran)?;
-    let tmp = temp_path(path);
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| io_error("create", &tmp, e))?;
+    crate::fileio::replace_atomically(path, |file, tmp| {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         w.write_all(&header)
-            .map_err(|e| io_error("write", &tmp, e))?;
+            .map_err(|e| io_error("write", tmp, e))?;
         let view = if fortran { t.transpose()? } else { t.clone() };
-        write_c_order(&view, &mut w, &tmp)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| io_error("write", &tmp, e.into_error()))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| io_error("replace", path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(
-        ".dlview-tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    path.with_file_name(name)
+        write_c_order(&view, &mut w, tmp)?;
+        w.flush().map_err(|e| io_error("write", tmp, e))
+    })
 }
 
 /// Writes the elements of `t` in C order.
@@ -789,6 +819,57 @@ mod tests {
         assert_eq!(descr_to_dtype(">c16").unwrap(), (DType::C128, true));
         for alias in ["float", "double", "half", "long"] {
             assert!(descr_to_dtype(alias).is_err(), "{alias}");
+        }
+    }
+
+    /// Every type code against NumPy's own reading: the expectations are
+    /// `numpy.dtype(code).str` printed by NumPy 2.4 on x86-64 Linux ("ERR":
+    /// NumPy raises; "refused": a type dlview does not have, or a spelling
+    /// it refuses rather than guess). The same comparison runs live against
+    /// the venv's NumPy in tests/python/test_npy_descr.py. Issue 15: '|b'
+    /// was read as bool; NumPy reads it as int8 (bool is '|b1' or '?').
+    #[test]
+    fn descr_codes_read_as_numpy_reads_them() {
+        let numpy = "b:|i1 ?:|b1 B:|u1 h:<i2 H:<u2 i:<i4 I:<u4 l:<i8 L:<u8 q:<i8 Q:<u8 p:<i8 P:<u8 \
+                     n:<i8 N:<u8 e:<f2 f:<f4 d:<f8 g:refused F:<c8 D:<c16 G:refused i1:|i1 i2:<i2 \
+                     i4:<i4 i8:<i8 u1:|u1 u2:<u2 u4:<u4 u8:<u8 f2:<f2 f4:<f4 f8:<f8 f16:refused \
+                     c8:<c8 c16:<c16 c32:refused b1:|b1 b2:ERR ?1:ERR ?2:ERR B1:ERR h2:ERR e2:ERR \
+                     d8:ERR D16:ERR F8:ERR i0:ERR u0:ERR f1:ERR f3:ERR c4:ERR b0:ERR i16:ERR \
+                     i04:<i4 f08:<f8 b01:|b1 ?0:ERR e4:ERR E:ERR u:ERR c:refused c1:ERR x:ERR \
+                     S:refused U:refused V4:refused O:refused M8:refused m8:refused";
+        let str_of = |dt: DType| dtype_to_descr(dt).unwrap();
+        for prefix in ["", "<", ">", "|", "="] {
+            for entry in numpy.split_whitespace() {
+                let (code, want) = entry.split_once(':').unwrap();
+                let descr = format!("{prefix}{code}");
+                let got = descr_to_dtype(&descr);
+                match want {
+                    "ERR" | "refused" => {
+                        assert!(got.is_err(), "{descr:?} must be refused, got {got:?}")
+                    }
+                    want => {
+                        let (dt, swap) = got.unwrap_or_else(|e| panic!("{descr:?}: {e}"));
+                        // NumPy's `str` is in native order ('<' here) or '|'.
+                        assert_eq!(str_of(dt), want, "{descr:?}");
+                        assert_eq!(
+                            swap,
+                            prefix == ">" && dt.itemsize() > 1,
+                            "{descr:?} byteswap"
+                        );
+                    }
+                }
+            }
+        }
+        // Type names take no byte-order prefix (NumPy: '<int8' is an error).
+        for name in ["<int8", ">float32", "|bool", "=float64"] {
+            assert!(descr_to_dtype(name).is_err(), "{name}");
+        }
+        for (name, dt) in [
+            ("int8", DType::I8),
+            ("bool", DType::BOOL),
+            ("float32", DType::F32),
+        ] {
+            assert_eq!(descr_to_dtype(name).unwrap(), (dt, false), "{name}");
         }
     }
 

@@ -216,8 +216,10 @@ impl Drop for Storage {
                 if let Some(release) = release.take() {
                     // SAFETY: the caller of `from_foreign` promised the
                     // callback may run once, on any thread; `take` makes
-                    // a second call impossible.
-                    unsafe { release(*ctx) };
+                    // a second call impossible. It is foreign code that
+                    // may end the thread: `deferred` keeps it out of the
+                    // C ABI's panic boundary.
+                    unsafe { crate::deferred::call(crate::deferred::may_unwind(release), *ctx) };
                 }
             }
             // Dropping the box releases.

@@ -222,6 +222,13 @@ impl Tensor {
     /// the byte extent fits `isize`, and packed sub-byte types are compact.
     /// Returns the byte range `[start, end)` relative to element 0.
     pub fn check_layout(layout: &Layout, dtype: DType) -> Result<(isize, isize)> {
+        let bounds = Tensor::check_extent(layout, dtype)?;
+        // Also for size-0 layouts, whose extent is empty (issue 15).
+        layout.check_bytes(dtype.itemsize().max(1), &dtype)?;
+        Ok(bounds)
+    }
+
+    fn check_extent(layout: &Layout, dtype: DType) -> Result<(isize, isize)> {
         if dtype.is_sub_byte() {
             if !layout.is_c_contiguous() {
                 return Err(Error::UnsupportedDtype(format!(
@@ -239,6 +246,9 @@ impl Tensor {
     /// A new view of this tensor's storage (never a root).
     fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
         self.dtype.require_addressable("taking a view")?;
+        // A reshape or broadcast of a size-0 (or stride-0) view can reach
+        // shapes NumPy refuses; the extent check alone would not see them.
+        layout.check_bytes(self.dtype.itemsize(), &self.dtype)?;
         let byte_offset = offset
             .checked_mul(self.dtype.itemsize() as i64)
             .and_then(|b| isize::try_from(b).ok())
@@ -441,11 +451,14 @@ impl Tensor {
             other.dtype.itemsize() as i128,
         );
         let (pa, pb) = (self.data as usize as i128, other.data as usize as i128);
-        let mut starts: Vec<i128> = self
-            .layout
-            .offsets()
-            .map(|o| pa + i128::from(o) * ia)
-            .collect();
+        // Up to 16 MiB of work space. Without it (a process under `ulimit
+        // -v`) the answer is the conservative one, "may share" (documented
+        // on `dlv_shares_memory`), never an abort (RULES §8).
+        let mut starts: Vec<i128> = Vec::new();
+        if starts.try_reserve_exact(self.size() as usize).is_err() {
+            return true;
+        }
+        starts.extend(self.layout.offsets().map(|o| pa + i128::from(o) * ia));
         starts.sort_unstable();
         other.layout.offsets().any(|o| {
             let b0 = pb + i128::from(o) * ib;

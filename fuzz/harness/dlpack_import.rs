@@ -460,6 +460,22 @@ fn oracle(d: &Desc, buf_addr: usize) -> Expect {
     if size > 0 && matches!(d.data, Data::Null) {
         errs.push(DLV_ERR_INVALID_ARGUMENT);
     }
+    // Issue 15: `data + byte_offset` may not wrap past 2^64, and NumPy's
+    // byte limits bind every shape, size 0 included.
+    if data_addr > u64::MAX as i128 {
+        errs.push(DLV_ERR_INVALID_ARGUMENT);
+    }
+    if dtype_ok {
+        let item = i128::from((d.dtype.1 / 8).max(1));
+        if nonzero.saturating_mul(item) > isize::MAX as i128
+            || shape
+                .iter()
+                .zip(&strides)
+                .any(|(&n, &s)| n > 1 && i64::try_from(i128::from(s) * item).is_err())
+        {
+            errs.push(DLV_ERR_INVALID_ARGUMENT);
+        }
+    }
     let mut bytes = None;
     if dtype_ok {
         let (_, bits, _) = d.dtype;

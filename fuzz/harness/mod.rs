@@ -10,4 +10,5 @@
 pub mod dlpack_import;
 pub mod input;
 pub mod npy_header;
+pub mod npy_roundtrip;
 pub mod view_ops;

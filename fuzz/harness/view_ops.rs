@@ -122,13 +122,24 @@ fn bounds(shape: &[i64], strides: &[i64]) -> Option<(i128, i128)> {
     Some((lo, hi))
 }
 
-/// Whether the library can represent `shape`/`strides`: dims >= 0, the
-/// product of the nonzero dims within isize, and every partial extent in i64.
-fn representable(shape: &[i64], strides: &[i64]) -> bool {
+/// Whether the library can represent `shape`/`strides` of `item`-byte
+/// elements: dims >= 0, the product of the nonzero dims within isize, also
+/// in bytes, and the byte stride of every axis longer than 1 in i64 (as
+/// NumPy, for size-0 shapes too: issue 15), and every partial extent in i64.
+fn representable(shape: &[i64], strides: &[i64], item: usize) -> bool {
     if shape.len() > 64 || shape.iter().any(|&n| n < 0) {
         return false;
     }
-    if sat_product(shape.iter().copied().filter(|&n| n != 0)) > isize::MAX as i128 {
+    let nonzero = sat_product(shape.iter().copied().filter(|&n| n != 0));
+    if nonzero.saturating_mul(item as i128) > isize::MAX as i128 {
+        return false;
+    }
+    let item = item as i128;
+    if shape
+        .iter()
+        .zip(strides)
+        .any(|(&n, &s)| n > 1 && i64::try_from(i128::from(s) * item).is_err())
+    {
         return false;
     }
     if shape.contains(&0) {
@@ -649,7 +660,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 };
                 strides[ax] = ns;
-                if !representable(&shape, &strides) {
+                if !representable(&shape, &strides, w.dt.item()) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 assert_eq!(
@@ -826,7 +837,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     } else {
                         known == size
                     };
-                if !fits || !representable(&target, &c_strides(&target)) {
+                if !fits || !representable(&target, &c_strides(&target), w.dt.item()) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 let c = c_contiguous(&h.shape, &h.strides);
@@ -974,7 +985,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                         }
                     }
                 }
-                if !ok || !representable(&target, &strides) {
+                if !ok || !representable(&target, &strides, w.dt.item()) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 assert_eq!(
@@ -1001,7 +1012,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                     "{what}: as_strided {shape:?} {strides:?} (allocation of {})",
                     w.allocs[h.alloc].len
                 );
-                if !representable(&shape, &strides) {
+                if !representable(&shape, &strides, w.dt.item()) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 let a = &w.allocs[h.alloc];
@@ -1055,7 +1066,7 @@ fn step_op(inp: &mut Input, w: &mut World, op: usize, hi: usize, h: &H, what: &s
                 shape[ax] = n - window + 1;
                 shape.push(window);
                 strides.push(h.strides[ax]);
-                if !representable(&shape, &strides) {
+                if !representable(&shape, &strides, w.dt.item()) {
                     return expect_fail(st, &[DLV_ERR_INVALID_ARGUMENT], out, what);
                 }
                 assert_eq!(st, DLV_OK, "{what}: sliding_window: {}", last_error());

@@ -21,7 +21,7 @@ from . import _lib
 from ._dlpack import from_dlpack
 from ._dtypes import DeviceLike, DTypeLike, device_struct, dtype_struct, normalize_dtype
 from ._lib import DLDevice, PyBuffer, cdll, pyapi, pydll
-from ._tensor import Tensor, _i64_array, _order, _shape_arg, derive
+from ._tensor import Tensor, _i64_array, _order, _shape_arg, copy_into, derive
 
 __all__ = ["asarray", "empty", "zeros", "arange"]
 
@@ -63,16 +63,42 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: "DTypeLike | None
     if step == 0:
         raise ValueError("arange: step must not be zero")
     if all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
-        values: Any = array.array("q", range(int(start), int(stop), int(step)))
-        natural = "int64"
+        r: Any = range(int(start), int(stop), int(step))
+        n = len(r)
+        code, natural = "q", "int64"
     else:
         import math
 
         n = max(0, math.ceil((stop - start) / step))
-        values = array.array("d", (start + i * step for i in range(n)))
-        natural = "float64"
-    t = _wrap_packed(values, natural, (len(values),))
-    return t.astype(natural if dtype is None else dtype)
+        r = _FloatRange(start, step)
+        code, natural = "d", "float64"
+    # The size is known before any value is made: allocate first, so a size
+    # that cannot be had fails at once (MemoryError from the library's
+    # OUT_OF_MEMORY, or ValueError past NumPy's limits) instead of building
+    # the values in Python for minutes first (issue 15). Then fill it in
+    # chunks, so no second full-size buffer is ever needed.
+    t = empty((n,), natural)
+    for lo in range(0, n, _ARANGE_CHUNK):
+        hi = min(n, lo + _ARANGE_CHUNK)
+        values = array.array(code, r[lo:hi])
+        data, _ = values.buffer_info()
+        copy_into(t[lo:hi], _wrap_memory(values, data, natural, (hi - lo,), None, False))
+    return t if dtype is None or normalize_dtype(dtype) == natural else t.astype(dtype)
+
+
+_ARANGE_CHUNK = 1 << 16
+
+
+class _FloatRange:
+    """``start + i * step`` for the indices of a slice, as arange computes them."""
+
+    __slots__ = ("start", "step")
+
+    def __init__(self, start: Any, step: Any) -> None:
+        self.start, self.step = start, step
+
+    def __getitem__(self, s: slice) -> Any:
+        return (self.start + i * self.step for i in range(s.start, s.stop))
 
 
 def asarray(obj: Any, dtype: "DTypeLike | None" = None, copy: "bool | None" = None) -> Tensor:

@@ -43,13 +43,22 @@ def _spelling(dtype: DTypeLike) -> str:
     return text[len("torch.") :] if text.startswith("torch.") else text
 
 
+def _c_string(text: str, what: str) -> bytes:
+    """``text`` as a C string; a NUL byte would end it early (ctypes passes
+    ``b"float32\\0junk"`` as ``"float32"``), so it is refused, as the
+    library refuses it from Rust (RULES.md §7)."""
+    if "\0" in text:
+        raise ValueError(f"{what} {text!r} contains a NUL byte")
+    return text.encode()
+
+
 def dtype_struct(dtype: DTypeLike) -> DLDataType:
     """The DLPack ``DLDataType`` of a dtype name or dtype-like object."""
     spelling = _spelling(dtype)
     key = _by_name.get(spelling)
     if key is None:
         out = DLDataType()
-        _lib.check(pydll.dlv_dtype_from_name(spelling.encode(), ctypes.byref(out)))
+        _lib.check(pydll.dlv_dtype_from_name(_c_string(spelling, "dtype name"), ctypes.byref(out)))
         key = _by_name[spelling] = (out.code, out.bits)
     return DLDataType(key[0], key[1], 1)
 
@@ -100,5 +109,5 @@ def device_struct(device: DeviceLike) -> DLDevice:
             else:
                 device = str(device)
     out = DLDevice()
-    _lib.check(pydll.dlv_device_from_name(device.encode(), ctypes.byref(out)))
+    _lib.check(pydll.dlv_device_from_name(_c_string(device, "device name"), ctypes.byref(out)))
     return out

@@ -31,7 +31,12 @@ _MAP_MODES = {
 
 
 def _path(path: PathLike) -> bytes:
-    return os.fsencode(path)
+    # ctypes passes bytes as a C string, which would end at a NUL: refuse
+    # it, as the library does from Rust ("victim\0.npy" must not write "victim").
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        raise ValueError(f"path {path!r} contains a NUL byte; paths are never truncated")
+    return encoded
 
 
 def load(path: PathLike, mmap_mode: "str | None" = None) -> Tensor:

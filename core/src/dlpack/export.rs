@@ -89,7 +89,7 @@ impl ManagedAbi for DLManagedTensorVersioned {
                 minor: PRODUCED_VERSION.1,
             },
             manager_ctx: std::ptr::null_mut(),
-            deleter: Some(delete::<DLManagedTensorVersioned>),
+            deleter: Some(c_deleter::<DLManagedTensorVersioned>()),
             flags,
             dl_tensor,
         }
@@ -107,7 +107,7 @@ impl ManagedAbi for DLManagedTensor {
         DLManagedTensor {
             dl_tensor,
             manager_ctx: std::ptr::null_mut(),
-            deleter: Some(delete::<DLManagedTensor>),
+            deleter: Some(c_deleter::<DLManagedTensor>()),
         }
     }
     fn dl_tensor(&mut self) -> &mut DLTensor {
@@ -115,12 +115,34 @@ impl ManagedAbi for DLManagedTensor {
     }
 }
 
+/// [`delete`] as the `extern "C"` pointer type DLPack's structs hold.
+fn c_deleter<M>() -> unsafe extern "C" fn(*mut M) {
+    // SAFETY: the same C calling convention; `delete` is "C-unwind" only so
+    // that a foreign forced unwind from the memory's release callback may
+    // pass through it (see `crate::deferred`); a Rust panic never does.
+    unsafe {
+        std::mem::transmute::<unsafe extern "C-unwind" fn(*mut M), unsafe extern "C" fn(*mut M)>(
+            delete::<M>,
+        )
+    }
+}
+
 /// The deleter of every export: frees the block and drops its storage
-/// reference (which may free the memory). Runs on any thread, never unwinds.
-unsafe extern "C" fn delete<M>(managed: *mut M) {
+/// reference (which may free the memory). Runs on any thread; a panic
+/// aborts, never unwinds. When this drops the last reference to memory
+/// with a foreign release callback, that callback runs after the panic
+/// guard, so that it may end the thread (`pthread_exit`).
+unsafe extern "C-unwind" fn delete<M>(managed: *mut M) {
     if managed.is_null() {
         return;
     }
+    // SAFETY: per `delete`'s contract (DLPack's).
+    crate::deferred::outside_boundary(|| unsafe { delete_guarded(managed) });
+}
+
+/// # Safety
+/// As [`delete`]: `managed` is a live export of ours, deleted once.
+unsafe fn delete_guarded<M>(managed: *mut M) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: non-NULL pointers reaching this deleter were produced by
         // `export`: an initialised `Exported<M>` from `spare::take`, whose
@@ -233,12 +255,7 @@ pub fn to_legacy(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTe
 pub fn is_own_versioned(
     deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>,
 ) -> bool {
-    deleter.is_some_and(|d| {
-        std::ptr::fn_addr_eq(
-            d,
-            delete::<DLManagedTensorVersioned> as unsafe extern "C" fn(_),
-        )
-    })
+    deleter.is_some_and(|d| std::ptr::fn_addr_eq(d, c_deleter::<DLManagedTensorVersioned>()))
 }
 
 /// Takes the storage reference back out of one of our own versioned

@@ -7,7 +7,7 @@ use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result, invalid};
 use crate::layout::{Layout, MAX_NDIM, Order, fmt_dims};
-use crate::storage::{Owner, Storage};
+use crate::storage::{Owner, ReleaseFn, Storage};
 use crate::tensor::{CopyMode, Tensor};
 use dlpark::DlpackFlags;
 use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned, DLTensor};
@@ -44,7 +44,9 @@ impl Deletable for DLManagedTensorVersioned {
         // of the struct every 1.x and later version keeps stable.
         unsafe {
             if let Some(deleter) = (*this.as_ptr()).deleter {
-                deleter(this.as_ptr());
+                // The producer's code may end the thread (pthread_exit):
+                // called as a function that may unwind (see `deferred`).
+                crate::deferred::may_unwind(deleter)(this.as_ptr());
             }
         }
     }
@@ -55,7 +57,9 @@ impl Deletable for DLManagedTensor {
         // SAFETY: the caller owns the live tensor.
         unsafe {
             if let Some(deleter) = (*this.as_ptr()).deleter {
-                deleter(this.as_ptr());
+                // The producer's code may end the thread (pthread_exit):
+                // called as a function that may unwind (see `deferred`).
+                crate::deferred::may_unwind(deleter)(this.as_ptr());
             }
         }
     }
@@ -63,7 +67,7 @@ impl Deletable for DLManagedTensor {
 
 /// The storage's release callback for an imported tensor: `ctx` is the
 /// managed tensor whose ownership `build` moved into the storage.
-unsafe extern "C" fn release<M: Deletable>(ctx: *mut c_void) {
+unsafe extern "C-unwind" fn release<M: Deletable>(ctx: *mut c_void) {
     if let Some(mt) = NonNull::new(ctx.cast::<M>()) {
         // SAFETY: `ctx` came from `Owned::into_raw` and storages call their
         // release callback exactly once.
@@ -83,8 +87,9 @@ impl<M: Deletable> Owned<M> {
 impl<M: Deletable> Drop for Owned<M> {
     fn drop(&mut self) {
         // SAFETY: `Owned` is created only from a tensor whose ownership was
-        // handed to us, and dropped once.
-        unsafe { M::delete(self.0) }
+        // handed to us, and dropped once. The deleter is foreign code:
+        // `deferred` runs it outside the C ABI's panic boundary.
+        unsafe { crate::deferred::call(release::<M>, self.0.as_ptr().cast()) }
     }
 }
 
@@ -160,7 +165,16 @@ unsafe fn describe(dl: &DLTensor, null_strides_ok: bool) -> Result<Described> {
             fmt_dims(shape)
         ));
     }
+    // The address of element 0 must not wrap past 2^64 (it would alias low
+    // memory, even NULL); a size-0 tensor's included, as it is re-exported.
+    if (dl.data as usize).checked_add(offset).is_none() {
+        return Err(invalid!(
+            "DLPack data {:#x} + byte_offset {offset} wraps past the end of the address space",
+            dl.data as usize
+        ));
+    }
     Ok(Described {
+        // Same provenance as `dl.data`, moved by `offset` (checked above).
         data: dl.data.cast::<u8>().wrapping_add(offset),
         layout,
         dtype,
@@ -176,9 +190,14 @@ fn build<M: Deletable + 'static>(
     opts: &ImportOptions,
 ) -> Result<Tensor> {
     // The storage calls the deleter through a plain callback: no allocation
-    // beyond the storage itself.
+    // beyond the storage itself. (`release` may unwind, forcedly, when the
+    // producer's deleter ends the thread; the storage calls it that way.)
+    // SAFETY: the C calling convention either way; see `may_unwind`.
+    let release = unsafe {
+        std::mem::transmute::<unsafe extern "C-unwind" fn(*mut c_void), ReleaseFn>(release::<M>)
+    };
     let owner = Owner::Callback {
-        release: Some(release::<M>),
+        release: Some(release),
         ctx: owned.into_raw().as_ptr().cast(),
     };
     // SAFETY: the producer keeps the memory valid until its deleter runs,

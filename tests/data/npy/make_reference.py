@@ -48,6 +48,12 @@ save("float32_v3.npy", values("float32", (2, 3, 4)), version=(3, 0))
 save("float64_big.npy", values(">f8", (2, 3, 4)))
 save("int32_big_F.npy", np.asfortranarray(values(">i4", (2, 3, 4))))
 save("complex64_big.npy", values(">c8", (2, 3, 4)))
+# Issue 15 item 11: every width of big-endian data.
+save("float32_big.npy", values(">f4", (2, 3, 4)))
+save("int64_big.npy", values(">i8", (2, 3, 4)))
+save("complex128_big_F.npy", np.asfortranarray(values(">c16", (2, 3, 4))))
+save("float16_big.npy", values(">f2", (2, 3, 4)))
+save("uint16_big.npy", values(">u2", (2, 3, 4)))
 try:
     import ml_dtypes
     # NumPy writes these as raw void ('<V2'): dlview must refuse them with a hint.
