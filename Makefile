@@ -114,6 +114,7 @@ bench: lib venv python-ext
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/copy_bench.py
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(VPY) benches/npy_bench.py
+	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/index_bench.py
 	PYTHONPATH=python $(VPY) benches/cuda_bench.py
 	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
 

@@ -36,6 +36,33 @@ int main() {
     } catch (const dlview::Error &e) {
       std::printf("%s\n", e.what());
     }
+
+    // NumPy indexing: a[[1, 0], [2, 2]] gathers a[1, 2] and a[0, 2];
+    // a[:, [0, 2]] = 7 writes two columns (broadcast and cast from int32).
+    Tensor rows = Tensor::zeros(dlview::dtype::int64, {2});
+    Tensor cols = Tensor::zeros(dlview::dtype::int64, {2});
+    rows.set({0}, 1);
+    cols.set({0}, 2);
+    cols.set({1}, 2);
+    Tensor picked = a.index({Tensor::by(rows), Tensor::by(cols)});
+    std::printf("a[[1, 0], [2, 2]] = [%g, %g]\n", picked.get({0}), picked.get({1}));
+    Tensor seven = Tensor::zeros(dlview::dtype::int32, {});
+    seven.set({}, 7);
+    cols.set({0}, 0);
+    a.index_put({Tensor::all(), Tensor::by(cols)}, seven);
+    Tensor col0 = a.index({Tensor::ellipsis(), Tensor::at(0)});  // a view of column 0
+    std::printf("after a[:, [0, 2]] = 7: a[1] = [%g, %g, %g], column 0 = [%g, %g]\n", a.get({1, 0}),
+                a.get({1, 1}), a.get({1, 2}), col0.get({0}), col0.get({1}));
+    if (picked.get({0}) != 12 || picked.get({1}) != 2 || a.get({1, 0}) != 7 || a.get({1, 1}) != 11 ||
+        a.get({0, 2}) != 7 || !dlview::shares_memory(col0, a)) {
+      std::fprintf(stderr, "indexing gave unexpected values\n");
+      return 1;
+    }
+    try {
+      a.index({Tensor::at(0), Tensor::at(5)});
+    } catch (const dlview::Error &e) {
+      std::printf("%s\n", e.what());
+    }
   } catch (const dlview::Error &e) {
     std::fprintf(stderr, "unexpected: %s\n", e.what());
     return 1;

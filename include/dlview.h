@@ -179,6 +179,24 @@ typedef struct DLPackExchangeAPI {
 #endif /* DLPACK_DLPACK_H_ */
 
 
+// `dlv_index.kind`: an integer `i`; drops the axis, negative counts from the end.
+#define DLV_INDEX_INT 0
+
+// `dlv_index.kind`: a slice `start:stop:step` (`DLV_NONE` for an omitted
+// bound or step; a step of 0 is an error).
+#define DLV_INDEX_SLICE 1
+
+// `dlv_index.kind`: a new axis of size 1 (Python's `None`, `np.newaxis`).
+#define DLV_INDEX_NEW_AXIS 2
+
+// `dlv_index.kind`: `...` (as many full slices as the other items leave).
+#define DLV_INDEX_ELLIPSIS 3
+
+// `dlv_index.kind`: an integer or bool tensor `tensor` (advanced
+// indexing; a 0-d bool is NumPy's `t[True]` / `t[False]`, a 0-d integer
+// an integer).
+#define DLV_INDEX_TENSOR 4
+
 // Writes through this view are allowed.
 #define DLV_FLAG_WRITEABLE 1
 
@@ -253,6 +271,18 @@ typedef uint32_t dlv_mmap_mode;
 
 // Memory order: one of the `DLV_ORDER_*` constants.
 typedef uint32_t dlv_order;
+
+// One item of an indexing key. `kind` is one of the `DLV_INDEX_*`
+// constants and says which other fields are read: `i` for INT; `start`,
+// `stop`, `step` for SLICE; `tensor` (borrowed for the call) for TENSOR.
+typedef struct dlv_index {
+  uint32_t kind;
+  int64_t i;
+  int64_t start;
+  int64_t stop;
+  int64_t step;
+  const struct dlv_tensor *tensor;
+} dlv_index;
 
 // Not mapped: `dlv_npy_load` reads the data into a new buffer.
 #define DLV_MMAP_NONE 0
@@ -637,8 +667,10 @@ enum dlv_status dlv_tensor_set_writeable(struct dlv_tensor *t, bool writeable);
 enum dlv_status dlv_tensor_get_f64(const struct dlv_tensor *t, const int64_t *index, double *out);
 
 // Writes `value` to element `index`, cast to the tensor's dtype (floats to
-// integers truncate toward zero and saturate; NaN to integer gives 0).
-// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY.
+// integers truncate toward zero and saturate).
+// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY, and INVALID_ARGUMENT
+// for a NaN or infinity into an integer tensor ("cannot convert float NaN
+// to integer", as NumPy refuses it); nothing is written then.
 enum dlv_status dlv_tensor_set_f64(struct dlv_tensor *t, const int64_t *index, double value);
 
 // Writes a diagnostic text (shape, strides, dtype, device, data pointer,
@@ -650,6 +682,8 @@ size_t dlv_tensor_describe(const struct dlv_tensor *t, char *buf, size_t len);
 // True when some byte belongs to an element of both tensors (exact for up
 // to 2^20 elements together, or when either a range test or density
 // decides; beyond that, as `dlv_may_share_memory`). NULL gives false.
+// When its work space (up to 16 MiB) cannot be allocated, the answer is
+// the conservative true ("may share"), never an abort.
 bool dlv_shares_memory(const struct dlv_tensor *a, const struct dlv_tensor *b);
 
 // True when the byte ranges spanned by the two tensors overlap (same
@@ -816,6 +850,41 @@ enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
                                      DLDevice device,
                                      dlv_order order,
                                      struct dlv_tensor **out);
+
+// NumPy's `t[key]` for a key of `nkey` items. A key of integers, slices,
+// new axes and ellipses gives a view (sharing memory, writeable if `t`
+// is); any `DLV_INDEX_TENSOR` item gives a new C-contiguous tensor, with
+// NumPy's rules: index tensors (any integer dtype, or bool masks) broadcast
+// together; when the advanced items (integers included) are adjacent their
+// result axes replace them in place, else they go first. `key` may be
+// NULL when `nkey` is 0 (a view of all of `t`). On success `*out` is a new
+// handle owned by the caller; index tensors are only borrowed.
+// Statuses: NULL_ARGUMENT (t, out, key with nkey > 0, a TENSOR item's
+// tensor), INVALID_ARGUMENT (nkey < 0, unknown kind, slice step 0),
+// INDEX (an index out of range: "index 5 is out of bounds for axis 1 with
+// size 3"; too many indices; more than one ellipsis; a mask whose shape
+// does not match; index tensors that do not broadcast; an index tensor
+// that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
+// tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
+// cannot read), OUT_OF_MEMORY.
+enum dlv_status dlv_tensor_index(const struct dlv_tensor *t,
+                                 const struct dlv_index *key,
+                                 int32_t nkey,
+                                 struct dlv_tensor **out);
+
+// NumPy's `t[key] = value`: `value` is broadcast to the shape `t[key]`
+// would have and cast to `t`'s dtype (NumPy's unsafe casting; complex to
+// real refused); repeated indices: the last write wins. `value` may share
+// memory with `t` (it is read before anything is written). `key` may be
+// NULL when `nkey` is 0 (assign to all of `t`). Nothing is written on
+// failure. Statuses: those of `dlv_tensor_index` (NULL_ARGUMENT also for
+// value), READ_ONLY (`t` is not writeable), INVALID_ARGUMENT (value does
+// not broadcast; a NaN or infinite float scalar into an integer tensor:
+// "cannot convert float NaN to integer").
+enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
+                                     const struct dlv_index *key,
+                                     int32_t nkey,
+                                     const struct dlv_tensor *value);
 
 // The number of CUDA devices in `*out` (0 when the driver loaded but
 // found none). The driver (`libcuda.so.1`, or the library named by the

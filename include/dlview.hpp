@@ -637,6 +637,32 @@ class Tensor {
     });
   }
 
+  // ---- NumPy indexing (dlv_tensor_index / dlv_tensor_index_put) ----
+  // t.index({Tensor::at(1), Tensor::all(), Tensor::by(rows)}) is NumPy's
+  // t[1, :, rows]. Keys borrow their index tensors for the call only.
+  static dlv_index at(int64_t i) { return key_item(DLV_INDEX_INT, i, nullptr); }
+  static dlv_index range(int64_t start = DLV_NONE, int64_t stop = DLV_NONE, int64_t step = DLV_NONE) {
+    dlv_index k = key_item(DLV_INDEX_SLICE, 0, nullptr);
+    k.start = start;
+    k.stop = stop;
+    k.step = step;
+    return k;
+  }
+  static dlv_index all() { return range(); }
+  static dlv_index new_axis() { return key_item(DLV_INDEX_NEW_AXIS, 0, nullptr); }
+  static dlv_index ellipsis() { return key_item(DLV_INDEX_ELLIPSIS, 0, nullptr); }
+  /// An integer index tensor or a bool mask (a 0-d bool is NumPy's t[True]).
+  static dlv_index by(const Tensor &indices) { return key_item(DLV_INDEX_TENSOR, 0, indices.get()); }
+  /// t[key]: a view for ints, ranges, new axes and ellipses; a new tensor
+  /// as soon as the key holds an index tensor.
+  Tensor index(const std::vector<dlv_index> &key) const {
+    return make([&](dlv_tensor **out) { return dlv_tensor_index(handle_, key.data(), key_count(key), out); });
+  }
+  /// t[key] = value: broadcast and cast; the last of repeated indices wins.
+  void index_put(const std::vector<dlv_index> &key, const Tensor &value) {
+    check(dlv_tensor_index_put(handle_, key.data(), key_count(key), value.get()));
+  }
+
   // ---- DLPack ----
   /// Exports this view; the holder calls the deleter unless release() hands
   /// the pointer to a consumer (at::fromDLPackVersioned(t.to_dlpack().release())).
@@ -664,6 +690,17 @@ class Tensor {
     dlv_tensor *out = nullptr;
     check(call(&out));
     return Tensor(out);
+  }
+  static dlv_index key_item(uint32_t kind, int64_t i, const dlv_tensor *t) {
+    dlv_index k{};
+    k.kind = kind;
+    k.i = i;
+    k.tensor = t;
+    return k;
+  }
+  static int32_t key_count(const std::vector<dlv_index> &key) {
+    // Never more than the vector holds; the library refuses long keys itself.
+    return key.size() > 1000 ? 1000 : static_cast<int32_t>(key.size());
   }
   static int32_t rank(const std::vector<int64_t> &shape) {
     // Larger ranks are rejected by the library with its own message.

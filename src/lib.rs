@@ -20,6 +20,7 @@ pub mod tensor;
 // After `tensor`: cbindgen emits functions in module order, and the header
 // reads best with copies after creation, inspection and views.
 pub mod copy;
+pub mod index;
 pub mod cuda;
 pub mod types;
 
@@ -28,6 +29,7 @@ pub use boundary::{panic_probe, panic_probe_value};
 pub use copy::*;
 pub use cuda::*;
 pub use dlpack::*;
+pub use index::*;
 pub use names::*;
 pub use npy::*;
 pub use python::*;

@@ -456,8 +456,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_get_f64(
 }
 
 /// Writes `value` to element `index`, cast to the tensor's dtype (floats to
-/// integers truncate toward zero and saturate; NaN to integer gives 0).
-/// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY.
+/// integers truncate toward zero and saturate).
+/// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY, and INVALID_ARGUMENT
+/// for a NaN or infinity into an integer tensor ("cannot convert float NaN
+/// to integer", as NumPy refuses it); nothing is written then.
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_set_f64(
     t: *mut dlv_tensor,

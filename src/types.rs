@@ -61,7 +61,7 @@ impl From<&Error> for dlv_status {
         match e {
             Error::NullArgument(_) => DLV_ERR_NULL_ARGUMENT,
             Error::InvalidArgument(_) => DLV_ERR_INVALID_ARGUMENT,
-            Error::Index { .. } => DLV_ERR_INDEX,
+            Error::Index { .. } | Error::InvalidIndex(_) => DLV_ERR_INDEX,
             Error::ReadOnly(_) => DLV_ERR_READ_ONLY,
             Error::CopyRequired(_) => DLV_ERR_COPY_REQUIRED,
             Error::UnsupportedDtype(_) => DLV_ERR_UNSUPPORTED_DTYPE,

@@ -72,6 +72,7 @@ c_tests!(
     test_views,
     test_copy,
     test_copy_into,
+    test_index,
     test_release,
     test_thread_exit
 );

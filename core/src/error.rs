@@ -16,6 +16,11 @@ pub enum Error {
     /// An integer index is outside `-size..size` for its axis.
     #[error("index {index} is out of bounds for axis {axis} with size {size}")]
     Index { index: i64, axis: usize, size: i64 },
+    /// An indexing key that NumPy rejects with `IndexError` for a reason
+    /// other than one index out of range (too many indices, a mask of the
+    /// wrong shape, index tensors that do not broadcast, a float index).
+    #[error("{0}")]
+    InvalidIndex(String),
     /// A write was attempted through a read-only view or storage.
     #[error("{0}")]
     ReadOnly(String),

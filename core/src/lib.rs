@@ -20,6 +20,7 @@ pub mod dtype;
 pub mod error;
 // The file rules of RULES.md §7 (NUL paths, regular files only, atomic replace).
 mod fileio;
+pub mod index;
 pub mod layout;
 pub mod mmap;
 pub mod npy;
@@ -32,6 +33,7 @@ pub use copy::CastOptions;
 pub use device::Device;
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use index::Index;
 pub use layout::{Layout, Order};
 pub use tensor::{CopyMode, Tensor};
 

@@ -244,7 +244,7 @@ impl Tensor {
     }
 
     /// A new view of this tensor's storage (never a root).
-    fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
+    pub(crate) fn view(&self, layout: Layout, offset: i64, writeable: bool) -> Result<Tensor> {
         self.dtype.require_addressable("taking a view")?;
         // A reshape or broadcast of a size-0 (or stride-0) view can reach
         // shapes NumPy refuses; the extent check alone would not see them.
@@ -388,9 +388,11 @@ impl Tensor {
     }
 
     /// Writes one element from an f64, with NumPy's casting (see
-    /// `copy::scalar::write_f64`).
+    /// `copy::scalar::write_f64`); a NaN or infinity into an integer
+    /// tensor is `INVALID_ARGUMENT`, as NumPy refuses it.
     pub fn set_f64(&mut self, index: &[i64], value: f64) -> Result<()> {
         self.require_writeable()?;
+        copy::scalar::check_float_to_int(value, self.dtype)?;
         let ptr = self.element_ptr(index, "writing an element")?;
         // SAFETY: as in `get_f64`, and the view is writeable.
         unsafe { copy::scalar::write_f64(ptr, self.dtype, value) }

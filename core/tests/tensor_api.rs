@@ -706,8 +706,15 @@ fn complex_elements() {
 fn set_f64_casts_like_astype() {
     let _g = guard();
     let mut t = Tensor::zeros(DType::I8, &[4], Order::C).unwrap();
-    for (i, v) in [(0, -3.7), (1, 300.0), (2, -300.0), (3, f64::NAN)] {
+    for (i, v) in [(0, -3.7), (1, 300.0), (2, -300.0)] {
         t.set_f64(&[i], v).unwrap();
+    }
+    // NaN and infinity into an integer are NumPy's ValueError, not a cast.
+    for (v, what) in [(f64::NAN, "NaN"), (f64::INFINITY, "infinity")] {
+        assert_eq!(
+            t.set_f64(&[3], v).unwrap_err(),
+            Error::InvalidArgument(format!("cannot convert float {what} to integer"))
+        );
     }
     assert_eq!(memory::<i8>(&t), [-3, 127, -128, 0]);
     let mut h = Tensor::zeros(DType::F16, &[1], Order::C).unwrap();

@@ -44,6 +44,7 @@ __all__ = [
     "DLDevice",
     "ImportOptions",
     "ExportOptions",
+    "Index",
     "cdll",
     "pydll",
     "library_path",
@@ -68,6 +69,19 @@ class ImportOptions(Structure):
     """``dlv_import_options``."""
 
     _fields_ = [("copy", c_uint32), ("trust_legacy_writeable", c_bool)]
+
+
+class Index(Structure):
+    """``dlv_index``: one item of an indexing key."""
+
+    _fields_ = [
+        ("kind", c_uint32),
+        ("i", c_int64),
+        ("start", c_int64),
+        ("stop", c_int64),
+        ("step", c_int64),
+        ("tensor", c_void_p),
+    ]
 
 
 class ExportOptions(Structure):
@@ -106,6 +120,12 @@ FLAG_OWNDATA = 8
 FLAG_ALIGNED = 16
 NONE = -(2**63)  # DLV_NONE: an omitted slice bound
 ALL_AXES = -(2**31)  # DLV_ALL_AXES
+# dlv_index.kind.
+INDEX_INT = 0
+INDEX_SLICE = 1
+INDEX_NEW_AXIS = 2
+INDEX_ELLIPSIS = 3
+INDEX_TENSOR = 4
 KDLCPU = 1
 KDLCUDA = 2
 KDLCUDAHOST = 3
@@ -243,6 +263,8 @@ def has(name: str) -> bool:
 for _name, _res, _args in [
     ("dlv_tensor_copy_into", c_int, (_T, _T)),
     ("dlv_tensor_take", c_int, (_T, c_int32, _I64P, c_int64, _OUT)),
+    ("dlv_tensor_index", c_int, (_T, POINTER(Index), c_int32, _OUT)),
+    ("dlv_tensor_index_put", c_int, (_T, POINTER(Index), c_int32, _T)),
     ("dlv_npy_load", c_int, (c_char_p, c_uint32, _OUT)),
     ("dlv_npy_save", c_int, (_T, c_char_p)),
     ("dlv_memmap", c_int, (c_char_p, DLDataType, c_uint32, c_uint64, c_int32, _I64P, c_uint32, _OUT)),

@@ -15,7 +15,7 @@ variable ``DLVIEW_PURE_PYTHON=1`` is set).
 from __future__ import annotations
 
 import ctypes
-import math
+import numbers
 import operator
 from ctypes import byref, c_int32, c_int64, c_void_p
 from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
@@ -471,13 +471,14 @@ class Tensor(TensorBase):
     # ---- indexing -------------------------------------------------------------
 
     def __getitem__(self, key: Any) -> "Tensor":
-        if type(key) is int:
-            return derive(pydll.dlv_tensor_select, self._h, 0, key) if self.shape else _too_many(self, 1)
-        if type(key) is slice and self.shape:
-            return derive(pydll.dlv_tensor_slice, self._h, 0, *_slice_bounds(key))
+        """NumPy indexing (the core's ``dlv_tensor_index``): a view for
+        integers, slices, ``None`` and ``...``; a copy for integer or
+        boolean index arrays, lists and scalars."""
         return _getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        """``t[key] = value`` (the core's ``dlv_tensor_index_put``): ``value``
+        is broadcast and cast; the last of repeated indices wins."""
         _setitem(self, key, value)
 
 
@@ -533,281 +534,101 @@ bind_extension(Tensor)
 
 
 # ---- indexing ---------------------------------------------------------------------
+#
+# The semantics are the core's (``dlv_tensor_index`` / ``dlv_tensor_index_put``,
+# RULES.md §3); this only converts a Python key into ``dlv_index`` items.
 
-_INT, _SLICE, _NEW, _ELLIPSIS, _ADV = range(5)
-
-
-def _slice_bounds(s: slice) -> tuple[int, int, int]:
-    start = _lib.NONE if s.start is None else operator.index(s.start)
-    stop = _lib.NONE if s.stop is None else operator.index(s.stop)
-    step = 1 if s.step is None else operator.index(s.step)
-    if step == 0:
-        raise ValueError("slice step cannot be zero")
-    return start, stop, step
-
-
-def _too_many(t: Tensor, n: int) -> Tensor:
-    raise IndexError(f"too many indices for tensor: tensor is {t.ndim}-dimensional, but {n} were indexed")
-
-
-def _as_index_tensor(item: Any) -> tuple[Tensor, bool]:
-    """An advanced index as a tensor, and whether it is a boolean mask."""
-    from ._creation import asarray
-
-    idx = item if isinstance(item, Tensor) else asarray(item)
-    kind = idx._dtype_key().code
-    if kind == 6:  # kDLBool
-        return idx, True
-    if kind in (0, 1):  # kDLInt, kDLUInt
-        return idx, False
-    if idx.size == 0:
-        return idx.astype("int64"), False
-    raise IndexError("arrays used as indices must be of integer (or boolean) type")
-
-
-def _parse(t: Tensor, key: Any) -> list[tuple[int, Any]]:
-    items = key if isinstance(key, tuple) else (key,)
-    parsed: list[tuple[int, Any]] = []
-    consumed = 0
-    ellipses = 0
-    for it in items:
-        if it is None:
-            parsed.append((_NEW, None))
-        elif it is Ellipsis:
-            ellipses += 1
-            if ellipses > 1:
-                raise IndexError("an index can only have a single ellipsis ('...')")
-            parsed.append((_ELLIPSIS, None))
-        elif isinstance(it, slice):
-            parsed.append((_SLICE, _slice_bounds(it)))
-            consumed += 1
-        elif isinstance(it, bool) or type(it).__name__ == "bool_":
-            raise IndexError("boolean scalar indices are not supported; use a boolean mask tensor")
-        else:
-            index = _scalar_index(it)
-            if index is not None:
-                parsed.append((_INT, index))
-                consumed += 1
-            else:
-                idx, is_mask = _as_index_tensor(it)
-                parsed.append((_ADV, (idx, is_mask)))
-                consumed += idx.ndim if is_mask else 1
-    if consumed > t.ndim:
-        _too_many(t, consumed)
-    return [(kind, t.ndim - consumed if kind == _ELLIPSIS else v) for kind, v in parsed]
-
-
-def _scalar_index(it: Any) -> "int | None":
-    if isinstance(it, (list, tuple)):
-        return None
-    if isinstance(it, (str, bytes, float, complex)):
-        raise IndexError(_BAD_INDEX)
-    if getattr(it, "ndim", 0) != 0:
-        return None
-    try:
-        return operator.index(it)
-    except TypeError:
-        if hasattr(it, "__dlpack__") or hasattr(it, "__len__"):
-            return None
-        raise IndexError(_BAD_INDEX) from None
-
-
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _BAD_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors are valid indices"
 
 
-class _Basic:
-    """The result of the basic part of an index, with the advanced one set aside."""
-
-    __slots__ = ("view", "adv_axis", "adv", "adv_pos", "int_pos")
-
-    def __init__(self) -> None:
-        self.view: Tensor
-        self.adv_axis = -1
-        self.adv: "tuple[Tensor, bool] | None" = None
-        self.adv_pos = -1
-        self.int_pos: list[int] = []
+def _bound(b: Any) -> int:
+    """A slice bound or step as int64 (``None`` is ``DLV_NONE``). Python
+    clamps bounds beyond any length, so clamping to int64 changes nothing."""
+    if b is None:
+        return _lib.NONE
+    return min(max(operator.index(b), _I64_MIN + 1), _I64_MAX)
 
 
-def _apply_basic(t: Tensor, key: Any) -> _Basic:
-    parsed = _parse(t, key)
-    res = _Basic()
-    # Integer indices first, from the last axis back, so that each one is
-    # applied (and any error reported) with its axis number in `t`.
-    selects = []
-    axis = 0
-    for pos, (kind, v) in enumerate(parsed):
-        if kind == _INT:
-            selects.append((axis, v))
-            res.int_pos.append(pos)
-            axis += 1
-        elif kind == _SLICE:
-            axis += 1
-        elif kind == _ELLIPSIS:
-            axis += v
-        elif kind == _ADV:
-            axis += v[0].ndim if v[1] else 1
-    for axis, index in reversed(selects):
-        t = derive(pydll.dlv_tensor_select, t._h, axis, index)
-    axis = 0
-    for pos, (kind, v) in enumerate(parsed):
-        if kind == _SLICE:
-            t = derive(pydll.dlv_tensor_slice, t._h, axis, *v)
-            axis += 1
-        elif kind == _NEW:
-            t = derive(pydll.dlv_tensor_expand_dims, t._h, axis)
-            axis += 1
-        elif kind == _ELLIPSIS:
-            axis += v
-        elif kind == _ADV:
-            if res.adv is not None:
-                raise IndexError("dlview supports one integer-array or boolean index per subscript")
-            res.adv, res.adv_axis, res.adv_pos = v, axis, pos
-            axis += v[0].ndim if v[1] else 1
-    if not selects and all(kind in (_ELLIPSIS, _ADV) for kind, _ in parsed):
-        t = _whole_view(t)  # t[...] and t[()] are new views, as in NumPy
-    res.view = t
-    return res
+def _index_tensor(item: Any) -> Tensor:
+    """An advanced index as a tensor. An empty sequence is an empty int64
+    index (NumPy's rule); any other dtype is the core's to accept or refuse."""
+    from ._creation import asarray
+
+    idx = asarray(item)
+    if idx.size == 0 and idx._dtype_key().code not in (0, 1, 6):  # not int, uint, bool
+        return idx.astype("int64")
+    return idx
 
 
-def _whole_view(t: Tensor) -> Tensor:
-    """A new view of all of ``t`` (not ``t`` itself: its base is ``t``'s root)."""
-    if t.ndim:
-        return derive(pydll.dlv_tensor_slice, t._h, 0, _lib.NONE, _lib.NONE, 1)
-    expanded = derive(pydll.dlv_tensor_expand_dims, t._h, 0)
-    return derive(pydll.dlv_tensor_select, expanded._h, 0, 0)
+def _key(key: Any) -> tuple[Any, int, list[Tensor]]:
+    """``key`` as a ``dlv_index`` array, its length, and the index tensors
+    it borrows (kept alive by the caller until the C call returns)."""
+    items = key if type(key) is tuple else (key,)
+    n = len(items)
+    out = (_lib.Index * n)()
+    keep: list[Tensor] = []
+    for k, it in enumerate(items):
+        e = out[k]
+        if it is None:
+            e.kind = _lib.INDEX_NEW_AXIS
+        elif it is Ellipsis:
+            e.kind = _lib.INDEX_ELLIPSIS
+        elif type(it) is slice:
+            e.kind = _lib.INDEX_SLICE
+            e.start, e.stop, e.step = _bound(it.start), _bound(it.stop), _bound(it.step)
+        elif isinstance(it, bool) or type(it).__name__ in ("bool_", "bool"):
+            # NumPy's t[True] / t[False]: a 0-d boolean index.
+            from ._creation import asarray
 
-
-def _moves_to_front(res: _Basic) -> bool:
-    """NumPy's rule: integer indices count as advanced once an array index is
-    present; if the advanced indices are not adjacent, their result axes go first."""
-    positions = sorted([res.adv_pos, *res.int_pos])
-    return positions[-1] - positions[0] + 1 != len(positions)
-
-
-def _flat_positions(idx: Tensor, is_mask: bool) -> list[int]:
-    flat = idx.reshape(-1).tolist()
-    if is_mask:
-        return [i for i, b in enumerate(flat) if b]
-    return [int(i) for i in flat]
-
-
-def _check_mask(view: Tensor, axis: int, mask: Tensor) -> None:
-    for k, n in enumerate(mask.shape):
-        size = view.shape[axis + k]
-        if n != size:
-            raise IndexError(
-                f"boolean index did not match indexed tensor along axis {axis + k}; "
-                f"size of axis is {size} but size of corresponding boolean axis is {n}"
-            )
+            keep.append(asarray(bool(it)))
+            e.kind, e.tensor = _lib.INDEX_TENSOR, keep[-1]._h
+        elif isinstance(it, numbers.Integral):
+            i = operator.index(it)
+            if not _I64_MIN <= i <= _I64_MAX:
+                raise IndexError(f"index {i} does not fit in a 64-bit integer")
+            e.kind, e.i = _lib.INDEX_INT, i
+        elif isinstance(it, Tensor):
+            keep.append(it)
+            e.kind, e.tensor = _lib.INDEX_TENSOR, it._h
+        elif isinstance(it, (str, bytes, float, complex)):
+            raise IndexError(_BAD_INDEX)
+        elif isinstance(it, (list, tuple)) or hasattr(it, "__dlpack__") or hasattr(it, "__array__"):
+            keep.append(_index_tensor(it))
+            e.kind, e.tensor = _lib.INDEX_TENSOR, keep[-1]._h
+        else:
+            try:
+                i = operator.index(it)
+            except TypeError:
+                raise IndexError(_BAD_INDEX) from None
+            if not _I64_MIN <= i <= _I64_MAX:
+                raise IndexError(f"index {i} does not fit in a 64-bit integer")
+            e.kind, e.i = _lib.INDEX_INT, i
+    return out, n, keep
 
 
 def _getitem(t: Tensor, key: Any) -> Tensor:
-    res = _apply_basic(t, key)
-    if res.adv is None:
-        return res.view
-    view, axis = res.view, res.adv_axis
-    idx, is_mask = res.adv
-    shape = view.shape
-    if is_mask:
-        _check_mask(view, axis, idx)
-        m = idx.ndim
-        if m != 1:
-            view = view.reshape(*shape[:axis], math.prod(shape[axis : axis + m]), *shape[axis + m :])
-        out = take_along(view, _flat_positions(idx, True), axis)
-        nadv = 1
-    else:
-        out = take_along(view, _flat_positions(idx, False), axis)
-        if idx.ndim != 1:
-            out = out.reshape(*shape[:axis], *idx.shape, *shape[axis + 1 :])
-        nadv = idx.ndim
-    if res.int_pos and _moves_to_front(res) and axis != 0:
-        order = [*range(axis, axis + nadv), *range(axis), *range(axis + nadv, out.ndim)]
-        out = out.transpose(order)
-    return out
+    items, n, keep = _key(key)
+    out = c_void_p()
+    status = cdll.dlv_tensor_index(t._h, items, n, byref(out))
+    del keep
+    if status:
+        raise_status(status)
+    return wrap(out.value)
+
+
+def _setitem(t: Tensor, key: Any, value: Any) -> None:
+    from ._creation import asarray
+
+    items, n, keep = _key(key)
+    src = value if isinstance(value, Tensor) else asarray(value)
+    status = cdll.dlv_tensor_index_put(t._h, items, n, src._h)
+    del keep, src
+    if status:
+        raise_status(status)
 
 
 def take_along(t: Tensor, indices: list[int], axis: int) -> Tensor:
     """Copies the entries ``indices`` along ``axis`` into a new tensor
     (negative indices count from the end; out of range is ``IndexError``)."""
     return derive(cdll.dlv_tensor_take, t._h, axis, _i64_array(indices), len(indices))
-
-
-def _setitem(t: Tensor, key: Any, value: Any) -> None:
-    from ._creation import asarray
-
-    _require_writeable(t)
-    if type(key) is int and t.shape:
-        dst = derive(pydll.dlv_tensor_select, t._h, 0, key)
-        copy_into(dst, value if isinstance(value, Tensor) else asarray(value))
-        return
-    res = _apply_basic(t, key)
-    src = value if isinstance(value, Tensor) else asarray(value)
-    if res.adv is None:
-        copy_into(res.view, src)
-        return
-    view, axis = res.view, res.adv_axis
-    idx, is_mask = res.adv
-    shape = view.shape
-    if is_mask:
-        _check_mask(view, axis, idx)
-        m = idx.ndim
-        flat = _flat_positions(idx, True)
-        mask_shape = idx.shape
-        positions = [_unravel(p, mask_shape) for p in flat]
-        adv_shape: tuple[int, ...] = (len(flat),)
-    else:
-        m = 1
-        n = shape[axis]
-        positions = []
-        for i in _flat_positions(idx, False):
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
-            positions.append((i,))
-        adv_shape = idx.shape
-    # The value broadcasts against the shape the same index would read.
-    result_shape = (*shape[:axis], *adv_shape, *shape[axis + m :])
-    front = bool(res.int_pos) and _moves_to_front(res) and axis != 0
-    nadv = len(adv_shape)
-    if front:
-        moved = (*adv_shape, *shape[:axis], *shape[axis + m :])
-        src = _broadcast(src, moved)
-        back = [*range(nadv, nadv + axis), *range(nadv), *range(nadv + axis, len(moved))]
-        src = src.transpose(back)
-    else:
-        src = _broadcast(src, result_shape)
-    if src.shape and nadv != 1:
-        src = src.reshape(*shape[:axis], len(positions), *shape[axis + m :])
-    for k, pos in enumerate(positions):
-        dst = view
-        for p in pos:
-            dst = derive(pydll.dlv_tensor_select, dst._h, axis, p)
-        copy_into(dst, derive(pydll.dlv_tensor_select, src._h, axis, k))
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    out = []
-    for n in reversed(shape):
-        flat, r = divmod(flat, n)
-        out.append(r)
-    return tuple(reversed(out))
-
-
-def _broadcast(src: Tensor, shape: tuple[int, ...]) -> Tensor:
-    if src.shape == shape:
-        return src
-    dims = _i64_array(shape)
-    return derive(pydll.dlv_tensor_broadcast_to, src._h, len(shape), dims)
-
-
-def _require_writeable(t: Tensor) -> None:
-    ptr = c_void_p()
-    status = pydll.dlv_tensor_data_mut(t._h, byref(ptr))
-    if status:
-        raise_status(status)
-
-
-def copy_into(dst: Tensor, src: Tensor) -> None:
-    """Writes ``src`` into ``dst``, broadcasting and casting (overlap-safe)."""
-    status = cdll.dlv_tensor_copy_into(dst._h, src._h)
-    if status:
-        raise_status(status)

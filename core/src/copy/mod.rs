@@ -20,6 +20,7 @@
 //! against their storage when the views were made. It never changes a view.
 
 pub mod cast;
+pub(crate) mod gather;
 mod kernels;
 pub mod minifloat;
 pub mod plan;
@@ -84,7 +85,7 @@ fn kernel_for(src: DType, dst: DType, opts: CastOptions) -> Result<Kernel> {
 
 /// A new, writeable, CPU tensor of `layout` whose elements the caller must
 /// all write before anyone else sees it.
-fn new_output(dtype: DType, layout: Layout) -> Result<Tensor> {
+pub(crate) fn new_output(dtype: DType, layout: Layout) -> Result<Tensor> {
     let nbytes = layout
         .size()
         .checked_mul(dtype.itemsize() as i64)
@@ -130,7 +131,7 @@ pub fn copy_to_new_with(
 
 /// `src` as a layout of `shape` for assignment: NumPy's broadcasting, plus
 /// leading size-1 axes of `src` beyond `shape`'s rank may be dropped.
-fn broadcast_source(src: &Layout, shape: &[i64]) -> Result<Layout> {
+pub(crate) fn broadcast_source(src: &Layout, shape: &[i64]) -> Result<Layout> {
     let incompatible = || {
         invalid!(
             "could not broadcast input array from shape {} into shape {}",

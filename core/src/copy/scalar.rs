@@ -2,7 +2,9 @@
 //! the generic cast path.
 //!
 //! Writes follow NumPy's unsafe-cast semantics: floats to integers truncate
-//! toward zero; out-of-range values and NaN saturate (Rust's `as`: NaN → 0),
+//! toward zero; out-of-range values and NaN saturate (Rust's `as`: NaN → 0;
+//! single-element writes refuse NaN and infinity first, see
+//! [`check_float_to_int`]),
 //! where NumPy leaves them undefined; to bool is `value != 0`; to complex
 //! sets the real part and zeroes the imaginary part. Reading a complex
 //! element as one `f64` is refused rather than silently dropping the
@@ -52,6 +54,26 @@ pub unsafe fn read_f64(ptr: *const u8, dtype: DType) -> Result<f64> {
             }
         })
     }
+}
+
+/// NumPy refuses to store a NaN or infinite float *scalar* in an integer
+/// element (`ValueError: cannot convert float NaN to integer`), where a
+/// bulk cast of such values goes on (with a warning). `set_f64` and scalar
+/// assignment (`index_put` of a 0-d float) call this before writing.
+pub fn check_float_to_int(value: f64, dtype: DType) -> Result<()> {
+    if matches!(dtype.kind(), Kind::Int | Kind::UInt) {
+        if value.is_nan() {
+            return Err(Error::InvalidArgument(
+                "cannot convert float NaN to integer".into(),
+            ));
+        }
+        if value.is_infinite() {
+            return Err(Error::InvalidArgument(
+                "cannot convert float infinity to integer".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `value` into the element at `ptr`, cast to `dtype`.
