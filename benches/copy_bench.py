@@ -4,14 +4,19 @@ same process.
 dlview is loaded with ctypes (DLVIEW_LIBRARY, default
 target/release/libdlview.so) and wraps the NumPy arrays' memory with
 dlv_tensor_from_buffer (no copy); PyTorch sees the same memory through
-torch.from_numpy. Every number is the best of N runs. "alloc" rows create
-their output (as np.copy / ascontiguousarray / astype / .contiguous() do);
-"into" rows write into an existing buffer (np.copyto, Tensor.copy_).
+torch.from_numpy. Every number is the best of N runs, the contenders taking
+turns. "alloc" rows create their output (as np.copy / ascontiguousarray /
+astype / .contiguous() do); "into" rows write into an existing, warm buffer
+(np.copyto, Tensor.copy_).
 
-PyTorch runs single-threaded for the ratios (dlview and NumPy copy on one
-thread); its multi-threaded times are printed beside them for reference.
-Goals (issue #5) are printed with each ratio; this is a benchmark, not a
-test: it never fails.
+dlview and PyTorch both run at their DEFAULT thread counts (dlview: every
+core, or DLVIEW_NUM_THREADS; PyTorch: torch.get_num_threads() as it comes);
+NumPy copies on one thread. "limit" is the machine's copy bandwidth as this
+run saw it: the fastest of NumPy's copyto, PyTorch's threaded copy_ and
+libc's memmove into the same warm buffer. A scaling table then gives
+dlview's GB/s at 1 .. all threads beside that limit. GB/s counts bytes read
+plus bytes written. Goals (issue #17) are printed with each ratio; this is a
+benchmark, not a test: it never fails.
 
     python benches/copy_bench.py [--repeat N]
 """
@@ -73,6 +78,10 @@ def load():
     lib.dlv_tensor_free.restype = None
     lib.dlv_tensor_data.argtypes = [T]
     lib.dlv_tensor_data.restype = ctypes.c_void_p
+    lib.dlv_tensor_zeros.argtypes = [DLDataType, ctypes.c_int32, ctypes.POINTER(ctypes.c_int64), ctypes.c_uint32,
+                                     ctypes.POINTER(T)]
+    lib.dlv_set_num_threads.argtypes = [ctypes.c_int32]
+    lib.dlv_get_num_threads.restype = ctypes.c_int32
     return lib, path
 
 
@@ -163,23 +172,23 @@ def best(fns, repeat):
 ROWS = []
 
 
-def report(name, nbytes, dlv, numpy=None, torch1=None, torchn=None, goal=None, versus="numpy"):
-    """One benchmark row: times in ms, GB/s of dlview (bytes read + written),
-    and dlview's speed-up over each (>1: dlview is faster)."""
+def report(name, nbytes, dlv, numpy=None, torch_t=None, goals=()):
+    """One benchmark row: times in ms, dlview's GB/s (bytes read + written),
+    and dlview's speed-up over each (>1: dlview is faster). `goals` are
+    (reference, minimum ratio) pairs, reference "numpy" or "torch"."""
     ratio = lambda other: other / dlv if other else None  # noqa: E731
-    row = dict(name=name, dlv=dlv, numpy=numpy, torch1=torch1, torchn=torchn,
-               gbs=nbytes / dlv / 1e9, vs_numpy=ratio(numpy), vs_torch1=ratio(torch1),
-               vs_torchn=ratio(torchn), goal=goal, versus=versus)
+    row = dict(name=name, dlv=dlv, numpy=numpy, torch=torch_t, gbs=nbytes / dlv / 1e9,
+               vs_numpy=ratio(numpy), vs_torch=ratio(torch_t))
     ROWS.append(row)
     ms = lambda t: f"{t * 1e3:8.2f}" if t else "       -"  # noqa: E731
-    x = lambda r: f"{r:5.2f}x" if r else "     -"  # noqa: E731
-    target = ""
-    if goal:
+    x = lambda r: f"{r:6.2f}x" if r else "      -"  # noqa: E731
+    verdicts = []
+    for versus, goal in goals:
         got = row["vs_" + versus]
-        verdict = "met" if got and got >= goal else "NOT met"
-        target = f"  goal >= {goal}x {versus}: {verdict}"
-    print(f"{name:<34}{ms(dlv)}{ms(numpy)}{ms(torch1)}{ms(torchn)}  {row['gbs']:6.1f} GB/s"
-          f"  {x(row['vs_numpy'])} {x(row['vs_torch1'])} {x(row['vs_torchn'])}{target}")
+        verdicts.append(f"goal >= {goal}x {versus}: {'met' if got and got >= goal else 'NOT met'}")
+    print(f"{name:<34}{ms(dlv)}{ms(numpy)}{ms(torch_t)}  {row['gbs']:6.1f} GB/s"
+          f"  {x(row['vs_numpy'])} {x(row['vs_torch'])}  {'; '.join(verdicts)}")
+    return row
 
 
 def main():
@@ -187,57 +196,64 @@ def main():
     ap.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 10)))
     args = ap.parse_args()
     r = args.repeat
-    threads = torch.get_num_threads()
+    torch_threads = torch.get_num_threads()  # PyTorch's default: never changed here
+    dlv_threads = LIB.dlv_get_num_threads()
+    cores = os.cpu_count()
 
     def compare(dlv, numpy=None, torch_fn=None):
-        """(dlview, numpy, torch 1 thread) interleaved, then torch N threads."""
-        torch.set_num_threads(1)
         contenders = [dlv] + [f for f in (numpy, torch_fn) if f is not None]
         times = iter(best(contenders, r))
         d = next(times)
         n = next(times) if numpy is not None else None
-        t1 = next(times) if torch_fn is not None else None
-        tn = None
-        if torch_fn is not None:
-            torch.set_num_threads(threads)
-            tn = best([torch_fn], r)[0]
-            torch.set_num_threads(1)
-        return d, n, t1, tn
+        t = next(times) if torch_fn is not None else None
+        return d, n, t
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"dlview copy benchmark: {LIB_PATH}")
-    print(f"numpy {np.__version__}, torch {torch.__version__} (1 thread; multi = {threads} threads), "
-          f"ml_dtypes {getattr(ml_dtypes, '__version__', 'absent')}, {os.cpu_count()} CPUs, best of {r}")
-    print(f"{'':<34}{'dlview':>8}{'numpy':>8}{'torch1':>8}{'torchN':>8}  {'dlview':>11}"
-          f"  {'vs np':>6} {'vs t1':>6} {'vs tN':>6}   (times in ms)")
+    print(f"numpy {np.__version__} (1 thread), torch {torch.__version__} ({torch_threads} threads, its default), "
+          f"dlview {dlv_threads} threads (its default), ml_dtypes {getattr(ml_dtypes, '__version__', 'absent')}, "
+          f"{cores} CPUs, load average {load:.2f}, best of {r}")
+    print(f"{'':<34}{'dlview':>8}{'numpy':>8}{'torch':>8}  {'dlview':>11}  {'vs np':>7} {'vs torch':>7}"
+          "  (times in ms)")
     rng = np.random.default_rng(0)
     into = lambda dst, src: lambda: check(LIB.dlv_tensor_copy_into(dst.handle, src.handle))  # noqa: E731
     alloc = lambda fn: (fn, dlv_free)  # noqa: E731
 
-    # 1. Contiguous copy of 64 MiB.
+    # 1. Copy into a preallocated, warm 64 MiB buffer, beside the machine's limit.
     n = 64 * 2**20 // 4
     a = rng.standard_normal(n, dtype=np.float32)
     dst = np.empty_like(a)
+    dst[...] = 1
     va, vd = View(a), View(dst)
     ta, td = torch.from_numpy(a), torch.from_numpy(dst)
-    report("contiguous 64 MiB, into", 2 * a.nbytes,
-           *compare(into(vd, va), lambda: np.copyto(dst, a), lambda: td.copy_(ta)), goal=0.9)
+    memmove = lambda: ctypes.memmove(dst.ctypes.data, a.ctypes.data, a.nbytes)  # noqa: E731
+    d, npy, tt, mm = best([into(vd, va), lambda: np.copyto(dst, a), lambda: td.copy_(ta), memmove], r)
+    limit = min(npy, tt, mm)
+    print(f"{'machine limit (64 MiB copy)':<34}{limit * 1e3:8.2f}  = {2 * a.nbytes / limit / 1e9:.1f} GB/s: fastest of "
+          f"copyto {npy * 1e3:.2f}, torch copy_ {tt * 1e3:.2f}, memmove {mm * 1e3:.2f} ms")
+    row = report("copy into warm 64 MiB", 2 * a.nbytes, d, npy, tt, goals=[("numpy", 1.0)])
+    row["vs_limit"] = limit / d
+    print(f"{'':<34}dlview at {limit / d:.2f}x the limit: goal >= 0.8x: {'met' if limit / d >= 0.8 else 'NOT met'}")
     into(vd, va)()
     verify("contiguous into", dst, a)
-    verify("contiguous alloc", dlv_copy(va), a)
-    report("contiguous 64 MiB, alloc", 2 * a.nbytes,
-           *compare(alloc(lambda: dlv_copy(va)), lambda: a.copy(), lambda: ta.clone()))
 
-    # 2. 4096 x 4096 float32 transpose into C order.
+    # 2. Contiguous copy allocating its output (fresh pages: first touch on every thread).
+    report("contiguous 64 MiB, alloc", 2 * a.nbytes,
+           *compare(alloc(lambda: dlv_copy(va)), lambda: a.copy(), lambda: ta.clone()),
+           goals=[("numpy", 1.0), ("torch", 1.0)])
+    verify("contiguous alloc", dlv_copy(va), a)
+
+    # 3. 4096 x 4096 float32 transpose into C order.
     m = rng.standard_normal((4096, 4096), dtype=np.float32)
     mt = m.T
     vt = View(mt)
     tm = torch.from_numpy(m)
     report("transpose 4096^2 f32, alloc", 2 * m.nbytes,
-           *compare(alloc(lambda: dlv_copy(vt)), lambda: np.ascontiguousarray(mt), lambda: tm.t().contiguous()), goal=3)
+           *compare(alloc(lambda: dlv_copy(vt)), lambda: np.ascontiguousarray(mt), lambda: tm.t().contiguous()),
+           goals=[("torch", 1.5)])
     verify("transpose alloc", dlv_copy(vt), mt)
-    t_goal = ROWS[-1]["vs_torch1"]
-    print(f"{'':<34}goal >= 1.5x torch (1 thread): {'met' if t_goal and t_goal >= 1.5 else 'NOT met'}")
     out = np.empty_like(m)
+    out[...] = 1
     vo, to_ = View(out), torch.from_numpy(out)
     report("transpose 4096^2 f32, into", 2 * m.nbytes,
            *compare(into(vo, vt), lambda: np.copyto(out, mt), lambda: to_.copy_(tm.t())))
@@ -245,32 +261,30 @@ def main():
     into(vo, vt)()
     verify("transpose into", out, mt)
 
-    # 3. Reversed axes (NumPy negative strides; PyTorch has none, so its
-    #    reference is flip(), which also makes a reversed copy).
-    rev = a[::-1]
-    vr = View(rev)
-    report("reversed 1-D 64 MiB, alloc", 2 * a.nbytes,
-           *compare(alloc(lambda: dlv_copy(vr)), lambda: np.ascontiguousarray(rev), lambda: ta.flip(0)), goal=1)
-    report("reversed 1-D 64 MiB, into", 2 * a.nbytes, *compare(into(vd, vr), lambda: np.copyto(dst, rev)))
-    verify("reversed alloc", dlv_copy(vr), rev)
-    mr = m[:, ::-1]
-    vmr = View(mr)
-    report("reversed last axis 4096^2, alloc", 2 * m.nbytes,
-           *compare(alloc(lambda: dlv_copy(vmr)), lambda: np.ascontiguousarray(mr), lambda: tm.flip(1)), goal=1)
-    verify("reversed last axis", dlv_copy(vmr), mr)
-
     # 4. float32 -> float16 and -> bfloat16 (64 MiB in, 32 MiB out).
     report("f32 -> f16 64 MiB, alloc", a.nbytes * 3 // 2,
            *compare(alloc(lambda: dlv_astype(va, F16)), lambda: a.astype(np.float16), lambda: ta.to(torch.float16)),
-           goal=2)
+           goals=[("torch", 1.0)])
     verify("f32 -> f16", dlv_astype(va, F16), a.astype(np.float16))
     bf_np = (lambda: a.astype(ml_dtypes.bfloat16)) if ml_dtypes else None
     report("f32 -> bf16 64 MiB, alloc", a.nbytes * 3 // 2,
            *compare(alloc(lambda: dlv_astype(va, BF16)), bf_np, lambda: ta.to(torch.bfloat16)),
-           goal=1, versus="torch1")
+           goals=[("torch", 1.0)])
     if ml_dtypes:
         print(f"{'':<34}(numpy column: ml_dtypes astype(bfloat16))")
     verify("f32 -> bf16", dlv_astype(va, BF16), ta.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16))
+
+    # 5. Other layouts and casts (no goal).
+    rev = a[::-1]
+    vr = View(rev)
+    report("reversed 1-D 64 MiB, alloc", 2 * a.nbytes,
+           *compare(alloc(lambda: dlv_copy(vr)), lambda: np.ascontiguousarray(rev), lambda: ta.flip(0)))
+    verify("reversed alloc", dlv_copy(vr), rev)
+    mr = m[:, ::-1]
+    vmr = View(mr)
+    report("reversed last axis 4096^2, alloc", 2 * m.nbytes,
+           *compare(alloc(lambda: dlv_copy(vmr)), lambda: np.ascontiguousarray(mr), lambda: tm.flip(1)))
+    verify("reversed last axis", dlv_copy(vmr), mr)
     h = a.astype(np.float16)
     vh, th = View(h), torch.from_numpy(h)
     F32 = DLDataType(2, 32, 1)
@@ -283,16 +297,68 @@ def main():
            *compare(alloc(lambda: dlv_astype(vht, F32)), lambda: ht.astype(np.float32, order="C"),
                     lambda: tht.to(torch.float32, memory_format=torch.contiguous_format)))
     verify("f16 transposed -> f32", dlv_astype(vht, F32), ht.astype(np.float32))
+    # A broadcast fill into the warm buffer (NumPy: dst[...] = a[:1]).
+    one = View(a[:1])
+    report("fill 64 MiB from one element", a.nbytes + 4,
+           *compare(into(vd, one), lambda: np.copyto(dst, a[:1]), lambda: td.copy_(ta[:1].expand(n))))
+    # zeros: dlview (like NumPy) takes zeroed pages from calloc/mmap, so the
+    # zeroing happens at first touch, spread over the threads by the first
+    # parallel write; measured as zeros + one write of every element.
+    shape = (ctypes.c_int64 * 1)(n)
+    F32_ = DLDataType(2, 32, 1)
 
-    torch.set_num_threads(threads)
+    def dlv_zeros_then_write():
+        z = ctypes.c_void_p()
+        check(LIB.dlv_tensor_zeros(F32_, 1, shape, ORDER_C, ctypes.byref(z)))
+        check(LIB.dlv_tensor_copy_into(z, va.handle))
+        return z
+
+    def np_zeros_then_write():
+        z = np.zeros(n, dtype=np.float32)
+        np.copyto(z, a)
+        return z
+
+    def torch_zeros_then_write():
+        z = torch.zeros(n, dtype=torch.float32)
+        z.copy_(ta)
+        return z
+
+    report("zeros 64 MiB + write", 2 * a.nbytes,
+           *compare((dlv_zeros_then_write, dlv_free), np_zeros_then_write, torch_zeros_then_write))
+
+    # 6. Scaling of dlview with its thread count, beside the limit.
+    print()
+    print(f"dlview scaling, GB/s (read + written); machine limit {2 * a.nbytes / limit / 1e9:.1f} GB/s; "
+          f"torch ({torch_threads} threads) in the last line")
+    kinds = [
+        ("copy into warm", 2 * a.nbytes, into(vd, va), lambda: td.copy_(ta)),
+        ("copy, alloc", 2 * a.nbytes, alloc(lambda: dlv_copy(va)), lambda: ta.clone()),
+        ("transpose, alloc", 2 * m.nbytes, alloc(lambda: dlv_copy(vt)), lambda: tm.t().contiguous()),
+        ("f32 -> f16", a.nbytes * 3 // 2, alloc(lambda: dlv_astype(va, F16)), lambda: ta.to(torch.float16)),
+        ("f32 -> bf16", a.nbytes * 3 // 2, alloc(lambda: dlv_astype(va, BF16)), lambda: ta.to(torch.bfloat16)),
+    ]
+    print(f"{'threads':<10}" + "".join(f"{k:>18}" for k, *_ in kinds))
+    scaling = []
+    for threads in range(1, max(cores, 1) + 1):
+        check(LIB.dlv_set_num_threads(threads))
+        gbs = [nbytes / best([fn], r)[0] / 1e9 for _, nbytes, fn, _ in kinds]
+        scaling.append({"threads": threads, **{k: g for (k, *_), g in zip(kinds, gbs)}})
+        print(f"{threads:<10}" + "".join(f"{g:>18.1f}" for g in gbs))
+    check(LIB.dlv_set_num_threads(dlv_threads))
+    torch_gbs = [nbytes / best([tfn], r)[0] / 1e9 for _, nbytes, _, tfn in kinds]
+    print(f"{'torch':<10}" + "".join(f"{g:>18.1f}" for g in torch_gbs))
+
     out = os.environ.get("DLVIEW_BENCH_DIR")  # results for benches/plot.py (make bench)
     if out:
         os.makedirs(out, exist_ok=True)
         cases = [{"name": row["name"], "dlview": row["dlv"],
-                  "refs": {k: v for k, v in (("numpy", row["numpy"]), ("torch, 1 thread", row["torch1"])) if v}}
+                  "refs": {k: v for k, v in (("numpy", row["numpy"]), ("torch", row["torch"])) if v}}
                  for row in ROWS]
         with open(os.path.join(out, "copy.json"), "w") as f:
-            json.dump({"bench": "copy", "title": "Copies and casts (one thread)", "cases": cases}, f, indent=1)
+            json.dump({"bench": "copy",
+                       "title": f"Copies and casts (dlview {dlv_threads} threads, PyTorch {torch_threads} threads)",
+                       "cases": cases, "limit_gbs": 2 * a.nbytes / limit / 1e9, "scaling": scaling,
+                       "torch_threads": torch_threads, "load": load}, f, indent=1)
     if MISMATCHES:
         print(f"results differ from the references: {', '.join(MISMATCHES)}")
         return 1

@@ -21,10 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["exchange", "copy", "npy", "roundtrip", "view_sum"]
-COLORS = {"numpy": "#4c72b0", "torch, 1 thread": "#dd8452", "readinto": "#8c8c8c", "raw pointer": "#937860"}
+ORDER = ["exchange", "copy", "index", "npy", "roundtrip", "view_sum"]
+COLORS = {"numpy": "#4c72b0", "torch": "#c44e52", "torch, 1 thread": "#dd8452", "readinto": "#8c8c8c", "raw pointer": "#937860"}
 LABELS = {
     "numpy": "vs NumPy",
+    "torch": "vs PyTorch (its default threads)",
     "torch, 1 thread": "vs PyTorch (1 thread)",
     "readinto": "vs plain readinto()",
     "raw pointer": "vs the same loop on a raw pointer",

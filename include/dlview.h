@@ -926,6 +926,28 @@ enum dlv_status dlv_cuda_mem_get_info(int32_t device_id,
                                       uint64_t *free_bytes,
                                       uint64_t *total_bytes);
 
+// Sets how many threads large copies and casts use from now on (copies
+// smaller than about 1 MiB of traffic always run on the calling thread):
+// `n` threads, or every core this process may run on for 0. A large copy
+// runs on the calling thread plus up to `n - 1` threads of dlview's own
+// pool (never another library's), so several callers copying at once add
+// at most `n - 1` threads to theirs. Overrides the environment variable
+// `DLVIEW_NUM_THREADS`. The setting is process-wide and may be changed at
+// any time, from any thread; copies already running finish with the
+// threads they started with. Results never depend on it (bit-identical to
+// one thread). Copies in a child process after `fork()` work (the child
+// starts its own threads). Statuses: INVALID_ARGUMENT (`n` negative or
+// above 1024).
+enum dlv_status dlv_set_num_threads(int32_t n);
+
+// The number of threads large copies use (at least 1): the last
+// `dlv_set_num_threads` value (0 resolved to the number of cores), else
+// `DLVIEW_NUM_THREADS`, read once, at the first call that needs it (an
+// integer from 0, all cores, to 1024; any other value is ignored), else
+// every core this process may run on (its CPU affinity and quota). Never
+// fails.
+int32_t dlv_get_num_threads(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

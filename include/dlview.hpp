@@ -841,6 +841,12 @@ inline MemInfo mem_get_info(int32_t device_id = 0) {
 }
 }  // namespace cuda
 
+/// Threads used by large copies and casts: `n`, or all cores for 0 (see
+/// dlv_set_num_threads); throws DLV_ERR_INVALID_ARGUMENT outside 0..1024.
+inline void set_num_threads(int32_t n) { check(dlv_set_num_threads(n)); }
+/// The number of threads large copies use (see dlv_get_num_threads).
+inline int32_t get_num_threads() noexcept { return dlv_get_num_threads(); }
+
 }  // namespace dlview
 
 #undef DLVIEW_COLD

@@ -22,6 +22,7 @@ pub mod tensor;
 pub mod copy;
 pub mod index;
 pub mod cuda;
+pub mod threads;
 pub mod types;
 
 #[doc(hidden)]
@@ -34,4 +35,5 @@ pub use names::*;
 pub use npy::*;
 pub use python::*;
 pub use tensor::*;
+pub use threads::*;
 pub use types::*;

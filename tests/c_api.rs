@@ -74,8 +74,42 @@ c_tests!(
     test_copy_into,
     test_index,
     test_release,
-    test_thread_exit
+    test_thread_exit,
+    test_threads
 );
+
+/// `DLVIEW_NUM_THREADS` is read once, at the first call that needs it, so
+/// each value gets a fresh process: `test_threads --expect-env N` checks
+/// that its first `dlv_get_num_threads()` is N. Invalid values (negative,
+/// above 1024, not an integer, empty) are ignored: all cores.
+#[test]
+fn test_threads_environment() {
+    use common::run_program_with;
+    let source = root().join("tests/c/test_threads.c");
+    let exe = scratch_dir("c-tests").join("test_threads-env");
+    build_program(Lang::C11, &[source], &[root().join("tests/c")], &exe);
+    let cores = std::thread::available_parallelism()
+        .unwrap()
+        .get()
+        .to_string();
+    let cases: [(Option<&str>, &str); 9] = [
+        (None, &cores),
+        (Some("3"), "3"),
+        (Some(" 2 "), "2"),
+        (Some("0"), &cores),
+        (Some("1024"), "1024"),
+        (Some("1025"), &cores),
+        (Some("-4"), &cores),
+        (Some("four"), &cores),
+        (Some(""), &cores),
+    ];
+    for (value, want) in cases {
+        // Printed first: a failing run panics with the program's output.
+        eprintln!("DLVIEW_NUM_THREADS={value:?}: want {want} threads");
+        let env = [("DLVIEW_NUM_THREADS", value.map(std::ffi::OsStr::new))];
+        run_program_with(&exe, false, &["--expect-env", want], &env);
+    }
+}
 
 /// The user-facing examples compile cleanly and run (valgrind-clean), so
 /// `make demo` cannot rot: C examples as C11 and C++17, C++ ones as C++17.

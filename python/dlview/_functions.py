@@ -22,6 +22,8 @@ __all__ = [
     "may_share_memory",
     "take",
     "live_storage_count",
+    "set_num_threads",
+    "get_num_threads",
 ]
 
 
@@ -143,6 +145,26 @@ def live_storage_count() -> int:
     """How many storages (buffers, wrapped buffers, imports) the library
     holds right now; for leak tests."""
     return int(pydll.dlv_live_storage_count())
+
+
+def set_num_threads(n: int) -> None:
+    """Sets how many threads large copies and casts use (0: every core this
+    process may run on); results never depend on it. Process-wide; overrides
+    the environment variable ``DLVIEW_NUM_THREADS``. ``ValueError`` for a
+    negative count or one above 1024."""
+    n = operator.index(n)
+    if not -(2**31) <= n < 2**31:
+        # Beyond int32 ctypes would wrap the value; refuse it as the library would.
+        raise ValueError(f"the number of threads must be between 0 (all cores) and 1024, not {n}")
+    _lib.check(pydll.dlv_set_num_threads(n))
+
+
+def get_num_threads() -> int:
+    """The number of threads large copies use: the last ``set_num_threads``
+    (0 resolved to the number of cores), else ``DLVIEW_NUM_THREADS`` (read
+    once; a value that is not an integer in 0..1024 is ignored), else every
+    core this process may run on."""
+    return int(pydll.dlv_get_num_threads())
 
 
 _ = (c_int64, _lib)

@@ -199,6 +199,8 @@ for _name, _res, _args in [
     ("dlv_last_error", c_char_p, ()),
     ("dlv_status_name", c_char_p, (c_uint32,)),
     ("dlv_live_storage_count", c_uint64, ()),
+    ("dlv_set_num_threads", c_int, (c_int32,)),
+    ("dlv_get_num_threads", c_int32, ()),
     ("dlv_dtype_name", c_char_p, (DLDataType,)),
     ("dlv_dtype_from_name", c_int, (c_char_p, POINTER(DLDataType))),
     ("dlv_device_name", c_size_t, (DLDevice, ctypes.c_char_p, c_size_t)),

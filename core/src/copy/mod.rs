@@ -23,6 +23,7 @@ pub mod cast;
 pub(crate) mod gather;
 mod kernels;
 pub mod minifloat;
+pub mod parallel;
 pub mod plan;
 pub mod scalar;
 
@@ -122,11 +123,27 @@ pub fn copy_to_new_with(
         src.dtype().itemsize(),
     );
     let out = new_output(dtype, layout)?;
-    // SAFETY: `out` is a fresh buffer of `src`'s shape that nothing else can
-    // see (so no overlap), and `src`'s layout was validated against its
-    // storage when the view was made.
-    unsafe { kernel.execute(&plan, out.raw_data(), src.raw_data()) };
+    // SAFETY: `out` is a fresh, compact buffer of `src`'s shape that nothing
+    // else can see (so no overlap), and `src`'s layout was validated against
+    // its storage when the view was made. Its pages are first touched by
+    // the threads that write them (the buffer is not zeroed), so the page
+    // faults of a fresh output are spread over the threads too.
+    unsafe {
+        parallel::execute(
+            &kernel,
+            &plan,
+            out.raw_data(),
+            src.raw_data(),
+            traffic(&plan, dtype, src.dtype()),
+        )
+    };
     Ok(out)
+}
+
+/// The bytes a copy of `plan` reads and writes: what decides whether it is
+/// worth threads.
+fn traffic(plan: &Plan, dst: DType, src: DType) -> usize {
+    plan.len().saturating_mul(dst.itemsize() + src.itemsize())
 }
 
 /// `src` as a layout of `shape` for assignment: NumPy's broadcasting, plus
@@ -183,6 +200,8 @@ pub fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
             return Ok(());
         }
         if same_dtype && plan.is_one_packed_run(di, si) {
+            // One thread on purpose: pieces of an overlapping move would
+            // read bytes that other pieces are writing.
             // SAFETY: two packed runs of `plan.len()` elements inside their
             // validated layouts; `copy` allows them to overlap.
             unsafe {
@@ -194,17 +213,22 @@ pub fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
             };
             return Ok(());
         }
+        // The overlap is resolved here, before any split: the (possibly
+        // parallel) copy below reads a temporary no thread writes.
         let temporary = copy_to_new(src, src.dtype(), Order::K)?;
         let source = broadcast_source(temporary.layout(), dst.shape())?;
         let plan = Plan::new(dst.shape(), dst.strides(), di, source.strides(), si);
-        // SAFETY: `dst` is writeable (checked) and cannot overlap the fresh
-        // temporary; both layouts are valid.
-        unsafe { kernel.execute(&plan, dp, temporary.raw_data()) };
+        let bytes = traffic(&plan, dst.dtype(), src.dtype());
+        // SAFETY: `dst` is writeable (checked), so its elements do not
+        // overlap each other, and it cannot overlap the fresh temporary;
+        // both layouts are valid.
+        unsafe { parallel::execute(&kernel, &plan, dp, temporary.raw_data(), bytes) };
         return Ok(());
     }
+    let bytes = traffic(&plan, dst.dtype(), src.dtype());
     // SAFETY: `dst` is writeable, so its elements do not overlap each other,
     // and its byte range is disjoint from `src`'s; both layouts are valid.
-    unsafe { kernel.execute(&plan, dp, sp) };
+    unsafe { parallel::execute(&kernel, &plan, dp, sp, bytes) };
     Ok(())
 }
 
