@@ -15,6 +15,7 @@ use dlpark::ffi::{
 };
 use dlview::dlv_status::*;
 use dlview::*;
+use libtest_mimic::{Arguments, Failed, Trial};
 use std::ffi::{CStr, c_void};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -831,70 +832,80 @@ thread_local! {
     static SAVED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
-#[test]
-fn every_malformed_call_fails_exactly() {
-    let cases = catalogue();
-    assert!(cases.len() >= 60, "the catalogue has {} cases", cases.len());
-    let mut names = std::collections::HashSet::new();
-    let mut failures = Vec::new();
-    for c in &cases {
-        assert!(names.insert(c.name), "duplicate case name {:?}", c.name);
-        let live = dlv_live_storage_count();
-        let (deletes, releases) = (
-            DELETES.load(Ordering::SeqCst),
-            ROW_RELEASES.load(Ordering::SeqCst),
-        );
-        let fx = Fx::new();
-        let mut outs = Outs::new();
-        SAVED.with(|s| s.borrow_mut().take());
-        let status = (c.call)(&fx, &mut outs);
-        let msg = SAVED
-            .with(|s| s.borrow_mut().take())
-            .unwrap_or_else(last_error);
-        drop(fx);
-        let mut problems = Vec::new();
-        if status != c.status {
-            problems.push(format!("status {status:?}, expected {:?}", c.status));
-        }
-        for frag in c.says {
-            if !msg.contains(frag) {
-                problems.push(format!("message does not contain {frag:?}"));
-            }
-        }
-        if !outs.untouched() {
-            problems.push("an out-parameter was written".into());
-        }
-        let deleted = DELETES.load(Ordering::SeqCst) - deletes;
-        if deleted != c.deletes {
-            problems.push(format!(
-                "deleter ran {deleted} times, expected {}",
-                c.deletes
-            ));
-        }
-        if ROW_RELEASES.load(Ordering::SeqCst) != releases {
-            problems.push("a failed from_buffer ran its release callback".into());
-        }
-        if dlv_live_storage_count() != live {
-            problems.push(format!(
-                "storages leaked: {} -> {}",
-                live,
-                dlv_live_storage_count()
-            ));
-        }
-        if !problems.is_empty() {
-            failures.push(format!(
-                "{}: {} (message: {msg:?})",
-                c.name,
-                problems.join("; ")
-            ));
+/// Runs one row: the status, the message, untouched out-parameters, the
+/// deleter and release counts, and no storage left behind.
+fn check(c: &Case) -> Result<(), Failed> {
+    let live = dlv_live_storage_count();
+    let (deletes, releases) = (
+        DELETES.load(Ordering::SeqCst),
+        ROW_RELEASES.load(Ordering::SeqCst),
+    );
+    let fx = Fx::new();
+    let mut outs = Outs::new();
+    SAVED.with(|s| s.borrow_mut().take());
+    let status = (c.call)(&fx, &mut outs);
+    let msg = SAVED
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(last_error);
+    drop(fx);
+    let mut problems = Vec::new();
+    if status != c.status {
+        problems.push(format!("status {status:?}, expected {:?}", c.status));
+    }
+    for frag in c.says {
+        if !msg.contains(frag) {
+            problems.push(format!("message does not contain {frag:?}"));
         }
     }
+    if !outs.untouched() {
+        problems.push("an out-parameter was written".into());
+    }
+    let deleted = DELETES.load(Ordering::SeqCst) - deletes;
+    if deleted != c.deletes {
+        problems.push(format!(
+            "deleter ran {deleted} times, expected {}",
+            c.deletes
+        ));
+    }
+    if ROW_RELEASES.load(Ordering::SeqCst) != releases {
+        problems.push("a failed from_buffer ran its release callback".into());
+    }
+    if dlv_live_storage_count() != live {
+        problems.push(format!(
+            "storages leaked: {} -> {}",
+            live,
+            dlv_live_storage_count()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} (message: {msg:?})", problems.join("; ")).into())
+    }
+}
+
+/// Each row of the catalogue is its own test, reported by its name (a
+/// libtest-compatible harness: `cargo test --test bad_input -- 'npy_load'`
+/// filters as usual). Rows run one at a time: they read process-wide
+/// counters (live storages, deleter and release calls).
+fn main() -> std::process::ExitCode {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let cases = catalogue();
+    let mut names = std::collections::HashSet::new();
+    let duplicates: Vec<&str> = cases.iter().map(|c| c.name).filter(|n| !names.insert(*n)).collect();
+    let count = cases.len();
+    let mut trials = vec![Trial::test("catalogue: at least 60 uniquely named rows", move || {
+        if count < 60 {
+            return Err(format!("the catalogue has {count} cases").into());
+        }
+        if !duplicates.is_empty() {
+            return Err(format!("duplicate case names {duplicates:?}").into());
+        }
+        Ok(())
+    })];
+    trials.extend(cases.into_iter().map(|c| Trial::test(c.name, move || check(&c))));
+    let conclusion = libtest_mimic::run(&args, trials);
     let _ = std::fs::remove_dir_all(scratch_dir());
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    conclusion.exit_code()
 }
