@@ -668,7 +668,7 @@ fn catalogue() -> Vec<Case> {
             case("npy_load: a FIFO", DLV_ERR_IO, &["FIFO", "only regular files"],
                 |_, o| {
                     let p = path("pipe.npy");
-                    unsafe { libc::mkfifo(p.as_ptr(), 0o600) };
+                    libc::mkfifo(p.as_ptr(), 0o600);
                     dlv_npy_load(p.as_ptr(), DLV_MMAP_NONE, &mut o.t)
                 }),
             case("npy_load: NULL path", DLV_ERR_NULL_ARGUMENT, &["`path`"],
