@@ -352,6 +352,12 @@ struct Operands {
     src: *const u8,
 }
 
+impl Operands {
+    fn get(self) -> (*mut u8, *const u8) {
+        (self.dst, self.src)
+    }
+}
+
 // SAFETY: the pieces of a copy write disjoint destination elements and only
 // read the source (see `execute`); the pointers are only used inside the
 // call that made them, which waits for every piece.
@@ -437,7 +443,9 @@ pub(crate) unsafe fn execute(
     let c = cut(plan, pieces);
     let ops = Operands { dst, src };
     parallel_for(c.outer * c.parts, bytes, 1, |units| {
-        let ops = ops;
+        // Through a method: the closure then captures all of `ops` (which is
+        // `Sync`), not its raw pointer fields (which are not).
+        let (dst, src) = ops.get();
         for unit in units {
             let (o, part) = (unit / c.parts, unit % c.parts);
             let range = piece(plan.axes[c.axis].len, c.parts, part, c.align);
@@ -466,7 +474,7 @@ pub(crate) unsafe fn execute(
             // of the outer axes, a sub-range of `axis`, all others whole), so
             // the caller's contract covers it; distinct units are disjoint
             // boxes, so no two pieces write the same element.
-            unsafe { kernel.execute(&sub, ops.dst, ops.src) };
+            unsafe { kernel.execute(&sub, dst, src) };
         }
     });
 }
@@ -489,7 +497,7 @@ mod tests {
                 let r = piece(len, pieces, k, align);
                 assert_eq!(r.start, next, "{len} {pieces} {align}");
                 assert!(r.start <= r.end);
-                assert!(r.start % align == 0 || r.start == len);
+                assert!(r.start.is_multiple_of(align) || r.start == len);
                 next = r.end;
             }
             assert_eq!(next, len);
