@@ -22,7 +22,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn live() -> usize {
-    dlview_core::storage::live_count()
+    dlview_core::__private::live_count()
 }
 
 /// A 4x6 float64 tensor holding 0..23, C order.

@@ -19,7 +19,7 @@ use dlview_core::dlpack::{ExportOptions, export};
 use dlview::*;
 use dlview_core::mmap::{self, MapMode};
 use dlview_core::npy;
-use dlview_core::storage::live_count;
+use dlview_core::__private::live_count;
 use dlview_core::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview_core::{DType, Error, Order, Tensor};
 use std::ffi::{CStr, CString};

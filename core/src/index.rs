@@ -731,8 +731,23 @@ impl Tensor {
     /// Errors: those of [`Tensor::index`]; `READ_ONLY` ("assignment
     /// destination is read-only"); `INVALID_ARGUMENT` when `value` does not
     /// broadcast, or when a NaN or infinite float scalar would be stored
-    /// in an integer tensor ("cannot convert float NaN to integer").
+    /// in an integer tensor ("cannot convert float NaN to integer"), or
+    /// while other handles share this tensor's memory (see
+    /// [`Tensor::is_exclusive`]; [`Tensor::index_put_shared`] writes anyway).
     pub fn index_put(&mut self, key: &[Index], value: &Tensor) -> Result<()> {
+        self.require_writeable()?;
+        self.require_exclusive("Tensor::index_put_shared")?;
+        // SAFETY: no other handle reaches this memory (checked above), and
+        // `&mut self` keeps this one from being used meanwhile.
+        unsafe { self.index_put_shared(key, value) }
+    }
+
+    /// [`Tensor::index_put`] without the exclusivity check.
+    ///
+    /// # Safety
+    /// No other thread may read or write this tensor's elements during the
+    /// call, through any handle of the same memory (RULES.md §9).
+    pub unsafe fn index_put_shared(&self, key: &[Index], value: &Tensor) -> Result<()> {
         self.require_writeable()?;
         check_scalar_value(value, self.dtype())?;
         let items = classify(key)?;
@@ -740,7 +755,9 @@ impl Tensor {
         let dtype = self.dtype();
         let mut v = p.view.clone();
         if p.advanced.is_empty() {
-            return value.copy_into(&mut v);
+            // Through the crate-level copy: `v` is a view of `self`, so not
+            // exclusive; the caller's promise covers it.
+            return copy::copy_into(&v, value, copy::CastOptions::default());
         }
         v.device().require_host("advanced indexing")?;
         value.device().require_host("reading elements")?;

@@ -104,12 +104,13 @@ impl Drop for ZeroPages {
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// How many storages are alive right now, across all threads. Tests use it to
-/// prove that every exchange released what it took.
+/// How many storages are alive right now, across all threads. Tests use it
+/// (through `__private::live_count`) to prove that every exchange released
+/// what it took.
 ///
 /// Relaxed ordering suffices: the count is only read after the threads that
 /// changed it were joined (which synchronises), never to order other memory.
-pub fn live_count() -> usize {
+pub(crate) fn live_count() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
@@ -138,7 +139,9 @@ pub struct Storage {
     known_len: Option<usize>,
     device: Device,
     read_only: bool,
-    /// The memory is ours alone (a fresh copy, or DLPack `IS_COPIED`).
+    /// The memory is ours alone (a fresh buffer, a private mapping, or
+    /// DLPack `IS_COPIED`): nothing outside this storage's handles uses it.
+    /// Safe writes need it (see `Tensor::is_exclusive`).
     exclusive: bool,
     owner: Owner,
 }
@@ -258,6 +261,11 @@ impl Storage {
         self.read_only
     }
 
+    /// Whether nothing outside this storage's handles uses the memory: true
+    /// for dlview's own buffers, private file mappings and DLPack tensors
+    /// marked `IS_COPIED`; false for shared file mappings, other DLPack
+    /// producers' tensors and caller memory. (Whether other *handles* share
+    /// the storage is [`Tensor::is_exclusive`](crate::Tensor::is_exclusive).)
     pub fn is_exclusive(&self) -> bool {
         self.exclusive
     }

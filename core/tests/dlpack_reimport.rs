@@ -19,7 +19,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn live() -> usize {
-    dlview::storage::live_count()
+    dlview::__private::live_count()
 }
 
 /// A float32 tensor of `shape` holding 0, 1, 2, ... in C order.

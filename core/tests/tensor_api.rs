@@ -12,7 +12,8 @@
 
 use dlview::device::kind;
 use dlview::dtype::code;
-use dlview::storage::{Owner, Storage, live_count};
+use dlview::__private::live_count;
+use dlview::storage::{Owner, Storage};
 use dlview::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview::{CopyMode, DType, Device, Error, Layout, Order, Tensor};
 use std::ffi::c_void;

@@ -16,7 +16,7 @@
 //! (`copy` in C/F/K order, `astype`, `reshape` under each copy policy). Invalid parameters are generated too: the model predicts
 //! the error, and the library must return exactly that error.
 
-use dlview::storage::live_count;
+use dlview::__private::live_count;
 use dlview::tensor::flags;
 use dlview::{CopyMode, DType, Error, Order, Tensor};
 use proptest::collection::vec;

@@ -127,17 +127,16 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Test support: sets the smallest job (bytes moved) that runs in parallel,
-/// returning the previous value, so that tests can cut small random views
-/// into many pieces. Not for production use.
-#[doc(hidden)]
-pub fn set_parallel_min_bytes(bytes: usize) -> usize {
+/// Test support (`__private`): sets the smallest job (bytes moved) that
+/// runs in parallel, returning the previous value, so that tests can cut
+/// small random views into many pieces. Not for production use.
+pub(crate) fn set_parallel_min_bytes(bytes: usize) -> usize {
     MIN_BYTES.swap(bytes.max(1), Relaxed)
 }
 
-/// Test support: how many jobs have run on the pool in this process.
-#[doc(hidden)]
-pub fn parallel_job_count() -> usize {
+/// Test support (`__private`): how many jobs have run on the pool in this
+/// process.
+pub(crate) fn parallel_job_count() -> usize {
     PARALLEL_JOBS.load(Relaxed)
 }
 
@@ -359,6 +358,15 @@ unsafe impl Send for Operands {}
 // SAFETY: as above.
 unsafe impl Sync for Operands {}
 
+impl Operands {
+    /// The two pointers. A closure calling this captures the whole
+    /// `Operands` (which is `Sync`), not its raw-pointer fields one by one
+    /// (which are not), as a field access would.
+    fn get(self) -> (*mut u8, *const u8) {
+        (self.dst, self.src)
+    }
+}
+
 /// How a plan is cut: every index of the first `fixed` axes alone (`outer`
 /// combinations), times `parts` ranges of `axis` (`axis == fixed`, except
 /// for the `x` axis of a tiled plan, whose `y` axis stays whole).
@@ -437,7 +445,7 @@ pub(crate) unsafe fn execute(
     let c = cut(plan, pieces);
     let ops = Operands { dst, src };
     parallel_for(c.outer * c.parts, bytes, 1, |units| {
-        let ops = ops;
+        let (dst, src) = ops.get();
         for unit in units {
             let (o, part) = (unit / c.parts, unit % c.parts);
             let range = piece(plan.axes[c.axis].len, c.parts, part, c.align);
@@ -466,7 +474,7 @@ pub(crate) unsafe fn execute(
             // of the outer axes, a sub-range of `axis`, all others whole), so
             // the caller's contract covers it; distinct units are disjoint
             // boxes, so no two pieces write the same element.
-            unsafe { kernel.execute(&sub, ops.dst, ops.src) };
+            unsafe { kernel.execute(&sub, dst, src) };
         }
     });
 }
@@ -489,7 +497,7 @@ mod tests {
                 let r = piece(len, pieces, k, align);
                 assert_eq!(r.start, next, "{len} {pieces} {align}");
                 assert!(r.start <= r.end);
-                assert!(r.start % align == 0 || r.start == len);
+                assert!(r.start.is_multiple_of(align) || r.start == len);
                 next = r.end;
             }
             assert_eq!(next, len);
