@@ -49,6 +49,22 @@ impl Drop for Guard {
     }
 }
 
+/// Writes one element through a handle that shares its memory (a view whose
+/// root is alive): not exclusive, so through the unsafe `_shared` write.
+fn set_shared(t: &Tensor, index: &[i64], value: f64) -> dlview::Result<()> {
+    // SAFETY: each test is single-threaded; no other thread reads or writes
+    // this memory during the call.
+    unsafe { t.set_f64_shared(index, value) }
+}
+
+/// The refusal of a safe write through a tensor other handles share.
+fn shared_error(variant: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "cannot write through a shared tensor: other handles (clones, views, DLPack exports) \
+         hold its memory; drop them first, or use the unsafe `{variant}`"
+    ))
+}
+
 /// A new tensor whose element at C-order position `k` holds `k`.
 fn arange(dtype: DType, shape: &[i64], order: Order) -> Tensor {
     let mut t = Tensor::zeros(dtype, shape, order).unwrap();
@@ -943,7 +959,12 @@ fn writeable_rules() {
     // Rule 2: views inherit.
     let mut v = a.slice(0, Some(1), None, 1).unwrap();
     assert!(v.is_writeable());
-    v.set_f64(&[0, 0], -1.0).unwrap();
+    // Writeable, but `a` shares the memory: a safe write is refused.
+    assert_eq!(
+        v.set_f64(&[0, 0], -1.0).unwrap_err(),
+        shared_error("Tensor::set_f64_shared")
+    );
+    set_shared(&v, &[0, 0], -1.0).unwrap();
     assert_eq!(a.get_f64(&[1, 0]).unwrap(), -1.0);
     v.set_writeable(false).unwrap();
     assert!(
@@ -960,7 +981,7 @@ fn writeable_rules() {
         Error::ReadOnly("assignment destination is read-only".into())
     );
     v.set_writeable(true).unwrap();
-    v.set_f64(&[0, 0], 4.0).unwrap();
+    set_shared(&v, &[0, 0], 4.0).unwrap();
     a.set_writeable(false).unwrap();
     assert!(!a.slice(0, None, None, 1).unwrap().is_writeable());
     assert!(matches!(a.data_ptr_mut(), Err(Error::ReadOnly(_))));
@@ -1004,7 +1025,7 @@ fn writeable_rules() {
     let mut sel = row.broadcast_to(&[2, 4]).unwrap().select(0, 1).unwrap();
     assert!(!sel.is_writeable());
     sel.set_writeable(true).unwrap();
-    sel.set_f64(&[2], 9.0).unwrap();
+    set_shared(&sel, &[2], 9.0).unwrap();
     assert_eq!(a.get_f64(&[0, 2]).unwrap(), 9.0);
 }
 
@@ -1534,7 +1555,7 @@ fn device_memory_is_not_dereferenced() {
         )
     );
     assert_eq!(
-        t.set_f64(&[0, 0], 1.0).unwrap_err(),
+        set_shared(&t, &[0, 0], 1.0).unwrap_err(),
         Error::UnsupportedDevice(
             "writing an element needs host-accessible memory, but the tensor is on cuda:1".into()
         )
