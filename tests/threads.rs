@@ -250,12 +250,15 @@ proptest! {
         let reversed: Vec<i64> = shape.iter().rev().copied().collect();
         let results = at_each_count(|| {
             let base = random(to, if dst_kind == 1 { &reversed } else { &shape }, seed ^ 0x5eed);
-            let mut dst = match dst_kind {
+            let dst = match dst_kind {
                 1 => base.transpose().unwrap(),
                 2 if !shape.is_empty() => base.flip(0).unwrap(),
                 _ => base.clone(),
             };
-            src.copy_into_with(&mut dst, opts).unwrap();
+            // `base` is kept to read the buffer back, so `dst` is shared.
+            // SAFETY: only this call (and the pool threads it runs) touches
+            // the buffer meanwhile.
+            unsafe { src.copy_into_shared_with(&dst, opts) }.unwrap();
             buffer(&base)
         });
         assert_all_equal(&results, &format!("copy_into {from} -> {to}"));
@@ -304,10 +307,13 @@ fn overlapping_copy_into_is_resolved_before_the_split() {
         for dtype in [DType::F32, DType::F16, DType::C128, DType::U8] {
             let results = at_each_count(|| {
                 let a = random(dtype, &[64, 64], 7);
-                let (mut dst, src) = case(&a);
+                let (dst, src) = case(&a);
                 // The oracle: the source's values, read before any write.
                 let want = elements(&src.copy(Order::C).unwrap());
-                src.copy_into(&mut dst).unwrap();
+                // `src` and `a` share `dst`'s memory (the point of the case).
+                // SAFETY: only this call (and the pool threads it runs)
+                // touches the buffer meanwhile.
+                unsafe { src.copy_into_shared(&dst) }.unwrap();
                 assert_eq!(elements(&dst), want, "{name} {dtype}");
                 buffer(&a)
             });
