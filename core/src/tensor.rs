@@ -402,13 +402,21 @@ impl Tensor {
     /// `INVALID_ARGUMENT` ([`Tensor::require_exclusive`]) while another
     /// handle shares the memory; [`Tensor::set_f64_shared`] writes anyway.
     ///
-    /// Two threads cannot both write through one tensor:
-    /// ```compile_fail
+    /// A shared reference cannot write:
+    /// ```compile_fail,E0596
+    /// #![forbid(unsafe_code)]
+    /// fn write(t: &dlview::Tensor) {
+    ///     t.set_f64(&[0], 1.0).unwrap(); // needs `&mut Tensor`
+    /// }
+    /// ```
+    /// so two threads cannot both write through one tensor:
+    /// ```compile_fail,E0499
+    /// #![forbid(unsafe_code)]
     /// use dlview::{DType, Order, Tensor};
-    /// let t = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
+    /// let mut t = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
     /// std::thread::scope(|s| {
-    ///     s.spawn(|| t.set_f64(&[0], 1.0)); // `&Tensor` cannot write
-    ///     s.spawn(|| t.set_f64(&[0], 2.0));
+    ///     s.spawn(|| t.set_f64(&[0], 1.0));
+    ///     s.spawn(|| t.set_f64(&[0], 2.0)); // a second `&mut t`
     /// });
     /// ```
     /// and a clone handed to another thread makes neither handle writable
@@ -818,20 +826,25 @@ impl Tensor {
     ///
     /// The destination must be borrowed mutably; there is no safe write
     /// through a shared reference:
-    /// ```compile_fail
-    /// use dlview::{DType, Order, Tensor};
-    /// let src = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
-    /// let dst = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
-    /// std::thread::scope(|s| {
-    ///     s.spawn(|| src.copy_into(&dst)); // expects `&mut Tensor`
-    /// });
+    /// ```compile_fail,E0308
+    /// #![forbid(unsafe_code)]
+    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
+    ///     src.copy_into(dst).unwrap(); // expects `&mut Tensor`
+    /// }
     /// ```
-    /// and the crate-level copy that wrote through `&Tensor` is not public:
-    /// ```compile_fail
-    /// use dlview::{DType, Order, Tensor};
-    /// let src = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
-    /// let dst = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
-    /// dlview::copy::copy_into(&dst, &src, Default::default()).unwrap();
+    /// and the crate-level copy that writes through `&Tensor` is private:
+    /// ```compile_fail,E0603
+    /// #![forbid(unsafe_code)]
+    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
+    ///     dlview::copy::copy_into(dst, src, Default::default()).unwrap();
+    /// }
+    /// ```
+    /// (nor is an index assignment through `&Tensor` possible:)
+    /// ```compile_fail,E0596
+    /// #![forbid(unsafe_code)]
+    /// fn write(t: &dlview::Tensor, v: &dlview::Tensor) {
+    ///     t.index_put(&[dlview::Index::Int(0)], v).unwrap();
+    /// }
     /// ```
     pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
         self.copy_into_with(dst, copy::CastOptions::default())
