@@ -738,7 +738,7 @@ fn mode_r_plus_writes_reach_the_file_and_c_writes_do_not() {
     assert_eq!(c.get_f64(&[1, 1]).unwrap(), 1234.0);
     assert_eq!(file_f64(&p, 128, 5), orig, "mode c keeps writes in memory");
 
-    let mut rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
+    let rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
     assert!(rw.is_writeable());
     let row = rw.select(0, 1).unwrap();
     // A shared mapping is never exclusive: Rust writes it through `_shared`.
@@ -932,7 +932,7 @@ fn memmap_in_dev_shm_shares_one_tensor() {
     }
     let dir = TempDir::under(shm, "shm");
     let p = dir.path("shared.f64");
-    let a = mmap::memmap(&p, DType::F64, MapMode::Create, 0, Some(&[8]), Order::C).unwrap();
+    let mut a = mmap::memmap(&p, DType::F64, MapMode::Create, 0, Some(&[8]), Order::C).unwrap();
     let b = mmap::memmap(&p, DType::F64, MapMode::ReadWrite, 0, None, Order::C).unwrap();
     let r = mmap::memmap(&p, DType::F64, MapMode::Read, 0, None, Order::C).unwrap();
     // `a` and `b` are distinct storages over the same pages: a safe write

@@ -399,7 +399,7 @@ impl Tensor {
     /// tensor is `INVALID_ARGUMENT`, as NumPy refuses it.
     ///
     /// Fails with `READ_ONLY` for a read-only view and with
-    /// `INVALID_ARGUMENT` ([`Tensor::require_exclusive`]) while another
+    /// `INVALID_ARGUMENT` (see [`Tensor::is_exclusive`]) while another
     /// handle shares the memory; [`Tensor::set_f64_shared`] writes anyway.
     ///
     /// A shared reference cannot write:

@@ -1532,7 +1532,7 @@ fn device_memory_is_not_dereferenced() {
             },
         )
     });
-    let mut t = Tensor::from_storage(
+    let t = Tensor::from_storage(
         storage,
         addr,
         Layout::new(&[3, 4], &[4, 1]).unwrap(),
