@@ -3,9 +3,9 @@
 //! pointer is here, once.
 
 use crate::types::{dlv_status, dlv_tensor};
+use dlview_core::__private::{Spare, spare_give_back, spare_take};
 use dlview_core::error::{Error, Result};
 use dlview_core::layout::MAX_NDIM;
-use dlview_core::__private::{Spare, spare_give_back, spare_take};
 use dlview_core::tensor::Tensor;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
@@ -98,12 +98,11 @@ pub(crate) fn fail(e: &Error) -> dlv_status {
 /// a panic yields `fallback` and records the message. Foreign callbacks
 /// run outside the `catch_unwind`, as in [`ffi_call`].
 pub(crate) fn ffi_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))).unwrap_or_else(
-        |payload| {
+    dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body)))
+        .unwrap_or_else(|payload| {
             set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
             fallback
-        },
-    )
+        })
 }
 
 /// An out-parameter, checked for NULL before any work is done and written

@@ -270,8 +270,11 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_buffer(
                 Owner::Callback { release, ctx },
             )
         };
-        let tensor =
-            Tensor::from_storage(Arc::new(storage), data.cast(), layout, dtype, writeable)?;
+        // SAFETY: the C caller's contract: `data` holds the described
+        // elements until `release` runs.
+        let tensor = unsafe {
+            Tensor::from_storage_unchecked(Arc::new(storage), data.cast(), layout, dtype, writeable)
+        }?;
         out.give(tensor);
         Ok(())
     })

@@ -718,13 +718,16 @@ fn non_host_memory_is_refused() {
         )
     };
     let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
-    let mut gpu = Tensor::from_storage(
-        Arc::new(storage),
-        0x1000 as *mut u8,
-        layout,
-        DType::F32,
-        true,
-    )
+    // SAFETY: as above (device memory, never dereferenced here).
+    let mut gpu = unsafe {
+        Tensor::from_storage_unchecked(
+            Arc::new(storage),
+            0x1000 as *mut u8,
+            layout,
+            DType::F32,
+            true,
+        )
+    }
     .unwrap();
     let cpu = filled(DType::F32, &[4], 1);
     let device =

@@ -489,13 +489,16 @@ fn failed_saves_leave_no_file() {
             )
         };
         let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
-        Tensor::from_storage(
-            std::sync::Arc::new(storage),
-            0x1000 as *mut u8,
-            layout,
-            DType::F32,
-            true,
-        )
+        // SAFETY: device memory, never dereferenced (refused first).
+        unsafe {
+            Tensor::from_storage_unchecked(
+                std::sync::Arc::new(storage),
+                0x1000 as *mut u8,
+                layout,
+                DType::F32,
+                true,
+            )
+        }
         .unwrap()
     };
     let err = npy::save(&dev, &dir.path("dev.npy")).unwrap_err();

@@ -11,7 +11,7 @@
 
 use dlview_core::copy::{CastOptions, parallel};
 use dlview_core::dtype::code;
-use dlview_core::{DType, Error, Order, Tensor, __private};
+use dlview_core::{__private, DType, Error, Order, Tensor};
 use proptest::prelude::*;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::sync::mpsc;

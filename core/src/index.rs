@@ -804,7 +804,8 @@ mod tests {
         for (i, v) in values.enumerate() {
             flat.set_f64(&[i as i64], v).unwrap();
         }
-        flat.reshape(shape, crate::tensor::CopyMode::Always).unwrap()
+        flat.reshape(shape, crate::tensor::CopyMode::Always)
+            .unwrap()
     }
 
     fn arange(shape: &[i64]) -> Tensor {
@@ -817,7 +818,11 @@ mod tests {
     }
 
     fn bools(values: &[bool], shape: &[i64]) -> Tensor {
-        filled(DType::BOOL, values.iter().map(|&v| f64::from(u8::from(v))), shape)
+        filled(
+            DType::BOOL,
+            values.iter().map(|&v| f64::from(u8::from(v))),
+            shape,
+        )
     }
 
     fn values(t: &Tensor) -> Vec<f64> {

@@ -126,11 +126,50 @@ impl Tensor {
 
     /// A root tensor over `storage` whose element 0 is at `data`.
     ///
-    /// Checks that the layout's byte extent fits `isize` and, when the
-    /// storage knows its length, that every element lies inside it. The view
-    /// is writeable if asked, the storage allows it and elements do not
-    /// overlap. Packed sub-byte types must be compact (C order).
+    /// Checks that the layout's byte extent fits `isize` and that every
+    /// element lies inside the storage's known length. The view is writeable
+    /// if asked, the storage allows it and elements do not overlap. Packed
+    /// sub-byte types must be compact (C order). A storage whose length is
+    /// unknown (foreign memory) cannot be checked: `INVALID_ARGUMENT`, see
+    /// the unsafe [`Tensor::from_storage_unchecked`].
     pub fn from_storage(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        writeable: bool,
+    ) -> Result<Tensor> {
+        if storage.known_len().is_none() {
+            return Err(invalid!(
+                "a storage of unknown length cannot bound a view; \
+                 use the unsafe `Tensor::from_storage_unchecked`"
+            ));
+        }
+        // The storage knows its length, so `place` checks every element
+        // against it.
+        Tensor::place(storage, data, layout, dtype, writeable)
+    }
+
+    /// As [`Tensor::from_storage`], also for a storage whose length is
+    /// unknown (a foreign buffer): then only the placement in the address
+    /// space is checked.
+    ///
+    /// # Safety
+    /// When `storage.known_len()` is `None`, every element of `layout` from
+    /// `data` must lie in memory that stays valid (and, if `writeable` and
+    /// the storage is not read-only, writable) while the storage lives.
+    pub unsafe fn from_storage_unchecked(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        writeable: bool,
+    ) -> Result<Tensor> {
+        Tensor::place(storage, data, layout, dtype, writeable)
+    }
+
+    /// The checks and construction of both `from_storage` constructors.
+    fn place(
         storage: Arc<Storage>,
         data: *mut u8,
         layout: Layout,
@@ -870,7 +909,11 @@ impl Tensor {
     ///
     /// # Safety
     /// As [`Tensor::copy_into_shared`].
-    pub unsafe fn copy_into_shared_with(&self, dst: &Tensor, opts: copy::CastOptions) -> Result<()> {
+    pub unsafe fn copy_into_shared_with(
+        &self,
+        dst: &Tensor,
+        opts: copy::CastOptions,
+    ) -> Result<()> {
         copy::copy_into(dst, self, opts)
     }
 

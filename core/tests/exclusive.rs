@@ -168,7 +168,10 @@ fn shared_variants_write_through_shared_tensors() {
     unsafe { view.set_f64_shared(&[0], 1.0) }.unwrap();
     unsafe { one(2.0).copy_into_shared(&root.slice(0, Some(2), Some(3), 1).unwrap()) }.unwrap();
     unsafe {
-        one(3.0).copy_into_shared_with(&root.slice(0, Some(3), None, 1).unwrap(), Default::default())
+        one(3.0).copy_into_shared_with(
+            &root.slice(0, Some(3), None, 1).unwrap(),
+            Default::default(),
+        )
     }
     .unwrap();
     unsafe { view.index_put_shared(&[Index::Int(-1)], &one(4.0)) }.unwrap();

@@ -10,9 +10,9 @@
 //! [`guard`]: it serialises the tests of this file and, when the test ends
 //! without panicking, asserts that every storage the test made was released.
 
+use dlview::__private::live_count;
 use dlview::device::kind;
 use dlview::dtype::code;
-use dlview::__private::live_count;
 use dlview::storage::{Owner, Storage};
 use dlview::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview::{CopyMode, DType, Device, Error, Layout, Order, Tensor};
@@ -1140,13 +1140,32 @@ fn read_only_and_borrowed_storage() {
         )
     });
     let base = storage.base();
-    let t = Tensor::from_storage(
-        storage,
-        base,
-        Layout::new(&[8], &[1]).unwrap(),
-        DType::F64,
-        true,
-    )
+    // Safe code cannot place a view in a storage of unknown length.
+    assert_eq!(
+        Tensor::from_storage(
+            Arc::clone(&storage),
+            base,
+            Layout::new(&[8], &[1]).unwrap(),
+            DType::F64,
+            true
+        )
+        .unwrap_err(),
+        Error::InvalidArgument(
+            "a storage of unknown length cannot bound a view; \
+             use the unsafe `Tensor::from_storage_unchecked`"
+                .into()
+        )
+    );
+    // SAFETY: the 8 elements lie in `buf`, which outlives the tensor.
+    let t = unsafe {
+        Tensor::from_storage_unchecked(
+            storage,
+            base,
+            Layout::new(&[8], &[1]).unwrap(),
+            DType::F64,
+            true,
+        )
+    }
     .unwrap();
     assert!(t.is_writeable());
     let mid = t.slice(0, Some(2), Some(5), 1).unwrap();

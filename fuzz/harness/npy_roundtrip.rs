@@ -166,5 +166,9 @@ pub fn run(data: &[u8]) {
     }
     drop((view, root));
     std::fs::remove_file(&path).unwrap();
-    assert_eq!(dlview_core::__private::live_count(), live, "storages leaked");
+    assert_eq!(
+        dlview_core::__private::live_count(),
+        live,
+        "storages leaked"
+    );
 }
