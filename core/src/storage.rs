@@ -214,7 +214,10 @@ impl Storage {
     /// `base` (when `known_len` is `Some(n)`, the `n` bytes from it) must stay
     /// valid until `owner` is dropped or called, which happens exactly once,
     /// possibly on another thread. If `read_only` is false the memory must be
-    /// writable.
+    /// writable. If `exclusive` is true nothing but this storage (another
+    /// storage, a file mapping, a foreign owner) may read or write the
+    /// memory while it lives: safe code then writes it through any handle
+    /// that is alone on the storage (`Tensor::is_exclusive`).
     pub unsafe fn from_foreign(
         base: *mut u8,
         known_len: Option<usize>,
