@@ -19,7 +19,7 @@ export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda lint
 
 all: lib
 
@@ -48,15 +48,22 @@ demo: lib
 	  echo "== python/examples/roundtrip.py"; PYTHONPATH=python $(VPY) python/examples/roundtrip.py; \
 	 else echo "(no .venv: skipping python/examples/roundtrip.py; \`make venv\` creates it)"; fi
 
-## Everything: Rust unit/integration tests (they also build and run the C
+## Everything: the lint gate (clippy, rustdoc), Rust unit/integration tests (they also build and run the C
 ## tests under tests/c/ and replay the fuzz seeds), the hardening runs
 ## (seeds with overflow checks, sanitizers, valgrind), the Python suite,
 ## and the install test.
 test: lib
+	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-hardening
 	$(MAKE) test-python
 	$(MAKE) test-install
+
+## The Rust hygiene gate: clippy on every crate and target (warnings are
+## errors), and the Rust API's docs with zero rustdoc warnings.
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
 
 test-rust: fakecuda
 	$(CARGO) test --release

@@ -8,6 +8,14 @@
  * dlv_tensor_free. Fallible calls return dlv_status and write their
  * out-parameters only on success; dlv_last_error() explains a failure.
  * Strides are in elements. See RULES.md for the flag and stride rules.
+ *
+ * Pointers: every pointer argument is NULL (DLV_ERR_NULL_ARGUMENT where one
+ * is required) or valid for what the function's comment says: a dlv_tensor*
+ * is a live handle from this library, not yet freed; an array holds the
+ * stated number of elements; an out-parameter is writable. Distinct handles
+ * may be used from different threads at once; the elements a call writes
+ * are not read or written by another thread during that call, through any
+ * handle or export of the same memory (RULES.md section 9).
  */
 
 #ifndef DLVIEW_H
@@ -338,6 +346,10 @@ extern "C" {
 //
 // Statuses: NULL_ARGUMENT (mt, out), VERSION, INVALID_ARGUMENT,
 // UNSUPPORTED_DTYPE, and with DLV_COPY_ALWAYS: UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_from_dlpack(DLManagedTensorVersioned *mt,
                                        const struct dlv_import_options *opts,
                                        struct dlv_tensor **out);
@@ -345,6 +357,10 @@ enum dlv_status dlv_tensor_from_dlpack(DLManagedTensorVersioned *mt,
 // Imports a legacy DLPack tensor as a view; it is read-only unless
 // `opts->trust_legacy_writeable`. Ownership and statuses as
 // `dlv_tensor_from_dlpack` (NULL strides always mean C order here).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_from_dlpack_legacy(DLManagedTensor *mt,
                                               const struct dlv_import_options *opts,
                                               struct dlv_tensor **out);
@@ -360,6 +376,10 @@ enum dlv_status dlv_tensor_from_dlpack_legacy(DLManagedTensor *mt,
 // dlv_tensor handle is freed.
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (options), COPY_REQUIRED
 // (with the reason), UNSUPPORTED_DEVICE (a copy of device memory), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_to_dlpack(const struct dlv_tensor *t,
                                      const struct dlv_export_options *opts,
                                      DLManagedTensorVersioned **out);
@@ -368,6 +388,10 @@ enum dlv_status dlv_tensor_to_dlpack(const struct dlv_tensor *t,
 // tensor read-only, so a read-only view is refused under DLV_COPY_NEVER and
 // exported as a writeable copy otherwise. Ownership and statuses as
 // `dlv_tensor_to_dlpack`.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
                                             const struct dlv_export_options *opts,
                                             DLManagedTensor **out);
@@ -382,17 +406,29 @@ const char *dlv_dtype_name(DLDataType dtype);
 // On success writes `*out` (lanes 1).
 // Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
 // UNSUPPORTED_DTYPE (unknown name).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_dtype_from_name(const char *name, DLDataType *out);
 
 // Writes the name of a device ("cpu", "cuda:0", "device99:1" for an
 // unknown type) into `buf` like snprintf: at most `len - 1` bytes plus a
 // NUL. Returns the full length (without NUL); `buf == NULL, len == 0` asks
 // for the size.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 size_t dlv_device_name(DLDevice device, char *buf, size_t len);
 
 // Parses a device name ("cpu", "cuda", "cuda:1", ...) and writes `*out`.
 // Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
 // bad index).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_device_from_name(const char *name, DLDevice *out);
 
 // Loads the `.npy` file at `path` (versions 1.0, 2.0, 3.0) as a new CPU
@@ -413,6 +449,10 @@ enum dlv_status dlv_device_from_name(const char *name, DLDevice *out);
 // such as objects, strings or structured types, a shape whose byte size
 // overflows or exceeds the data in the file, big-endian with a map),
 // OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_npy_load(const char *path, dlv_mmap_mode mode, struct dlv_tensor **out);
 
 // Writes `t` to `path` as a `.npy` file (version 1.0 unless the header
@@ -427,6 +467,10 @@ enum dlv_status dlv_npy_load(const char *path, dlv_mmap_mode mode, struct dlv_te
 // Statuses: NULL_ARGUMENT (t, path), INVALID_ARGUMENT (empty path),
 // UNSUPPORTED_DEVICE (not host memory), UNSUPPORTED_DTYPE (packed
 // float4/float6), IO (with the path and OS error), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_npy_save(const struct dlv_tensor *t, const char *path);
 
 // Maps a raw file (no header) as a tensor, like `numpy.memmap(path, dtype,
@@ -450,6 +494,10 @@ enum dlv_status dlv_npy_save(const struct dlv_tensor *t, const char *path);
 // INVALID_ARGUMENT (mode NONE or unknown, order K or unknown, ndim,
 // negative shape, CREATE without a shape, file too small or not a multiple
 // of the itemsize, offset past the end), UNSUPPORTED_DTYPE, IO.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_memmap(const char *path,
                            DLDataType dtype,
                            dlv_mmap_mode mode,
@@ -465,6 +513,10 @@ enum dlv_status dlv_memmap(const char *path,
 // mapping (READ, COPY_ON_WRITE) or a tensor that is not memory-mapped there
 // is nothing to write: DLV_OK.
 // Statuses: NULL_ARGUMENT, IO.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_flush(const struct dlv_tensor *t);
 
 // Release callback for `dlv_tensor_from_buffer` when the memory belongs to
@@ -473,6 +525,10 @@ enum dlv_status dlv_tensor_flush(const struct dlv_tensor *t);
 // thread. If the interpreter is finalizing or gone (or this is not a
 // Python process), the reference is deliberately leaked: touching the
 // object then could block or crash. NULL `ctx` is ignored.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 void dlv_py_release_object(void *ctx);
 
 // The destructor of every capsule `dlv_py_tensor_to_capsule` makes, also
@@ -482,6 +538,10 @@ void dlv_py_release_object(void *ctx);
 // is left alone, its consumer owns the tensor now. Keeps the exception in
 // flight, if any; runs no Python code of its own. Called by CPython with
 // the GIL held; does nothing outside Python.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 void dlv_py_capsule_destructor(void *capsule);
 
 // Exports `t` as a new DLPack capsule: a `DLManagedTensorVersioned` named
@@ -492,6 +552,10 @@ void dlv_py_capsule_destructor(void *capsule);
 // capsule (`PyObject*`) owned by the caller. GIL required.
 // Statuses: as `dlv_tensor_to_dlpack`, plus INVALID_ARGUMENT outside
 // Python and OUT_OF_MEMORY when the capsule cannot be made (nothing leaks).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_py_tensor_to_capsule(const struct dlv_tensor *t,
                                          const struct dlv_export_options *opts,
                                          bool versioned,
@@ -510,6 +574,10 @@ enum dlv_status dlv_py_tensor_to_capsule(const struct dlv_tensor *t,
 // INVALID_ARGUMENT (not a capsule, an already consumed capsule, another
 // name, outside Python: nothing consumed), and those of
 // `dlv_tensor_from_dlpack` (the capsule is consumed).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_py_tensor_from_capsule(void *capsule,
                                            const struct dlv_import_options *opts,
                                            struct dlv_tensor **out);
@@ -539,6 +607,10 @@ uint64_t dlv_live_storage_count(void);
 // Statuses: NULL_ARGUMENT (out, or shape with ndim > 0), INVALID_ARGUMENT
 // (ndim outside 0..=64, negative or overflowing shape, order K or unknown),
 // UNSUPPORTED_DTYPE, OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_empty(DLDataType dtype,
                                  int32_t ndim,
                                  const int64_t *shape,
@@ -546,6 +618,10 @@ enum dlv_status dlv_tensor_empty(DLDataType dtype,
                                  struct dlv_tensor **out);
 
 // As `dlv_tensor_empty`, but every element is zero.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_zeros(DLDataType dtype,
                                  int32_t ndim,
                                  const int64_t *shape,
@@ -565,6 +641,10 @@ enum dlv_status dlv_tensor_zeros(DLDataType dtype,
 // type), DEVICE_UNAVAILABLE (no CUDA driver, no such device, a driver
 // failure: the message names the CUDA error), OUT_OF_MEMORY (also device
 // memory).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_empty_on(DLDataType dtype,
                                     int32_t ndim,
                                     const int64_t *shape,
@@ -574,6 +654,10 @@ enum dlv_status dlv_tensor_empty_on(DLDataType dtype,
 
 // As `dlv_tensor_empty_on`, but every element is zero (device memory is
 // cleared with `cuMemsetD8` on the legacy default stream).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_zeros_on(DLDataType dtype,
                                     int32_t ndim,
                                     const int64_t *shape,
@@ -596,6 +680,10 @@ enum dlv_status dlv_tensor_zeros_on(DLDataType dtype,
 // Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
 // NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 // extent), UNSUPPORTED_DTYPE.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_from_buffer(void *data,
                                        DLDataType dtype,
                                        DLDevice device,
@@ -609,61 +697,121 @@ enum dlv_status dlv_tensor_from_buffer(void *data,
 
 // Another handle to the same view (same flags); free both.
 // Statuses: NULL_ARGUMENT.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_retain(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // Frees a handle. The memory is released when the last handle and export
 // sharing it is gone. NULL is accepted and ignored; never free twice.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 void dlv_tensor_free(struct dlv_tensor *t);
 
 // Number of dimensions (0 for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 int32_t dlv_tensor_ndim(const struct dlv_tensor *t);
 
 // The shape (`ndim` values), valid while `t` lives. NULL for a NULL handle;
 // for a 0-d tensor a non-NULL pointer that must not be read.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 const int64_t *dlv_tensor_shape(const struct dlv_tensor *t);
 
 // The strides in elements (`ndim` values), valid while `t` lives. NULL for
 // a NULL handle.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 const int64_t *dlv_tensor_strides(const struct dlv_tensor *t);
 
 // The element type ({0, 0, 0} for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 DLDataType dlv_tensor_dtype(const struct dlv_tensor *t);
 
 // The device ({0, 0} for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 DLDevice dlv_tensor_device(const struct dlv_tensor *t);
 
 // Number of elements (0 for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 int64_t dlv_tensor_size(const struct dlv_tensor *t);
 
 // `size * itemsize` in bytes (0 for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 uint64_t dlv_tensor_nbytes(const struct dlv_tensor *t);
 
 // The `DLV_FLAG_*` bits (0 for a NULL handle).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 uint32_t dlv_tensor_flags(const struct dlv_tensor *t);
 
 // The tensor this view was derived from (NumPy's `base`: always a root,
 // never a view of a view), as a new handle in `*out`; `*out = NULL` when
 // `t` is itself a root (it has the OWNDATA flag).
 // Statuses: NULL_ARGUMENT.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_base(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // Address of element [0,...,0] for reading; NULL if the tensor has no
 // elements or the handle is NULL. Non-CPU tensors give a device address.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 const void *dlv_tensor_data(const struct dlv_tensor *t);
 
 // Address of element [0,...,0] for writing (NULL if size 0).
 // Statuses: NULL_ARGUMENT, READ_ONLY (the view is not writeable).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_data_mut(struct dlv_tensor *t, void **out);
 
 // Sets or clears this handle's WRITEABLE flag (other handles keep theirs).
 // Clearing always succeeds. Statuses: NULL_ARGUMENT, READ_ONLY (setting it
 // on read-only memory or on a view whose elements overlap).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_set_writeable(struct dlv_tensor *t, bool writeable);
 
 // Reads element `index` (`ndim` values; negative ones count from the end)
 // as a double. `index` may be NULL for a 0-d tensor.
 // Statuses: NULL_ARGUMENT, INDEX (out of range, message names the axis),
 // UNSUPPORTED_DTYPE (complex, sub-byte), UNSUPPORTED_DEVICE (not host memory).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_get_f64(const struct dlv_tensor *t, const int64_t *index, double *out);
 
 // Writes `value` to element `index`, cast to the tensor's dtype (floats to
@@ -671,12 +819,20 @@ enum dlv_status dlv_tensor_get_f64(const struct dlv_tensor *t, const int64_t *in
 // Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY, and INVALID_ARGUMENT
 // for a NaN or infinity into an integer tensor ("cannot convert float NaN
 // to integer", as NumPy refuses it); nothing is written then.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_set_f64(struct dlv_tensor *t, const int64_t *index, double value);
 
 // Writes a diagnostic text (shape, strides, dtype, device, data pointer,
 // flags, nbytes, base) into `buf` like snprintf: at most `len - 1` bytes
 // plus a NUL. Returns the full length of the text (without NUL), so a call
 // with `buf == NULL, len == 0` asks for the size. A NULL handle gives 0.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 size_t dlv_tensor_describe(const struct dlv_tensor *t, char *buf, size_t len);
 
 // True when some byte belongs to an element of both tensors (exact for up
@@ -684,10 +840,18 @@ size_t dlv_tensor_describe(const struct dlv_tensor *t, char *buf, size_t len);
 // decides; beyond that, as `dlv_may_share_memory`). NULL gives false.
 // When its work space (up to 16 MiB) cannot be allocated, the answer is
 // the conservative true ("may share"), never an abort.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 bool dlv_shares_memory(const struct dlv_tensor *a, const struct dlv_tensor *b);
 
 // True when the byte ranges spanned by the two tensors overlap (same
 // device). NULL gives false.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 bool dlv_may_share_memory(const struct dlv_tensor *a, const struct dlv_tensor *b);
 
 // View `t[start:stop:step]` along `axis` with Python semantics: negative
@@ -695,6 +859,10 @@ bool dlv_may_share_memory(const struct dlv_tensor *a, const struct dlv_tensor *b
 // omitted bound, a negative step gives negative strides.
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
 // Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
                                  int32_t axis,
                                  int64_t start,
@@ -705,6 +873,10 @@ enum dlv_status dlv_tensor_slice(const struct dlv_tensor *t,
 // View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 // counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
 // INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
                                   int32_t axis,
                                   int64_t index,
@@ -713,16 +885,28 @@ enum dlv_status dlv_tensor_select(const struct dlv_tensor *t,
 // View with axes reordered: result axis k is source axis `axes[k]`
 // (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_permute(const struct dlv_tensor *t,
                                    const int32_t *axes,
                                    struct dlv_tensor **out);
 
 // View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
 // Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_transpose(const struct dlv_tensor *t, struct dlv_tensor **out);
 
 // View with the order of elements along `axis` reversed (negative stride).
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_flip(const struct dlv_tensor *t, int32_t axis, struct dlv_tensor **out);
 
 // The tensor with a new shape (one entry may be -1). A view when the
@@ -730,6 +914,10 @@ enum dlv_status dlv_tensor_flip(const struct dlv_tensor *t, int32_t axis, struct
 // `DLV_ERR_COPY_REQUIRED` under `DLV_COPY_NEVER`; `DLV_COPY_ALWAYS` always
 // copies. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (size mismatch, bad
 // shape or mode), COPY_REQUIRED, UNSUPPORTED_DEVICE (a copy of device memory).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_reshape(const struct dlv_tensor *t,
                                    int32_t ndim,
                                    const int64_t *shape,
@@ -739,6 +927,10 @@ enum dlv_status dlv_tensor_reshape(const struct dlv_tensor *t,
 // View without `axis` (which must have size 1), or without every size-1
 // axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_squeeze(const struct dlv_tensor *t,
                                    int32_t axis,
                                    struct dlv_tensor **out);
@@ -746,6 +938,10 @@ enum dlv_status dlv_tensor_squeeze(const struct dlv_tensor *t,
 // View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
 // Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
 // Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
                                        int32_t axis,
                                        struct dlv_tensor **out);
@@ -754,6 +950,10 @@ enum dlv_status dlv_tensor_expand_dims(const struct dlv_tensor *t,
 // and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
 // Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
                                         int32_t ndim,
                                         const int64_t *shape,
@@ -764,6 +964,10 @@ enum dlv_status dlv_tensor_broadcast_to(const struct dlv_tensor *t,
 // or, if that is unknown (wrapped or imported memory), inside `t`'s own
 // extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
 // INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
                                       int32_t ndim,
                                       const int64_t *shape,
@@ -774,6 +978,10 @@ enum dlv_status dlv_tensor_as_strided(const struct dlv_tensor *t,
 // `sliding_window_view`): that axis becomes the window count and a new last
 // axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
 // Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
                                           int32_t axis,
                                           int64_t window,
@@ -787,6 +995,10 @@ enum dlv_status dlv_tensor_sliding_window(const struct dlv_tensor *t,
 // UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE (memory
 // the host cannot read, without a runtime for its device),
 // DEVICE_UNAVAILABLE (a CUDA failure), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
                                 dlv_order order,
                                 struct dlv_tensor **out);
@@ -798,6 +1010,10 @@ enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
 // dropping the imaginary part; complex to bool is allowed.
 // Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
 // complex to real).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
                                   DLDataType dtype,
                                   dlv_order order,
@@ -812,6 +1028,10 @@ enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
 // read-only"), INVALID_ARGUMENT (shapes do not broadcast),
 // UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
 // (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_copy_into(struct dlv_tensor *dst, const struct dlv_tensor *src);
 
 // Gather along `axis` (negative counts from the end): a new C-contiguous
@@ -823,6 +1043,10 @@ enum dlv_status dlv_tensor_copy_into(struct dlv_tensor *dst, const struct dlv_te
 // INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
 // range: "index 7 is out of bounds for axis 0 with size 5"),
 // UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_take(const struct dlv_tensor *t,
                                 int32_t axis,
                                 const int64_t *indices,
@@ -846,6 +1070,10 @@ enum dlv_status dlv_tensor_take(const struct dlv_tensor *t,
 // cuda, cuda_host, cuda_managed), DEVICE_UNAVAILABLE (no CUDA driver, no
 // such device, a driver failure: the message names the CUDA error and the
 // operation), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
                                      DLDevice device,
                                      dlv_order order,
@@ -867,6 +1095,10 @@ enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
 // that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
 // tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
 // cannot read), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_index(const struct dlv_tensor *t,
                                  const struct dlv_index *key,
                                  int32_t nkey,
@@ -881,6 +1113,10 @@ enum dlv_status dlv_tensor_index(const struct dlv_tensor *t,
 // value), READ_ONLY (`t` is not writeable), INVALID_ARGUMENT (value does
 // not broadcast; a NaN or infinite float scalar into an integer tensor:
 // "cannot convert float NaN to integer").
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
                                      const struct dlv_index *key,
                                      int32_t nkey,
@@ -893,6 +1129,10 @@ enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
 // Statuses: NULL_ARGUMENT (out), DEVICE_UNAVAILABLE (no driver, `cuInit`
 // failed, or the library was built without the `cuda` feature; the
 // message says which).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_cuda_device_count(int32_t *out);
 
 // True when a CUDA driver is loaded and reports at least one device
@@ -922,6 +1162,10 @@ enum dlv_status dlv_cuda_synchronize(int32_t device_id);
 // Free and total memory of CUDA device `device_id` in bytes
 // (`cuMemGetInfo`), written to `*free_bytes` and `*total_bytes` only on
 // success. Statuses: NULL_ARGUMENT, DEVICE_UNAVAILABLE.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
 enum dlv_status dlv_cuda_mem_get_info(int32_t device_id,
                                       uint64_t *free_bytes,
                                       uint64_t *total_bytes);

@@ -3,9 +3,9 @@
 //! pointer is here, once.
 
 use crate::types::{dlv_status, dlv_tensor};
+use dlview_core::__private::{Spare, spare_give_back, spare_take};
 use dlview_core::error::{Error, Result};
 use dlview_core::layout::MAX_NDIM;
-use dlview_core::spare::{self, Spare};
 use dlview_core::tensor::Tensor;
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
@@ -65,7 +65,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// being caught (see `crate::deferred`); every export is `extern
 /// "C-unwind"` at the Rust level for the same reason.
 pub(crate) fn ffi_call(body: impl FnOnce() -> Result<()>) -> dlv_status {
-    match dlview_core::deferred::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))) {
+    match dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))) {
         Ok(Ok(())) => dlv_status::DLV_OK,
         Ok(Err(e)) => fail(&e),
         Err(payload) => fail(&Error::Panic(panic_message(payload.as_ref()))),
@@ -98,12 +98,11 @@ pub(crate) fn fail(e: &Error) -> dlv_status {
 /// a panic yields `fallback` and records the message. Foreign callbacks
 /// run outside the `catch_unwind`, as in [`ffi_call`].
 pub(crate) fn ffi_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    dlview_core::deferred::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))).unwrap_or_else(
-        |payload| {
+    dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body)))
+        .unwrap_or_else(|payload| {
             set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
             fallback
-        },
-    )
+        })
 }
 
 /// An out-parameter, checked for NULL before any work is done and written
@@ -129,7 +128,7 @@ thread_local! {
 impl Out<*mut dlv_tensor> {
     /// Hands a new handle to the caller.
     pub(crate) fn give(self, tensor: Tensor) {
-        let p = spare::take(&SPARE_HANDLE, HANDLE).cast::<dlv_tensor>();
+        let p = spare_take(&SPARE_HANDLE, HANDLE).cast::<dlv_tensor>();
         // SAFETY: `p` is an uninitialised block that fits a `dlv_tensor`.
         unsafe { p.write(dlv_tensor { tensor }) };
         self.put(p);
@@ -145,7 +144,7 @@ pub(crate) unsafe fn free_handle(t: *mut dlv_tensor) {
     // that nothing uses any more; its block came from `take` with HANDLE.
     unsafe {
         std::ptr::drop_in_place(t);
-        spare::give_back(&SPARE_HANDLE, HANDLE, t.cast());
+        spare_give_back(&SPARE_HANDLE, HANDLE, t.cast());
     }
 }
 

@@ -6,7 +6,6 @@ use crate::tensor::derive;
 use crate::types::*;
 use dlview_core::device::Device;
 use dlview_core::dtype::DType;
-use dlview_core::error::{Error};
 use dlpark::ffi::{DLDataType, DLDevice};
 
 /// A new writeable tensor with the same elements in `order` (C, F, or K
@@ -17,6 +16,10 @@ use dlpark::ffi::{DLDataType, DLDevice};
 /// UNSUPPORTED_DTYPE (packed sub-byte types), UNSUPPORTED_DEVICE (memory
 /// the host cannot read, without a runtime for its device),
 /// DEVICE_UNAVAILABLE (a CUDA failure), OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_copy(
     t: *const dlv_tensor,
@@ -34,6 +37,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_copy(
 /// dropping the imaginary part; complex to bool is allowed.
 /// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
 /// complex to real).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_astype(
     t: *const dlv_tensor,
@@ -58,22 +65,26 @@ pub unsafe extern "C-unwind" fn dlv_tensor_astype(
 /// read-only"), INVALID_ARGUMENT (shapes do not broadcast),
 /// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
 /// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_copy_into(
     dst: *mut dlv_tensor,
     src: *const dlv_tensor,
 ) -> dlv_status {
     ffi_call(|| {
-        if dst.is_null() {
-            return Err(Error::NullArgument("dst"));
-        }
-        // A clone (another handle to the same view) ends the shared borrow
-        // before `dst` is borrowed mutably, even when both are one handle.
+        // Both borrowed shared: they may be one handle, and the write goes
+        // through the unsafe `_shared` entry, which needs no `&mut`.
         // SAFETY: the C caller passes a live handle or NULL.
-        let src = unsafe { tensor_ref(src, "src") }?.clone();
+        let dst = unsafe { tensor_ref(dst, "dst") }?;
         // SAFETY: the C caller passes a live handle or NULL.
-        let dst = unsafe { tensor_mut(dst, "dst") }?;
-        src.copy_into(dst)
+        let src = unsafe { tensor_ref(src, "src") }?;
+        // SAFETY: RULES §9: the C caller serialises the use of the memory
+        // it shares between handles (no other thread reads or writes `dst`'s
+        // elements during this call).
+        unsafe { src.copy_into_shared(dst) }
     })
 }
 
@@ -86,6 +97,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_copy_into(
 /// INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
 /// range: "index 7 is out of bounds for axis 0 with size 5"),
 /// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_take(
     t: *const dlv_tensor,
@@ -123,6 +138,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_take(
 /// cuda, cuda_host, cuda_managed), DEVICE_UNAVAILABLE (no CUDA driver, no
 /// such device, a driver failure: the message names the CUDA error and the
 /// operation), OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_to_device(
     t: *const dlv_tensor,

@@ -15,6 +15,10 @@ use dlpark::ffi::DLDevice;
 /// Statuses: NULL_ARGUMENT (out), DEVICE_UNAVAILABLE (no driver, `cuInit`
 /// failed, or the library was built without the `cuda` feature; the
 /// message says which).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_cuda_device_count(out: *mut i32) -> dlv_status {
     ffi_call(|| {
@@ -61,6 +65,10 @@ pub extern "C-unwind" fn dlv_cuda_synchronize(device_id: i32) -> dlv_status {
 /// Free and total memory of CUDA device `device_id` in bytes
 /// (`cuMemGetInfo`), written to `*free_bytes` and `*total_bytes` only on
 /// success. Statuses: NULL_ARGUMENT, DEVICE_UNAVAILABLE.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_cuda_mem_get_info(
     device_id: i32,

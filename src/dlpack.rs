@@ -67,6 +67,10 @@ pub(crate) fn export_options(opts: *const dlv_export_options) -> Result<ExportOp
 ///
 /// Statuses: NULL_ARGUMENT (mt, out), VERSION, INVALID_ARGUMENT,
 /// UNSUPPORTED_DTYPE, and with DLV_COPY_ALWAYS: UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack(
     mt: *mut DLManagedTensorVersioned,
@@ -87,6 +91,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack(
 /// Imports a legacy DLPack tensor as a view; it is read-only unless
 /// `opts->trust_legacy_writeable`. Ownership and statuses as
 /// `dlv_tensor_from_dlpack` (NULL strides always mean C order here).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack_legacy(
     mt: *mut DLManagedTensor,
@@ -114,6 +122,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack_legacy(
 /// dlv_tensor handle is freed.
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (options), COPY_REQUIRED
 /// (with the reason), UNSUPPORTED_DEVICE (a copy of device memory), OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_to_dlpack(
     t: *const dlv_tensor,
@@ -134,6 +146,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_to_dlpack(
 /// tensor read-only, so a read-only view is refused under DLV_COPY_NEVER and
 /// exported as a writeable copy otherwise. Ownership and statuses as
 /// `dlv_tensor_to_dlpack`.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_to_dlpack_legacy(
     t: *const dlv_tensor,

@@ -7,7 +7,7 @@
 use crate::boundary::*;
 use crate::tensor::derive;
 use crate::types::*;
-use dlview_core::error::{Error, Result};
+use dlview_core::error::Result;
 use dlview_core::index::Index;
 
 /// `dlv_index.kind`: an integer `i`; drops the axis, negative counts from the end.
@@ -94,6 +94,10 @@ unsafe fn key_arg(key: *const dlv_index, nkey: i32) -> Result<Vec<Index>> {
 /// that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
 /// tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
 /// cannot read), OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_index(
     t: *const dlv_tensor,
@@ -120,6 +124,10 @@ pub unsafe extern "C" fn dlv_tensor_index(
 /// value), READ_ONLY (`t` is not writeable), INVALID_ARGUMENT (value does
 /// not broadcast; a NaN or infinite float scalar into an integer tensor:
 /// "cannot convert float NaN to integer").
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dlv_tensor_index_put(
     t: *mut dlv_tensor,
@@ -128,17 +136,17 @@ pub unsafe extern "C" fn dlv_tensor_index_put(
     value: *const dlv_tensor,
 ) -> dlv_status {
     ffi_call(|| {
-        if t.is_null() {
-            return Err(Error::NullArgument("t"));
-        }
-        // Clones first: `value` or a key tensor may be `t`'s own handle,
-        // which is borrowed mutably below.
+        // All borrowed shared: `value` or a key tensor may be `t`'s own
+        // handle, and the write goes through the unsafe `_shared` entry.
         // SAFETY: the C caller passes a live handle or NULL.
-        let value = unsafe { tensor_ref(value, "value") }?.clone();
+        let t = unsafe { tensor_ref(t, "t") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let value = unsafe { tensor_ref(value, "value") }?;
         // SAFETY: the C caller passes `nkey` readable items or NULL.
         let key = unsafe { key_arg(key, nkey) }?;
-        // SAFETY: the C caller passes a live handle.
-        let t = unsafe { tensor_mut(t, "t") }?;
-        t.index_put(&key, &value)
+        // SAFETY: RULES §9: the C caller serialises the use of the memory
+        // it shares between handles (no other thread reads or writes `t`'s
+        // elements during this call).
+        unsafe { t.index_put_shared(&key, value) }
     })
 }

@@ -76,6 +76,10 @@ pub extern "C-unwind" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
 /// On success writes `*out` (lanes 1).
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (not UTF-8),
 /// UNSUPPORTED_DTYPE (unknown name).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_dtype_from_name(
     name: *const c_char,
@@ -95,6 +99,10 @@ pub unsafe extern "C-unwind" fn dlv_dtype_from_name(
 /// unknown type) into `buf` like snprintf: at most `len - 1` bytes plus a
 /// NUL. Returns the full length (without NUL); `buf == NULL, len == 0` asks
 /// for the size.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_device_name(
     device: DLDevice,
@@ -110,6 +118,10 @@ pub unsafe extern "C-unwind" fn dlv_device_name(
 /// Parses a device name ("cpu", "cuda", "cuda:1", ...) and writes `*out`.
 /// Statuses: NULL_ARGUMENT (name, out), INVALID_ARGUMENT (unknown name or
 /// bad index).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_device_from_name(
     name: *const c_char,

@@ -95,6 +95,10 @@ unsafe fn path_arg<'a>(p: *const c_char) -> Result<&'a Path> {
 /// such as objects, strings or structured types, a shape whose byte size
 /// overflows or exceeds the data in the file, big-endian with a map),
 /// OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_npy_load(
     path: *const c_char,
@@ -123,6 +127,10 @@ pub unsafe extern "C-unwind" fn dlv_npy_load(
 /// Statuses: NULL_ARGUMENT (t, path), INVALID_ARGUMENT (empty path),
 /// UNSUPPORTED_DEVICE (not host memory), UNSUPPORTED_DTYPE (packed
 /// float4/float6), IO (with the path and OS error), OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_npy_save(
     t: *const dlv_tensor,
@@ -158,6 +166,10 @@ pub unsafe extern "C-unwind" fn dlv_npy_save(
 /// INVALID_ARGUMENT (mode NONE or unknown, order K or unknown, ndim,
 /// negative shape, CREATE without a shape, file too small or not a multiple
 /// of the itemsize, offset past the end), UNSUPPORTED_DTYPE, IO.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_memmap(
     path: *const c_char,
@@ -194,6 +206,10 @@ pub unsafe extern "C-unwind" fn dlv_memmap(
 /// mapping (READ, COPY_ON_WRITE) or a tensor that is not memory-mapped there
 /// is nothing to write: DLV_OK.
 /// Statuses: NULL_ARGUMENT, IO.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_flush(t: *const dlv_tensor) -> dlv_status {
     ffi_call(|| {

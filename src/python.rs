@@ -207,6 +207,10 @@ fn require_py_api() -> Result<&'static PyApi> {
 /// thread. If the interpreter is finalizing or gone (or this is not a
 /// Python process), the reference is deliberately leaked: touching the
 /// object then could block or crash. NULL `ctx` is ignored.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_py_release_object(ctx: *mut c_void) {
     // The calls into Python run outside any panic boundary: during
@@ -245,6 +249,10 @@ pub unsafe extern "C-unwind" fn dlv_py_release_object(ctx: *mut c_void) {
 /// is left alone, its consumer owns the tensor now. Keeps the exception in
 /// flight, if any; runs no Python code of its own. Called by CPython with
 /// the GIL held; does nothing outside Python.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_py_capsule_destructor(capsule: *mut c_void) {
     // No panic boundary around the deleter (foreign code that may end the
@@ -290,6 +298,10 @@ pub unsafe extern "C-unwind" fn dlv_py_capsule_destructor(capsule: *mut c_void) 
 /// capsule (`PyObject*`) owned by the caller. GIL required.
 /// Statuses: as `dlv_tensor_to_dlpack`, plus INVALID_ARGUMENT outside
 /// Python and OUT_OF_MEMORY when the capsule cannot be made (nothing leaks).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_py_tensor_to_capsule(
     t: *const dlv_tensor,
@@ -346,8 +358,8 @@ unsafe fn delete_versioned(mt: *mut c_void) {
     // SAFETY: per the function's contract.
     if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
         // SAFETY: ownership passes to the deleter, called once, as a
-        // function that may unwind (see `dlview_core::deferred::may_unwind`).
-        unsafe { dlview_core::deferred::may_unwind(deleter)(mt) }
+        // function that may unwind (see `dlview_core::__private::may_unwind`).
+        unsafe { dlview_core::__private::may_unwind(deleter)(mt) }
     }
 }
 
@@ -360,8 +372,8 @@ unsafe fn delete_legacy(mt: *mut c_void) {
     // SAFETY: per the function's contract.
     if let Some(deleter) = unsafe { mt.as_ref() }.and_then(|m| m.deleter) {
         // SAFETY: ownership passes to the deleter, called once, as a
-        // function that may unwind (see `dlview_core::deferred::may_unwind`).
-        unsafe { dlview_core::deferred::may_unwind(deleter)(mt) }
+        // function that may unwind (see `dlview_core::__private::may_unwind`).
+        unsafe { dlview_core::__private::may_unwind(deleter)(mt) }
     }
 }
 
@@ -378,6 +390,10 @@ unsafe fn delete_legacy(mt: *mut c_void) {
 /// INVALID_ARGUMENT (not a capsule, an already consumed capsule, another
 /// name, outside Python: nothing consumed), and those of
 /// `dlv_tensor_from_dlpack` (the capsule is consumed).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_py_tensor_from_capsule(
     capsule: *mut c_void,

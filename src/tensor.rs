@@ -69,7 +69,7 @@ pub extern "C-unwind" fn dlv_status_name(status: u32) -> *const c_char {
 /// handle and export of the storages created since has been freed.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn dlv_live_storage_count() -> u64 {
-    dlview_core::storage::live_count() as u64
+    dlview_core::__private::live_count() as u64
 }
 
 // ---- creation --------------------------------------------------------------
@@ -113,6 +113,10 @@ unsafe fn new_tensor_with(
 /// Statuses: NULL_ARGUMENT (out, or shape with ndim > 0), INVALID_ARGUMENT
 /// (ndim outside 0..=64, negative or overflowing shape, order K or unknown),
 /// UNSUPPORTED_DTYPE, OUT_OF_MEMORY.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_empty(
     dtype: DLDataType,
@@ -126,6 +130,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_empty(
 }
 
 /// As `dlv_tensor_empty`, but every element is zero.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_zeros(
     dtype: DLDataType,
@@ -151,6 +159,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_zeros(
 /// type), DEVICE_UNAVAILABLE (no CUDA driver, no such device, a driver
 /// failure: the message names the CUDA error), OUT_OF_MEMORY (also device
 /// memory).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_empty_on(
     dtype: DLDataType,
@@ -171,6 +183,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_empty_on(
 
 /// As `dlv_tensor_empty_on`, but every element is zero (device memory is
 /// cleared with `cuMemsetD8` on the legacy default stream).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_zeros_on(
     dtype: DLDataType,
@@ -204,6 +220,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_zeros_on(
 /// Statuses: NULL_ARGUMENT (out; data with size > 0; shape with ndim > 0;
 /// NULL strides are valid and mean C order), INVALID_ARGUMENT (bad ndim, shape or strides, overflowing
 /// extent), UNSUPPORTED_DTYPE.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_from_buffer(
     data: *mut c_void,
@@ -250,8 +270,11 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_buffer(
                 Owner::Callback { release, ctx },
             )
         };
-        let tensor =
-            Tensor::from_storage(Arc::new(storage), data.cast(), layout, dtype, writeable)?;
+        // SAFETY: the C caller's contract: `data` holds the described
+        // elements until `release` runs.
+        let tensor = unsafe {
+            Tensor::from_storage_unchecked(Arc::new(storage), data.cast(), layout, dtype, writeable)
+        }?;
         out.give(tensor);
         Ok(())
     })
@@ -259,6 +282,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_buffer(
 
 /// Another handle to the same view (same flags); free both.
 /// Statuses: NULL_ARGUMENT.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_retain(
     t: *const dlv_tensor,
@@ -276,6 +303,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_retain(
 
 /// Frees a handle. The memory is released when the last handle and export
 /// sharing it is gone. NULL is accepted and ignored; never free twice.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_free(t: *mut dlv_tensor) {
     ffi_value((), || {
@@ -299,6 +330,10 @@ unsafe fn peek<'a>(t: *const dlv_tensor) -> Option<&'a Tensor> {
 }
 
 /// Number of dimensions (0 for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -307,6 +342,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_ndim(t: *const dlv_tensor) -> i32 {
 
 /// The shape (`ndim` values), valid while `t` lives. NULL for a NULL handle;
 /// for a 0-d tensor a non-NULL pointer that must not be read.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -317,6 +356,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_shape(t: *const dlv_tensor) -> *const
 
 /// The strides in elements (`ndim` values), valid while `t` lives. NULL for
 /// a NULL handle.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_strides(t: *const dlv_tensor) -> *const i64 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -326,6 +369,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_strides(t: *const dlv_tensor) -> *con
 }
 
 /// The element type ({0, 0, 0} for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLDataType {
     let none = DLDataType {
@@ -340,6 +387,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_dtype(t: *const dlv_tensor) -> DLData
 }
 
 /// The device ({0, 0} for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDevice {
     let none = Device::new(0, 0).to_dl();
@@ -350,6 +401,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_device(t: *const dlv_tensor) -> DLDev
 }
 
 /// Number of elements (0 for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_size(t: *const dlv_tensor) -> i64 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -357,6 +412,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_size(t: *const dlv_tensor) -> i64 {
 }
 
 /// `size * itemsize` in bytes (0 for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_nbytes(t: *const dlv_tensor) -> u64 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -364,6 +423,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_nbytes(t: *const dlv_tensor) -> u64 {
 }
 
 /// The `DLV_FLAG_*` bits (0 for a NULL handle).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -374,6 +437,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_flags(t: *const dlv_tensor) -> u32 {
 /// never a view of a view), as a new handle in `*out`; `*out = NULL` when
 /// `t` is itself a root (it has the OWNDATA flag).
 /// Statuses: NULL_ARGUMENT.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_base(
     t: *const dlv_tensor,
@@ -394,6 +461,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_base(
 
 /// Address of element [0,...,0] for reading; NULL if the tensor has no
 /// elements or the handle is NULL. Non-CPU tensors give a device address.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_data(t: *const dlv_tensor) -> *const c_void {
     // SAFETY: the C caller passes a live handle or NULL.
@@ -404,6 +475,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_data(t: *const dlv_tensor) -> *const 
 
 /// Address of element [0,...,0] for writing (NULL if size 0).
 /// Statuses: NULL_ARGUMENT, READ_ONLY (the view is not writeable).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_data_mut(
     t: *mut dlv_tensor,
@@ -422,6 +497,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_data_mut(
 /// Sets or clears this handle's WRITEABLE flag (other handles keep theirs).
 /// Clearing always succeeds. Statuses: NULL_ARGUMENT, READ_ONLY (setting it
 /// on read-only memory or on a view whose elements overlap).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_set_writeable(
     t: *mut dlv_tensor,
@@ -437,6 +516,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_set_writeable(
 /// as a double. `index` may be NULL for a 0-d tensor.
 /// Statuses: NULL_ARGUMENT, INDEX (out of range, message names the axis),
 /// UNSUPPORTED_DTYPE (complex, sub-byte), UNSUPPORTED_DEVICE (not host memory).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_get_f64(
     t: *const dlv_tensor,
@@ -460,6 +543,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_get_f64(
 /// Statuses: as `dlv_tensor_get_f64`, plus READ_ONLY, and INVALID_ARGUMENT
 /// for a NaN or infinity into an integer tensor ("cannot convert float NaN
 /// to integer", as NumPy refuses it); nothing is written then.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_set_f64(
     t: *mut dlv_tensor,
@@ -468,10 +555,13 @@ pub unsafe extern "C-unwind" fn dlv_tensor_set_f64(
 ) -> dlv_status {
     ffi_call(|| {
         // SAFETY: the C caller passes a live handle or NULL.
-        let t = unsafe { tensor_mut(t, "t") }?;
+        let t = unsafe { tensor_ref(t, "t") }?;
         // SAFETY: `index` holds `ndim` values by contract.
         let index = unsafe { c_array(index, t.ndim(), "index") }?;
-        t.set_f64(index, value)
+        // SAFETY: RULES §9: the C caller serialises the use of the memory
+        // it shares between handles (other handles, views and exports of
+        // it are not read or written by another thread during this call).
+        unsafe { t.set_f64_shared(index, value) }
     })
 }
 
@@ -479,6 +569,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_set_f64(
 /// flags, nbytes, base) into `buf` like snprintf: at most `len - 1` bytes
 /// plus a NUL. Returns the full length of the text (without NUL), so a call
 /// with `buf == NULL, len == 0` asks for the size. A NULL handle gives 0.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_describe(
     t: *const dlv_tensor,
@@ -505,6 +599,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_describe(
 /// decides; beyond that, as `dlv_may_share_memory`). NULL gives false.
 /// When its work space (up to 16 MiB) cannot be allocated, the answer is
 /// the conservative true ("may share"), never an abort.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_shares_memory(
     a: *const dlv_tensor,
@@ -519,6 +617,10 @@ pub unsafe extern "C-unwind" fn dlv_shares_memory(
 
 /// True when the byte ranges spanned by the two tensors overlap (same
 /// device). NULL gives false.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_may_share_memory(
     a: *const dlv_tensor,
@@ -556,6 +658,10 @@ pub(super) unsafe fn derive(
 /// omitted bound, a negative step gives negative strides.
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis out of range, step 0).
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_slice(
     t: *const dlv_tensor,
@@ -576,6 +682,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_slice(
 /// View `t[..., index, ...]` at `axis`, dropping that axis; a negative index
 /// counts from the end. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis),
 /// INDEX ("index 5 is out of bounds for axis 1 with size 3"); UNSUPPORTED_DTYPE (packed sub-byte).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_select(
     t: *const dlv_tensor,
@@ -590,6 +700,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_select(
 /// View with axes reordered: result axis k is source axis `axes[k]`
 /// (`ndim` values, negative allowed). Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range, repeated axis); UNSUPPORTED_DTYPE (packed sub-byte).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_permute(
     t: *const dlv_tensor,
@@ -608,6 +722,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_permute(
 
 /// View with all axes reversed (NumPy `.T`). Statuses: NULL_ARGUMENT.
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_transpose(
     t: *const dlv_tensor,
@@ -619,6 +737,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_transpose(
 
 /// View with the order of elements along `axis` reversed (negative stride).
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis); UNSUPPORTED_DTYPE (packed sub-byte).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_flip(
     t: *const dlv_tensor,
@@ -634,6 +756,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_flip(
 /// `DLV_ERR_COPY_REQUIRED` under `DLV_COPY_NEVER`; `DLV_COPY_ALWAYS` always
 /// copies. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (size mismatch, bad
 /// shape or mode), COPY_REQUIRED, UNSUPPORTED_DEVICE (a copy of device memory).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_reshape(
     t: *const dlv_tensor,
@@ -655,6 +781,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_reshape(
 /// View without `axis` (which must have size 1), or without every size-1
 /// axis when `axis == DLV_ALL_AXES`. Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (axis out of range or not of size 1); UNSUPPORTED_DTYPE (packed sub-byte).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_squeeze(
     t: *const dlv_tensor,
@@ -669,6 +799,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_squeeze(
 /// View with a new size-1 axis at `axis` (in -(ndim+1)..=ndim).
 /// Statuses: NULL_ARGUMENT, INVALID_ARGUMENT (axis, ndim would exceed 64).
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_expand_dims(
     t: *const dlv_tensor,
@@ -683,6 +817,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_expand_dims(
 /// and size-1 axes get stride 0). Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT ("cannot broadcast shape (3, 2) to shape (4, 4)").
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_broadcast_to(
     t: *const dlv_tensor,
@@ -704,6 +842,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_broadcast_to(
 /// or, if that is unknown (wrapped or imported memory), inside `t`'s own
 /// extent. Overlapping results are read-only. Statuses: NULL_ARGUMENT,
 /// INVALID_ARGUMENT (out of bounds, overflowing layout); UNSUPPORTED_DTYPE (packed sub-byte).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_as_strided(
     t: *const dlv_tensor,
@@ -726,6 +868,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_as_strided(
 /// `sliding_window_view`): that axis becomes the window count and a new last
 /// axis walks each window. Statuses: NULL_ARGUMENT, INVALID_ARGUMENT.
 /// Also UNSUPPORTED_DTYPE for packed sub-byte tensors.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_sliding_window(
     t: *const dlv_tensor,

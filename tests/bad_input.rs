@@ -231,6 +231,9 @@ struct Fx {
     /// float32 (2,) on cuda:0 (never touched).
     cuda: *mut dlv_tensor,
     /// memory behind `ro` and `buf`.
+    // Boxed: each buffer keeps its address while the Vec grows (the
+    // handles point into them), which clippy's `vec_box` does not see.
+    #[allow(clippy::vec_box)]
     _mem: Vec<Box<[f32; 6]>>,
 }
 
@@ -668,6 +671,7 @@ fn catalogue() -> Vec<Case> {
             case("npy_load: a FIFO", DLV_ERR_IO, &["FIFO", "only regular files"],
                 |_, o| {
                     let p = path("pipe.npy");
+                    // (The cases run inside an `unsafe` block.)
                     libc::mkfifo(p.as_ptr(), 0o600);
                     dlv_npy_load(p.as_ptr(), DLV_MMAP_NONE, &mut o.t)
                 }),

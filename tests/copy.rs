@@ -573,11 +573,10 @@ fn complex_to_real_is_refused_unless_asked() {
 
 #[test]
 fn known_cast_values() {
-    let src = Tensor::zeros(DType::F64, &[8], Order::C).unwrap();
+    let mut src = Tensor::zeros(DType::F64, &[8], Order::C).unwrap();
     let values = [2.7, -2.7, f64::NAN, 1e20, -1e20, 0.5, -0.0, 255.9];
-    let mut s = src.clone();
     for (i, &v) in values.iter().enumerate() {
-        s.set_f64(&[i as i64], v).unwrap();
+        src.set_f64(&[i as i64], v).unwrap();
     }
     let i32s = src.astype(DType::I32, Order::C).unwrap();
     let got: Vec<f64> = (0..8).map(|i| i32s.get_f64(&[i]).unwrap()).collect();
@@ -719,13 +718,16 @@ fn non_host_memory_is_refused() {
         )
     };
     let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
-    let mut gpu = Tensor::from_storage(
-        Arc::new(storage),
-        0x1000 as *mut u8,
-        layout,
-        DType::F32,
-        true,
-    )
+    // SAFETY: as above (device memory, never dereferenced here).
+    let mut gpu = unsafe {
+        Tensor::from_storage_unchecked(
+            Arc::new(storage),
+            0x1000 as *mut u8,
+            layout,
+            DType::F32,
+            true,
+        )
+    }
     .unwrap();
     let cpu = filled(DType::F32, &[4], 1);
     let device =
@@ -733,7 +735,18 @@ fn non_host_memory_is_refused() {
     device(gpu.copy(Order::C).map(drop));
     device(gpu.astype(DType::F16, Order::C).map(drop));
     device(gpu.take(0, &[1]).map(drop));
-    device(cpu.copy_into(&mut gpu));
+    // Foreign memory is not dlview's alone: the safe write refuses first.
+    assert_eq!(
+        cpu.copy_into(&mut gpu).unwrap_err(),
+        Error::InvalidArgument(
+            "cannot write through a shared tensor: its memory is not dlview's alone (a shared file \
+             mapping, a DLPack producer's tensor or caller memory); use the unsafe \
+             `Tensor::copy_into_shared`"
+                .into()
+        )
+    );
+    // SAFETY: single-threaded; and nothing is written (the device is refused).
+    device(unsafe { cpu.copy_into_shared(&gpu) });
     let mut host = Tensor::zeros(DType::F32, &[4], Order::C).unwrap();
     device(gpu.copy_into(&mut host));
 }
@@ -829,9 +842,12 @@ fn assign_reference(dst: &Tensor, src: &Tensor) -> Vec<(Vec<i64>, Vec<u8>)> {
         .collect()
 }
 
-fn check_assign(mut dst: Tensor, src: Tensor, what: &str) {
+fn check_assign(dst: Tensor, src: Tensor, what: &str) {
     let want = assign_reference(&dst, &src);
-    src.copy_into(&mut dst).unwrap();
+    // `src` shares `dst`'s memory (the point of these cases), so only the
+    // unsafe write goes through.
+    // SAFETY: single-threaded: nothing else reads or writes it meanwhile.
+    unsafe { src.copy_into_shared(&dst) }.unwrap();
     for (i, v) in want {
         assert!(
             same_element(dst.dtype(), &bytes_at(&dst, &i), &v),
@@ -1109,6 +1125,8 @@ proptest! {
             dst = dst.flip(a as i64).unwrap();
         }
         prop_assert_eq!(dst.shape(), src.shape());
+        // The view alone holds the buffer now: it is exclusive.
+        drop(buf);
         let want = assign_reference(&dst, &src);
         src.copy_into_with(&mut dst, CastOptions { discard_imaginary: true }).unwrap();
         for (i, v) in want {

@@ -66,12 +66,12 @@ fn c_functions() -> Vec<String> {
             continue;
         }
         // A declaration: `<type> dlv_name(...` at the start of a line.
-        if let Some(open) = line.find('(') {
-            if let Some(name) = line[..open].split_whitespace().last() {
-                let name = name.trim_start_matches('*');
-                if name.starts_with("dlv_") {
-                    names.push(name.to_string());
-                }
+        if let Some(open) = line.find('(')
+            && let Some(name) = line[..open].split_whitespace().last()
+        {
+            let name = name.trim_start_matches('*');
+            if name.starts_with("dlv_") {
+                names.push(name.to_string());
             }
         }
     }

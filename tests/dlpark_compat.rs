@@ -22,7 +22,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn live() -> usize {
-    dlview_core::storage::live_count()
+    dlview_core::__private::live_count()
 }
 
 /// A 4x6 float64 tensor holding 0..23, C order.
@@ -398,6 +398,8 @@ fn dlpark_versioned_tensors_import_as_views() {
     let mut t =
         unsafe { import::from_versioned(managed.into_raw(), &ImportOptions::default()) }.unwrap();
     assert_eq!(t.strides(), &[2, 1]);
+    // IS_COPIED: the memory is the import's alone, so the safe write works.
+    assert!(t.is_exclusive());
     t.set_f64(&[2, 1], 50.0).unwrap();
     assert_eq!(t.get_f64(&[2, 1]).unwrap(), 50.0);
     drop(t);
@@ -438,9 +440,10 @@ fn dlpark_legacy_tensors_import_read_only_unless_trusted() {
         ..ImportOptions::default()
     };
     // SAFETY: ownership passes to dlview.
-    let mut t = unsafe { import::from_legacy(managed.into_raw(), &trust) }.unwrap();
+    let t = unsafe { import::from_legacy(managed.into_raw(), &trust) }.unwrap();
     assert!(t.is_writeable());
-    t.set_f64(&[0, 0], 7.0).unwrap();
+    // SAFETY: single-threaded: the producer does not touch it meanwhile.
+    unsafe { t.set_f64_shared(&[0, 0], 7.0) }.unwrap();
     assert_eq!(t.get_f64(&[0, 0]).unwrap(), 7.0);
     drop(t);
     assert_eq!(drops.load(Ordering::SeqCst), 2);

@@ -19,7 +19,7 @@ use dlview_core::dlpack::{ExportOptions, export};
 use dlview::*;
 use dlview_core::mmap::{self, MapMode};
 use dlview_core::npy;
-use dlview_core::storage::live_count;
+use dlview_core::__private::live_count;
 use dlview_core::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview_core::{DType, Error, Order, Tensor};
 use std::ffi::{CStr, CString};
@@ -413,8 +413,11 @@ fn saving_views_writes_their_elements() {
     }
     // Bigger than the gathering chunk: written piecewise, still in C order.
     for shape in [&[5_000_000i64][..], &[3, 2_000_000][..]] {
-        let big = Tensor::zeros(DType::U32, shape, Order::C).unwrap();
-        let mut big = big.flip(-1).unwrap();
+        // The root is a temporary: the view alone holds it, so it is exclusive.
+        let mut big = Tensor::zeros(DType::U32, shape, Order::C)
+            .unwrap()
+            .flip(-1)
+            .unwrap();
         let last = shape.len() - 1;
         let mut idx = vec![0; shape.len()];
         idx[last] = 7;
@@ -486,13 +489,16 @@ fn failed_saves_leave_no_file() {
             )
         };
         let layout = dlview_core::Layout::compact(&[4], Order::C).unwrap();
-        Tensor::from_storage(
-            std::sync::Arc::new(storage),
-            0x1000 as *mut u8,
-            layout,
-            DType::F32,
-            true,
-        )
+        // SAFETY: device memory, never dereferenced (refused first).
+        unsafe {
+            Tensor::from_storage_unchecked(
+                std::sync::Arc::new(storage),
+                0x1000 as *mut u8,
+                layout,
+                DType::F32,
+                true,
+            )
+        }
         .unwrap()
     };
     let err = npy::save(&dev, &dir.path("dev.npy")).unwrap_err();
@@ -735,15 +741,18 @@ fn mode_r_plus_writes_reach_the_file_and_c_writes_do_not() {
     assert_eq!(c.get_f64(&[1, 1]).unwrap(), 1234.0);
     assert_eq!(file_f64(&p, 128, 5), orig, "mode c keeps writes in memory");
 
-    let mut rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
+    let rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
     assert!(rw.is_writeable());
-    let mut row = rw.select(0, 1).unwrap();
-    row.set_f64(&[1], -8.5).unwrap();
+    let row = rw.select(0, 1).unwrap();
+    // A shared mapping is never exclusive: Rust writes it through `_shared`.
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { row.set_f64_shared(&[1], -8.5) }.unwrap();
     mmap::flush(&row).unwrap();
     assert_eq!(file_f64(&p, 128, 5), -8.5, "mode r+ writes reach the file");
     assert_eq!(rw.get_f64(&[1, 1]).unwrap(), -8.5);
     drop(row);
-    rw.set_f64(&[3, 3], 77.0).unwrap();
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { rw.set_f64_shared(&[3, 3], 77.0) }.unwrap();
     drop(rw); // unmapping writes back too (MAP_SHARED), flush or not
     assert_eq!(file_f64(&p, 128, 15), 77.0);
     assert_eq!(
@@ -882,7 +891,7 @@ fn memmap_raw_files_like_numpy() {
     assert!(mmap::memmap(&p, DType::U8, MapMode::Read, 0, Some(&[2]), Order::K).is_err());
 
     // r+ grows the file to the shape, as NumPy does.
-    let mut t = mmap::memmap(
+    let t = mmap::memmap(
         &p,
         DType::U8,
         MapMode::ReadWrite,
@@ -891,7 +900,8 @@ fn memmap_raw_files_like_numpy() {
         Order::C,
     )
     .unwrap();
-    t.set_f64(&[19], 200.0).unwrap();
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { t.set_f64_shared(&[19], 200.0) }.unwrap();
     mmap::flush(&t).unwrap();
     let now = std::fs::read(&p).unwrap();
     assert_eq!((now.len(), now[10_009]), (10_010, 200));
@@ -904,9 +914,10 @@ fn memmap_raw_files_like_numpy() {
         "{err:?}"
     );
     assert!(!q.exists(), "a refused w+ creates nothing");
-    let mut t = mmap::memmap(&q, DType::F32, MapMode::Create, 16, Some(&[2, 2]), Order::C).unwrap();
+    let t = mmap::memmap(&q, DType::F32, MapMode::Create, 16, Some(&[2, 2]), Order::C).unwrap();
     assert_eq!(std::fs::metadata(&q).unwrap().len(), 32);
-    t.set_f64(&[1, 0], 2.5).unwrap();
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { t.set_f64_shared(&[1, 0], 2.5) }.unwrap();
     drop(t);
     assert_eq!(&std::fs::read(&q).unwrap()[24..28], &2.5f32.to_le_bytes());
     // Size 0 maps nothing.
@@ -927,7 +938,21 @@ fn memmap_in_dev_shm_shares_one_tensor() {
     let mut a = mmap::memmap(&p, DType::F64, MapMode::Create, 0, Some(&[8]), Order::C).unwrap();
     let b = mmap::memmap(&p, DType::F64, MapMode::ReadWrite, 0, None, Order::C).unwrap();
     let r = mmap::memmap(&p, DType::F64, MapMode::Read, 0, None, Order::C).unwrap();
-    a.set_f64(&[3], 42.0).unwrap();
+    // `a` and `b` are distinct storages over the same pages: a safe write
+    // through `a` while another thread reads `b` would be a data race, so
+    // a shared mapping is never exclusive.
+    assert!(!a.is_exclusive());
+    assert_eq!(
+        a.set_f64(&[3], 42.0).unwrap_err(),
+        Error::InvalidArgument(
+            "cannot write through a shared tensor: its memory is not dlview's alone (a shared file \
+             mapping, a DLPack producer's tensor or caller memory); use the unsafe \
+             `Tensor::set_f64_shared`"
+                .into()
+        )
+    );
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { a.set_f64_shared(&[3], 42.0) }.unwrap();
     assert_eq!(
         (b.get_f64(&[3]).unwrap(), r.get_f64(&[3]).unwrap()),
         (42.0, 42.0),
@@ -1716,8 +1741,9 @@ fn map_modes_agree_with_numpy() {
     npy::save(&reference_tensor(DType::F64, &[4, 4], Order::C), &p).unwrap();
     let ps = p.to_str().unwrap();
     // dlview r+ writes, NumPy reads them from the file; dlview c writes, NumPy does not see them.
-    let mut rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
-    rw.set_f64(&[0, 1], 11.5).unwrap();
+    let rw = npy::load(&p, Some(MapMode::ReadWrite)).unwrap();
+    // SAFETY: single-threaded: nothing else reads or writes the mapping meanwhile.
+    unsafe { rw.set_f64_shared(&[0, 1], 11.5) }.unwrap();
     mmap::flush(&rw).unwrap();
     let mut c = npy::load(&p, Some(MapMode::CopyOnWrite)).unwrap();
     c.set_f64(&[0, 2], 99.0).unwrap();

@@ -344,8 +344,10 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                         .collect();
                     std::thread::spawn(move || {
                         for t in batch {
-                            // SAFETY: handed over by the worker, freed once.
-                            unsafe { dlv_tensor_free(t as *mut dlv_tensor) };
+                            // Inside the worker's `unsafe` block (it reaches
+                            // into closures): handed over by the worker,
+                            // freed once.
+                            dlv_tensor_free(t as *mut dlv_tensor);
                         }
                     })
                     .join()

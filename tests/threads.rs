@@ -11,7 +11,7 @@
 
 use dlview_core::copy::{CastOptions, parallel};
 use dlview_core::dtype::code;
-use dlview_core::{DType, Error, Order, Tensor};
+use dlview_core::{__private, DType, Error, Order, Tensor};
 use proptest::prelude::*;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::sync::mpsc;
@@ -27,7 +27,7 @@ struct Settings(#[allow(dead_code)] MutexGuard<'static, ()>);
 impl Drop for Settings {
     fn drop(&mut self) {
         parallel::set_num_threads(0).unwrap();
-        parallel::set_parallel_min_bytes(parallel::PARALLEL_MIN_BYTES);
+        __private::set_parallel_min_bytes(parallel::PARALLEL_MIN_BYTES);
     }
 }
 
@@ -217,12 +217,12 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let _s = settings();
-        parallel::set_parallel_min_bytes(16);
+        __private::set_parallel_min_bytes(16);
         let types = dtypes();
         let (from, to) = (types[from], types[to]);
         let view = ops.iter().fold(random(from, &shape, seed), |t, op| apply(&t, op));
         let opts = CastOptions { discard_imaginary: true };
-        let jobs = parallel::parallel_job_count();
+        let jobs = __private::parallel_job_count();
 
         for order in [Order::C, Order::F, Order::K] {
             let results = at_each_count(|| {
@@ -250,17 +250,20 @@ proptest! {
         let reversed: Vec<i64> = shape.iter().rev().copied().collect();
         let results = at_each_count(|| {
             let base = random(to, if dst_kind == 1 { &reversed } else { &shape }, seed ^ 0x5eed);
-            let mut dst = match dst_kind {
+            let dst = match dst_kind {
                 1 => base.transpose().unwrap(),
                 2 if !shape.is_empty() => base.flip(0).unwrap(),
                 _ => base.clone(),
             };
-            src.copy_into_with(&mut dst, opts).unwrap();
+            // `base` is kept to read the buffer back, so `dst` is shared.
+            // SAFETY: only this call (and the pool threads it runs) touches
+            // the buffer meanwhile.
+            unsafe { src.copy_into_shared_with(&dst, opts) }.unwrap();
             buffer(&base)
         });
         assert_all_equal(&results, &format!("copy_into {from} -> {to}"));
         if view.size() >= 2 && view.size() as usize * 2 * from.itemsize() >= 16 {
-            prop_assert!(parallel::parallel_job_count() > jobs, "no job ran on the pool");
+            prop_assert!(__private::parallel_job_count() > jobs, "no job ran on the pool");
         }
     }
 }
@@ -270,7 +273,7 @@ proptest! {
 #[test]
 fn overlapping_copy_into_is_resolved_before_the_split() {
     let _s = settings();
-    parallel::set_parallel_min_bytes(64);
+    __private::set_parallel_min_bytes(64);
     type Case = fn(&Tensor) -> (Tensor, Tensor);
     let cases: [(&str, Case); 6] = [
         ("a[1:] = a[:-1]", |a| {
@@ -304,10 +307,13 @@ fn overlapping_copy_into_is_resolved_before_the_split() {
         for dtype in [DType::F32, DType::F16, DType::C128, DType::U8] {
             let results = at_each_count(|| {
                 let a = random(dtype, &[64, 64], 7);
-                let (mut dst, src) = case(&a);
+                let (dst, src) = case(&a);
                 // The oracle: the source's values, read before any write.
                 let want = elements(&src.copy(Order::C).unwrap());
-                src.copy_into(&mut dst).unwrap();
+                // `src` and `a` share `dst`'s memory (the point of the case).
+                // SAFETY: only this call (and the pool threads it runs)
+                // touches the buffer meanwhile.
+                unsafe { src.copy_into_shared(&dst) }.unwrap();
                 assert_eq!(elements(&dst), want, "{name} {dtype}");
                 buffer(&a)
             });
@@ -365,7 +371,7 @@ fn eight_callers_copy_at_once() {
     parallel::set_num_threads(1).unwrap();
     let expected: Vec<_> = sources.iter().map(workload).collect();
     parallel::set_num_threads(2).unwrap();
-    let jobs = parallel::parallel_job_count();
+    let jobs = __private::parallel_job_count();
     with_watchdog(300, "8 callers", move || {
         let callers: Vec<_> = sources
             .into_iter()
@@ -382,7 +388,7 @@ fn eight_callers_copy_at_once() {
             c.join().unwrap();
         }
     });
-    assert!(parallel::parallel_job_count() >= jobs + 8 * 3 * 5);
+    assert!(__private::parallel_job_count() >= jobs + 8 * 3 * 5);
 }
 
 /// Copies called from the workers of another rayon pool (and of rayon's
@@ -417,19 +423,19 @@ fn threshold_and_thread_count_decide_the_pool() {
     let small = random(DType::F32, &[100, 100], 3); // 80 KB of traffic
     let large = random(DType::F32, &[1024, 1024], 4); // 8 MB
     parallel::set_num_threads(2).unwrap();
-    let jobs = parallel::parallel_job_count();
+    let jobs = __private::parallel_job_count();
     small.copy(Order::F).unwrap();
     assert_eq!(
-        parallel::parallel_job_count(),
+        __private::parallel_job_count(),
         jobs,
         "a small copy used the pool"
     );
     large.copy(Order::F).unwrap();
-    assert_eq!(parallel::parallel_job_count(), jobs + 1);
+    assert_eq!(__private::parallel_job_count(), jobs + 1);
     parallel::set_num_threads(1).unwrap();
     large.copy(Order::F).unwrap();
     assert_eq!(
-        parallel::parallel_job_count(),
+        __private::parallel_job_count(),
         jobs + 1,
         "one thread used the pool"
     );
@@ -466,10 +472,10 @@ fn copy_in_forked_child_after_parallel_copy() {
     let _s = settings();
     parallel::set_num_threads(2).unwrap();
     let src = random(DType::F32, &[1024, 1024], 5);
-    let jobs = parallel::parallel_job_count();
+    let jobs = __private::parallel_job_count();
     let want = workload(&src);
     assert!(
-        parallel::parallel_job_count() > jobs,
+        __private::parallel_job_count() > jobs,
         "the parent did not use the pool"
     );
     // SAFETY: the child only copies with dlview (its locks are fork-aware,
@@ -480,9 +486,9 @@ fn copy_in_forked_child_after_parallel_copy() {
         // SAFETY: alarm and _exit are async-signal-safe.
         unsafe { libc::alarm(60) };
         let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let before = parallel::parallel_job_count();
+            let before = __private::parallel_job_count();
             let same = workload(&src) == want;
-            let pooled = parallel::parallel_job_count() > before;
+            let pooled = __private::parallel_job_count() > before;
             match (same, pooled) {
                 (true, true) => 0,
                 (false, _) => 1,
@@ -520,7 +526,7 @@ fn copy_in_forked_child_after_parallel_copy() {
 #[ignore]
 fn measure_threshold() {
     let _s = settings();
-    parallel::set_parallel_min_bytes(1);
+    __private::set_parallel_min_bytes(1);
     let cores = std::thread::available_parallelism().unwrap().get();
     println!("traffic     kind        1 thread  {cores} threads  speed-up (best of 200, warm)");
     for kb in [64usize, 128, 256, 512, 1024, 2048, 4096] {

@@ -255,7 +255,7 @@ impl DType {
 
     /// True for packed types narrower than a byte (float6, float4).
     pub fn is_sub_byte(self) -> bool {
-        self.bits % 8 != 0
+        !self.bits.is_multiple_of(8)
     }
 
     /// Bytes per element. Sub-byte types report 0: they have no addressable

@@ -731,8 +731,23 @@ impl Tensor {
     /// Errors: those of [`Tensor::index`]; `READ_ONLY` ("assignment
     /// destination is read-only"); `INVALID_ARGUMENT` when `value` does not
     /// broadcast, or when a NaN or infinite float scalar would be stored
-    /// in an integer tensor ("cannot convert float NaN to integer").
+    /// in an integer tensor ("cannot convert float NaN to integer"), or
+    /// while other handles share this tensor's memory (see
+    /// [`Tensor::is_exclusive`]; [`Tensor::index_put_shared`] writes anyway).
     pub fn index_put(&mut self, key: &[Index], value: &Tensor) -> Result<()> {
+        self.require_writeable()?;
+        self.require_exclusive("Tensor::index_put_shared")?;
+        // SAFETY: no other handle reaches this memory (checked above), and
+        // `&mut self` keeps this one from being used meanwhile.
+        unsafe { self.index_put_shared(key, value) }
+    }
+
+    /// [`Tensor::index_put`] without the exclusivity check.
+    ///
+    /// # Safety
+    /// No other thread may read or write this tensor's elements during the
+    /// call, through any handle of the same memory (RULES.md §9).
+    pub unsafe fn index_put_shared(&self, key: &[Index], value: &Tensor) -> Result<()> {
         self.require_writeable()?;
         check_scalar_value(value, self.dtype())?;
         let items = classify(key)?;
@@ -740,7 +755,9 @@ impl Tensor {
         let dtype = self.dtype();
         let mut v = p.view.clone();
         if p.advanced.is_empty() {
-            return value.copy_into(&mut v);
+            // Through the crate-level copy: `v` is a view of `self`, so not
+            // exclusive; the caller's promise covers it.
+            return copy::copy_into(&v, value, copy::CastOptions::default());
         }
         v.device().require_host("advanced indexing")?;
         value.device().require_host("reading elements")?;
@@ -779,41 +796,33 @@ impl Tensor {
 mod tests {
     use super::*;
 
-    fn arange(shape: &[i64]) -> Tensor {
-        let mut t = Tensor::empty(DType::F64, shape, Order::C).unwrap();
-        let n = t.size();
-        let flat = t.reshape(&[n], crate::tensor::CopyMode::Never).unwrap();
-        let mut flat = flat;
-        for i in 0..n {
-            flat.set_f64(&[i], i as f64).unwrap();
+    /// A new C-order tensor of `shape` holding `values` in order: filled
+    /// as a 1-D tensor (the only handle, so writable), then reshaped into
+    /// a root of its own.
+    fn filled(dtype: DType, values: impl ExactSizeIterator<Item = f64>, shape: &[i64]) -> Tensor {
+        let mut flat = Tensor::empty(dtype, &[values.len() as i64], Order::C).unwrap();
+        for (i, v) in values.enumerate() {
+            flat.set_f64(&[i as i64], v).unwrap();
         }
-        t.set_writeable(true).unwrap();
-        t
+        flat.reshape(shape, crate::tensor::CopyMode::Always)
+            .unwrap()
+    }
+
+    fn arange(shape: &[i64]) -> Tensor {
+        let n = shape.iter().product::<i64>() as usize;
+        filled(DType::F64, (0..n).map(|i| i as f64), shape)
     }
 
     fn ints(values: &[i64], shape: &[i64]) -> Tensor {
-        let mut t = Tensor::empty(DType::I64, shape, Order::C).unwrap();
-        let flat_shape = [values.len() as i64];
-        let mut flat = t
-            .reshape(&flat_shape, crate::tensor::CopyMode::Never)
-            .unwrap();
-        for (i, &v) in values.iter().enumerate() {
-            flat.set_f64(&[i as i64], v as f64).unwrap();
-        }
-        t.set_writeable(true).unwrap();
-        t
+        filled(DType::I64, values.iter().map(|&v| v as f64), shape)
     }
 
     fn bools(values: &[bool], shape: &[i64]) -> Tensor {
-        let t = Tensor::empty(DType::BOOL, shape, Order::C).unwrap();
-        let flat_shape = [values.len() as i64];
-        let mut flat = t
-            .reshape(&flat_shape, crate::tensor::CopyMode::Never)
-            .unwrap();
-        for (i, &v) in values.iter().enumerate() {
-            flat.set_f64(&[i as i64], f64::from(u8::from(v))).unwrap();
-        }
-        t
+        filled(
+            DType::BOOL,
+            values.iter().map(|&v| f64::from(u8::from(v))),
+            shape,
+        )
     }
 
     fn values(t: &Tensor) -> Vec<f64> {

@@ -975,7 +975,9 @@ mod tests {
     #[test]
     fn slices_match_python() {
         // range(10)[start:stop:step] computed by hand.
-        let cases: &[(Option<i64>, Option<i64>, i64, i64, i64)] = &[
+        // (start, stop, step, first index, length)
+        type Case = (Option<i64>, Option<i64>, i64, i64, i64);
+        let cases: &[Case] = &[
             (None, None, 1, 0, 10),
             (None, None, -1, 9, 10),
             (Some(2), Some(8), 3, 2, 2),

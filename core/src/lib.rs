@@ -12,8 +12,7 @@
 pub mod copy;
 pub mod cuda;
 // Foreign callbacks run outside the C ABI's panic boundary (forced unwinds).
-#[doc(hidden)]
-pub mod deferred;
+mod deferred;
 pub mod device;
 pub mod dlpack;
 pub mod dtype;
@@ -24,8 +23,8 @@ pub mod index;
 pub mod layout;
 pub mod mmap;
 pub mod npy;
-#[doc(hidden)]
-pub mod spare;
+// One spare block per thread for the export block and the C handle.
+mod spare;
 pub mod storage;
 pub mod tensor;
 
@@ -36,6 +35,31 @@ pub use error::{Error, Result};
 pub use index::Index;
 pub use layout::{Layout, Order};
 pub use tensor::{CopyMode, Tensor};
+
+/// Not API: what the C ABI crate (`dlview-capi`) and the workspace's tests
+/// need from the core but Rust users must not rely on. Anything here may
+/// change or vanish in any release, without a semver bump.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::deferred::{ForeignFn, call, may_unwind, outside_boundary};
+    pub use crate::spare::{Spare, give_back as spare_give_back, take as spare_take};
+
+    /// How many storages are alive, process-wide (leak checks in tests).
+    pub fn live_count() -> usize {
+        crate::storage::live_count()
+    }
+
+    /// Sets the smallest job (bytes moved) that runs in parallel, returning
+    /// the previous value: tests cut small views into many pieces with it.
+    pub fn set_parallel_min_bytes(bytes: usize) -> usize {
+        crate::copy::parallel::set_parallel_min_bytes(bytes)
+    }
+
+    /// How many jobs have run on dlview's pool in this process.
+    pub fn parallel_job_count() -> usize {
+        crate::copy::parallel::parallel_job_count()
+    }
+}
 
 // The README's Rust quick start is compiled and run as a doc test.
 #[cfg(doctest)]

@@ -38,10 +38,14 @@ pub enum MapMode {
     /// does) writes to private copies: it can neither fault nor change the file.
     Read,
     /// `"r+"`: shared and writeable; writes reach the file (see [`flush`]).
+    /// Other mappings of the file reach the same memory, so the tensor is
+    /// never [exclusive](Tensor::is_exclusive): Rust code writes it through
+    /// the unsafe `_shared` writes (e.g. [`Tensor::set_f64_shared`]).
     ReadWrite,
     /// `"c"`: private copy-on-write and writeable; writes stay in memory.
     CopyOnWrite,
-    /// `"w+"`: create (or truncate) the file, then as `ReadWrite`.
+    /// `"w+"`: create (or truncate) the file, then as `ReadWrite` (shared:
+    /// written through the `_shared` writes).
     Create,
 }
 
@@ -257,14 +261,16 @@ pub(crate) fn map_tensor(
     let (mapping, data) = Mapping::map(file, path, offset, end as usize, mode)?;
     // SAFETY: the mapping holds `end` bytes from `data` and lives in the
     // storage's owner until the storage drops; it is writable memory
-    // (PROT_WRITE) whatever the mode.
+    // (PROT_WRITE) whatever the mode. A shared mapping is not exclusive:
+    // another mapping of the file (this process's or another's) reaches the
+    // same pages, so safe code must not write it (`Tensor::is_exclusive`).
     let storage = unsafe {
         Storage::from_foreign(
             data,
             Some(end as usize),
             Device::CPU,
             !mode.is_writeable(),
-            false,
+            !mode.is_shared(),
             Owner::Foreign(Box::new(mapping)),
         )
     };

@@ -46,7 +46,10 @@ pub fn take(slot: &'static LocalKey<Spare>, layout: Layout) -> *mut u8 {
     if !spare.is_null() {
         return spare;
     }
-    // SAFETY: the users' layouts have non-zero sizes.
+    // `alloc` of a zero-size layout is undefined behaviour; every user's
+    // layout is a non-empty struct, so this never fires.
+    assert_ne!(layout.size(), 0, "spare::take of a zero-size layout");
+    // SAFETY: the layout has a non-zero size (asserted).
     let p = unsafe { std::alloc::alloc(layout) };
     if p.is_null() {
         std::alloc::handle_alloc_error(layout);

@@ -104,12 +104,13 @@ impl Drop for ZeroPages {
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// How many storages are alive right now, across all threads. Tests use it to
-/// prove that every exchange released what it took.
+/// How many storages are alive right now, across all threads. Tests use it
+/// (through `__private::live_count`) to prove that every exchange released
+/// what it took.
 ///
 /// Relaxed ordering suffices: the count is only read after the threads that
 /// changed it were joined (which synchronises), never to order other memory.
-pub fn live_count() -> usize {
+pub(crate) fn live_count() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
 
@@ -138,7 +139,9 @@ pub struct Storage {
     known_len: Option<usize>,
     device: Device,
     read_only: bool,
-    /// The memory is ours alone (a fresh copy, or DLPack `IS_COPIED`).
+    /// The memory is ours alone (a fresh buffer, a private mapping, or
+    /// DLPack `IS_COPIED`): nothing outside this storage's handles uses it.
+    /// Safe writes need it (see `Tensor::is_exclusive`).
     exclusive: bool,
     owner: Owner,
 }
@@ -211,7 +214,10 @@ impl Storage {
     /// `base` (when `known_len` is `Some(n)`, the `n` bytes from it) must stay
     /// valid until `owner` is dropped or called, which happens exactly once,
     /// possibly on another thread. If `read_only` is false the memory must be
-    /// writable.
+    /// writable. If `exclusive` is true nothing but this storage (another
+    /// storage, a file mapping, a foreign owner) may read or write the
+    /// memory while it lives: safe code then writes it through any handle
+    /// that is alone on the storage (`Tensor::is_exclusive`).
     pub unsafe fn from_foreign(
         base: *mut u8,
         known_len: Option<usize>,
@@ -258,6 +264,11 @@ impl Storage {
         self.read_only
     }
 
+    /// Whether nothing outside this storage's handles uses the memory: true
+    /// for dlview's own buffers, private file mappings and DLPack tensors
+    /// marked `IS_COPIED`; false for shared file mappings, other DLPack
+    /// producers' tensors and caller memory. (Whether other *handles* share
+    /// the storage is [`Tensor::is_exclusive`](crate::Tensor::is_exclusive).)
     pub fn is_exclusive(&self) -> bool {
         self.exclusive
     }

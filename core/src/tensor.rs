@@ -51,8 +51,9 @@ pub struct Tensor {
 }
 
 // SAFETY: `data` points into `storage`, which is Send + Sync; a Tensor adds
-// no thread affinity. Concurrent writes through two views are the caller's
-// race, as with any shared buffer (NumPy, PyTorch alike).
+// no thread affinity. Safe code cannot write elements through a handle that
+// shares its memory with another (see `Tensor::is_exclusive`); the unsafe
+// `_shared` writes leave that promise to their callers.
 unsafe impl Send for Tensor {}
 // SAFETY: see `Send`.
 unsafe impl Sync for Tensor {}
@@ -125,11 +126,50 @@ impl Tensor {
 
     /// A root tensor over `storage` whose element 0 is at `data`.
     ///
-    /// Checks that the layout's byte extent fits `isize` and, when the
-    /// storage knows its length, that every element lies inside it. The view
-    /// is writeable if asked, the storage allows it and elements do not
-    /// overlap. Packed sub-byte types must be compact (C order).
+    /// Checks that the layout's byte extent fits `isize` and that every
+    /// element lies inside the storage's known length. The view is writeable
+    /// if asked, the storage allows it and elements do not overlap. Packed
+    /// sub-byte types must be compact (C order). A storage whose length is
+    /// unknown (foreign memory) cannot be checked: `INVALID_ARGUMENT`, see
+    /// the unsafe [`Tensor::from_storage_unchecked`].
     pub fn from_storage(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        writeable: bool,
+    ) -> Result<Tensor> {
+        if storage.known_len().is_none() {
+            return Err(invalid!(
+                "a storage of unknown length cannot bound a view; \
+                 use the unsafe `Tensor::from_storage_unchecked`"
+            ));
+        }
+        // The storage knows its length, so `place` checks every element
+        // against it.
+        Tensor::place(storage, data, layout, dtype, writeable)
+    }
+
+    /// As [`Tensor::from_storage`], also for a storage whose length is
+    /// unknown (a foreign buffer): then only the placement in the address
+    /// space is checked.
+    ///
+    /// # Safety
+    /// When `storage.known_len()` is `None`, every element of `layout` from
+    /// `data` must lie in memory that stays valid (and, if `writeable` and
+    /// the storage is not read-only, writable) while the storage lives.
+    pub unsafe fn from_storage_unchecked(
+        storage: Arc<Storage>,
+        data: *mut u8,
+        layout: Layout,
+        dtype: DType,
+        writeable: bool,
+    ) -> Result<Tensor> {
+        Tensor::place(storage, data, layout, dtype, writeable)
+    }
+
+    /// The checks and construction of both `from_storage` constructors.
+    fn place(
         storage: Arc<Storage>,
         data: *mut u8,
         layout: Layout,
@@ -333,6 +373,12 @@ impl Tensor {
     }
 
     /// The data pointer for writing, or `READ_ONLY`.
+    ///
+    /// Getting the pointer is safe; writing through it is `unsafe` code
+    /// whose author must make sure that no other thread reads or writes
+    /// those elements meanwhile (through a clone, a view, a DLPack export or
+    /// foreign owners of the memory): unlike the safe writes, this does not
+    /// require [`Tensor::is_exclusive`].
     pub fn data_ptr_mut(&mut self) -> Result<*mut u8> {
         self.require_writeable()?;
         Ok(if self.size() == 0 {
@@ -390,12 +436,121 @@ impl Tensor {
     /// Writes one element from an f64, with NumPy's casting (see
     /// `copy::scalar::write_f64`); a NaN or infinity into an integer
     /// tensor is `INVALID_ARGUMENT`, as NumPy refuses it.
+    ///
+    /// Fails with `READ_ONLY` for a read-only view and with
+    /// `INVALID_ARGUMENT` (see [`Tensor::is_exclusive`]) while another
+    /// handle shares the memory; [`Tensor::set_f64_shared`] writes anyway.
+    ///
+    /// A shared reference cannot write:
+    /// ```compile_fail,E0596
+    /// #![forbid(unsafe_code)]
+    /// fn write(t: &dlview::Tensor) {
+    ///     t.set_f64(&[0], 1.0).unwrap(); // needs `&mut Tensor`
+    /// }
+    /// ```
+    /// so two threads cannot both write through one tensor:
+    /// ```compile_fail,E0499
+    /// #![forbid(unsafe_code)]
+    /// use dlview::{DType, Order, Tensor};
+    /// let mut t = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| t.set_f64(&[0], 1.0));
+    ///     s.spawn(|| t.set_f64(&[0], 2.0)); // a second `&mut t`
+    /// });
+    /// ```
+    /// and a clone handed to another thread makes neither handle writable
+    /// until it is dropped:
+    /// ```
+    /// use dlview::{DType, Order, Tensor};
+    /// let mut t = Tensor::zeros(DType::F64, &[2], Order::C).unwrap();
+    /// let other = t.clone();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| other.get_f64(&[0]).unwrap());
+    ///     assert!(t.set_f64(&[0], 1.0).is_err());
+    /// });
+    /// drop(other);
+    /// t.set_f64(&[0], 1.0).unwrap();
+    /// ```
     pub fn set_f64(&mut self, index: &[i64], value: f64) -> Result<()> {
+        self.require_writeable()?;
+        self.require_exclusive("Tensor::set_f64_shared")?;
+        // SAFETY: no other handle reaches this memory (checked above), and
+        // `&mut self` keeps this one from being used meanwhile.
+        unsafe { self.set_f64_shared(index, value) }
+    }
+
+    /// [`Tensor::set_f64`] without the exclusivity check: writes through a
+    /// tensor whose memory other handles (clones, views, exports, foreign
+    /// owners) may share. `READ_ONLY` and the other errors still apply.
+    ///
+    /// # Safety
+    /// No other thread may read or write the element during the call, through
+    /// any handle of the same memory (RULES.md §9: the caller serialises
+    /// the use of shared tensors, as the C ABI's callers do).
+    pub unsafe fn set_f64_shared(&self, index: &[i64], value: f64) -> Result<()> {
         self.require_writeable()?;
         copy::scalar::check_float_to_int(value, self.dtype)?;
         let ptr = self.element_ptr(index, "writing an element")?;
-        // SAFETY: as in `get_f64`, and the view is writeable.
+        // SAFETY: as in `get_f64`, and the view is writeable; the caller
+        // promised that no other thread touches the element.
         unsafe { copy::scalar::write_f64(ptr, self.dtype, value) }
+    }
+
+    // ---- exclusivity -------------------------------------------------------
+
+    /// Whether this handle is the only way to reach its elements, so that a
+    /// write through `&mut self` cannot race with anything: the memory is
+    /// dlview's own (not a shared file mapping, a DLPack producer's tensor
+    /// or caller memory, which others may use behind dlview's back), and no
+    /// other handle holds its storage: no clone, no other view, no live
+    /// DLPack export, no C handle, no `Arc` (strong or weak) taken from
+    /// [`Tensor::storage`]. A view's base counts as its own while nothing
+    /// else holds that base. The safe writes ([`Tensor::set_f64`],
+    /// [`Tensor::copy_into`], [`Tensor::index_put`]) require it.
+    pub fn is_exclusive(&self) -> bool {
+        if !self.storage.is_exclusive() {
+            return false;
+        }
+        let unique = self.own_storage_refs().is_some_and(|own| {
+            Arc::weak_count(&self.storage) == 0 && Arc::strong_count(&self.storage) == own
+        });
+        // Other handles' last uses happen before their drops, which release
+        // the count; this fence makes them happen before the caller's write
+        // (as `Arc::get_mut` does).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        unique
+    }
+
+    /// The references to the storage this handle holds itself: its own,
+    /// plus its base's while this handle alone holds that base; `None` when
+    /// another handle shares the base.
+    fn own_storage_refs(&self) -> Option<usize> {
+        match &self.base {
+            None => Some(1),
+            Some(b) if Arc::strong_count(b) == 1 && Arc::weak_count(b) == 0 => {
+                Some(1 + b.own_storage_refs()?)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// `Ok` when [`Tensor::is_exclusive`]; otherwise `INVALID_ARGUMENT`
+    /// naming `shared`, the unsafe variant that writes anyway.
+    pub(crate) fn require_exclusive(&self, shared: &str) -> Result<()> {
+        if self.is_exclusive() {
+            return Ok(());
+        }
+        Err(if self.storage.is_exclusive() {
+            invalid!(
+                "cannot write through a shared tensor: other handles (clones, views, DLPack exports) \
+                 hold its memory; drop them first, or use the unsafe `{shared}`"
+            )
+        } else {
+            invalid!(
+                "cannot write through a shared tensor: its memory is not dlview's alone (a shared file \
+                 mapping, a DLPack producer's tensor or caller memory); use the unsafe `{shared}`"
+            )
+        })
     }
 
     fn element_ptr(&self, index: &[i64], what: &str) -> Result<*mut u8> {
@@ -704,13 +859,61 @@ impl Tensor {
 
     /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
     /// broadcasts, casts, and is correct when the two share memory. Fails
-    /// with `READ_ONLY` if `dst` is not writeable.
+    /// with `READ_ONLY` if `dst` is not writeable, and with
+    /// `INVALID_ARGUMENT` while other handles share `dst`'s memory (see
+    /// [`Tensor::is_exclusive`]; [`Tensor::copy_into_shared`] writes anyway).
+    ///
+    /// The destination must be borrowed mutably; there is no safe write
+    /// through a shared reference:
+    /// ```compile_fail,E0308
+    /// #![forbid(unsafe_code)]
+    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
+    ///     src.copy_into(dst).unwrap(); // expects `&mut Tensor`
+    /// }
+    /// ```
+    /// and the crate-level copy that writes through `&Tensor` is private:
+    /// ```compile_fail,E0603
+    /// #![forbid(unsafe_code)]
+    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
+    ///     dlview::copy::copy_into(dst, src, Default::default()).unwrap();
+    /// }
+    /// ```
+    /// (nor is an index assignment through `&Tensor` possible:)
+    /// ```compile_fail,E0596
+    /// #![forbid(unsafe_code)]
+    /// fn write(t: &dlview::Tensor, v: &dlview::Tensor) {
+    ///     t.index_put(&[dlview::Index::Int(0)], v).unwrap();
+    /// }
+    /// ```
     pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
-        copy::copy_into(dst, self, copy::CastOptions::default())
+        self.copy_into_with(dst, copy::CastOptions::default())
     }
 
     /// As [`Tensor::copy_into`], with cast options.
     pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
+        dst.require_writeable()?;
+        dst.require_exclusive("Tensor::copy_into_shared")?;
+        copy::copy_into(dst, self, opts)
+    }
+
+    /// [`Tensor::copy_into`] without the exclusivity check on `dst`.
+    ///
+    /// # Safety
+    /// No other thread may read or write `dst`'s elements during the call,
+    /// through any handle of the same memory (RULES.md §9).
+    pub unsafe fn copy_into_shared(&self, dst: &Tensor) -> Result<()> {
+        copy::copy_into(dst, self, copy::CastOptions::default())
+    }
+
+    /// [`Tensor::copy_into_with`] without the exclusivity check on `dst`.
+    ///
+    /// # Safety
+    /// As [`Tensor::copy_into_shared`].
+    pub unsafe fn copy_into_shared_with(
+        &self,
+        dst: &Tensor,
+        opts: copy::CastOptions,
+    ) -> Result<()> {
         copy::copy_into(dst, self, opts)
     }
 

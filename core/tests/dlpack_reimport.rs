@@ -19,18 +19,18 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn live() -> usize {
-    dlview::storage::live_count()
+    dlview::__private::live_count()
 }
 
 /// A float32 tensor of `shape` holding 0, 1, 2, ... in C order.
 fn iota(shape: &[i64]) -> Tensor {
-    let t = Tensor::zeros(DType::F32, shape, Order::C).unwrap();
-    let n = t.size();
-    let mut flat = t.reshape(&[n], dlview::CopyMode::Never).unwrap();
+    let n = shape.iter().product();
+    // Filled while it is the only handle, then reshaped into a new root.
+    let mut flat = Tensor::zeros(DType::F32, &[n], Order::C).unwrap();
     for i in 0..n {
         flat.set_f64(&[i], i as f64).unwrap();
     }
-    t
+    flat.reshape(shape, dlview::CopyMode::Always).unwrap()
 }
 
 fn export(t: &Tensor) -> NonNull<DLManagedTensorVersioned> {
@@ -158,8 +158,11 @@ fn read_only_views_stay_read_only() {
 fn writes_through_the_reimport_reach_the_source() {
     let _guard = serial();
     let t = iota(&[2, 3]);
-    let mut back = import(export(&t.transpose().unwrap())).unwrap();
-    back.set_f64(&[2, 1], -7.0).unwrap();
+    let back = import(export(&t.transpose().unwrap())).unwrap();
+    // `t` shares the memory, so only the unsafe write goes through.
+    assert!(!back.is_exclusive());
+    // SAFETY: single-threaded: nothing else reads or writes it meanwhile.
+    unsafe { back.set_f64_shared(&[2, 1], -7.0) }.unwrap();
     assert_eq!(t.get_f64(&[1, 2]).unwrap(), -7.0);
 }
 

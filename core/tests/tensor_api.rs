@@ -10,9 +10,10 @@
 //! [`guard`]: it serialises the tests of this file and, when the test ends
 //! without panicking, asserts that every storage the test made was released.
 
+use dlview::__private::live_count;
 use dlview::device::kind;
 use dlview::dtype::code;
-use dlview::storage::{Owner, Storage, live_count};
+use dlview::storage::{Owner, Storage};
 use dlview::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview::{CopyMode, DType, Device, Error, Layout, Order, Tensor};
 use std::ffi::c_void;
@@ -46,6 +47,22 @@ impl Drop for Guard {
             );
         }
     }
+}
+
+/// Writes one element through a handle that shares its memory (a view whose
+/// root is alive): not exclusive, so through the unsafe `_shared` write.
+fn set_shared(t: &Tensor, index: &[i64], value: f64) -> dlview::Result<()> {
+    // SAFETY: each test is single-threaded; no other thread reads or writes
+    // this memory during the call.
+    unsafe { t.set_f64_shared(index, value) }
+}
+
+/// The refusal of a safe write through a tensor other handles share.
+fn shared_error(variant: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "cannot write through a shared tensor: other handles (clones, views, DLPack exports) \
+         hold its memory; drop them first, or use the unsafe `{variant}`"
+    ))
 }
 
 /// A new tensor whose element at C-order position `k` holds `k`.
@@ -942,7 +959,12 @@ fn writeable_rules() {
     // Rule 2: views inherit.
     let mut v = a.slice(0, Some(1), None, 1).unwrap();
     assert!(v.is_writeable());
-    v.set_f64(&[0, 0], -1.0).unwrap();
+    // Writeable, but `a` shares the memory: a safe write is refused.
+    assert_eq!(
+        v.set_f64(&[0, 0], -1.0).unwrap_err(),
+        shared_error("Tensor::set_f64_shared")
+    );
+    set_shared(&v, &[0, 0], -1.0).unwrap();
     assert_eq!(a.get_f64(&[1, 0]).unwrap(), -1.0);
     v.set_writeable(false).unwrap();
     assert!(
@@ -959,7 +981,7 @@ fn writeable_rules() {
         Error::ReadOnly("assignment destination is read-only".into())
     );
     v.set_writeable(true).unwrap();
-    v.set_f64(&[0, 0], 4.0).unwrap();
+    set_shared(&v, &[0, 0], 4.0).unwrap();
     a.set_writeable(false).unwrap();
     assert!(!a.slice(0, None, None, 1).unwrap().is_writeable());
     assert!(matches!(a.data_ptr_mut(), Err(Error::ReadOnly(_))));
@@ -1003,7 +1025,7 @@ fn writeable_rules() {
     let mut sel = row.broadcast_to(&[2, 4]).unwrap().select(0, 1).unwrap();
     assert!(!sel.is_writeable());
     sel.set_writeable(true).unwrap();
-    sel.set_f64(&[2], 9.0).unwrap();
+    set_shared(&sel, &[2], 9.0).unwrap();
     assert_eq!(a.get_f64(&[0, 2]).unwrap(), 9.0);
 }
 
@@ -1118,13 +1140,32 @@ fn read_only_and_borrowed_storage() {
         )
     });
     let base = storage.base();
-    let t = Tensor::from_storage(
-        storage,
-        base,
-        Layout::new(&[8], &[1]).unwrap(),
-        DType::F64,
-        true,
-    )
+    // Safe code cannot place a view in a storage of unknown length.
+    assert_eq!(
+        Tensor::from_storage(
+            Arc::clone(&storage),
+            base,
+            Layout::new(&[8], &[1]).unwrap(),
+            DType::F64,
+            true
+        )
+        .unwrap_err(),
+        Error::InvalidArgument(
+            "a storage of unknown length cannot bound a view; \
+             use the unsafe `Tensor::from_storage_unchecked`"
+                .into()
+        )
+    );
+    // SAFETY: the 8 elements lie in `buf`, which outlives the tensor.
+    let t = unsafe {
+        Tensor::from_storage_unchecked(
+            storage,
+            base,
+            Layout::new(&[8], &[1]).unwrap(),
+            DType::F64,
+            true,
+        )
+    }
     .unwrap();
     assert!(t.is_writeable());
     let mid = t.slice(0, Some(2), Some(5), 1).unwrap();
@@ -1510,7 +1551,7 @@ fn device_memory_is_not_dereferenced() {
             },
         )
     });
-    let mut t = Tensor::from_storage(
+    let t = Tensor::from_storage(
         storage,
         addr,
         Layout::new(&[3, 4], &[4, 1]).unwrap(),
@@ -1533,7 +1574,7 @@ fn device_memory_is_not_dereferenced() {
         )
     );
     assert_eq!(
-        t.set_f64(&[0, 0], 1.0).unwrap_err(),
+        set_shared(&t, &[0, 0], 1.0).unwrap_err(),
         Error::UnsupportedDevice(
             "writing an element needs host-accessible memory, but the tensor is on cuda:1".into()
         )

@@ -16,7 +16,7 @@
 //! (`copy` in C/F/K order, `astype`, `reshape` under each copy policy). Invalid parameters are generated too: the model predicts
 //! the error, and the library must return exactly that error.
 
-use dlview::storage::live_count;
+use dlview::__private::live_count;
 use dlview::tensor::flags;
 use dlview::{CopyMode, DType, Error, Order, Tensor};
 use proptest::collection::vec;
@@ -1027,19 +1027,28 @@ fn check_write(root: &Root, m: &Model, t: &Tensor, ctx: &str) {
         if size > 0 {
             let idx = unravel_c(k, &m.shape);
             let ridx = unravel_c(m.map[k], &root.shape);
-            w.set_f64(&idx, MARKER).unwrap();
+            // The root (and `t`) share the memory: a safe write is refused.
+            assert!(
+                matches!(w.set_f64(&idx, MARKER), Err(Error::InvalidArgument(e))
+                    if e.starts_with("cannot write through a shared tensor")),
+                "{ctx}"
+            );
+            // SAFETY: single-threaded: nothing else uses the memory meanwhile.
+            unsafe { w.set_f64_shared(&idx, MARKER) }.unwrap();
             assert_eq!(
                 root.t.get_f64(&ridx).unwrap(),
                 MARKER,
                 "{ctx}: write through {idx:?} reaches root {ridx:?}"
             );
-            w.set_f64(&idx, m.map[k] as f64).unwrap();
+            // SAFETY: as above.
+            unsafe { w.set_f64_shared(&idx, m.map[k] as f64) }.unwrap();
             assert_eq!(root.t.get_f64(&ridx).unwrap(), m.map[k] as f64);
         } else if !m.shape.is_empty() {
             // No element to write: the index is out of bounds, not read-only.
             assert!(
                 matches!(
-                    w.set_f64(&vec![0; m.shape.len()], MARKER),
+                    // SAFETY: as above (and nothing is written).
+                    unsafe { w.set_f64_shared(&vec![0; m.shape.len()], MARKER) },
                     Err(Error::Index { .. })
                 ),
                 "{ctx}"

@@ -49,8 +49,11 @@ struct Buffer([u8; BUF_BYTES]);
 struct Block<M> {
     managed: M,
     calls: AtomicUsize,
-    arrays: Option<(Box<[i64]>, Box<[i64]>)>,
+    arrays: Option<ShapeAndStrides>,
 }
+
+/// The arrays a descriptor's `shape` and `strides` point into.
+type ShapeAndStrides = (Box<[i64]>, Box<[i64]>);
 
 trait Managed: Sized + 'static {
     fn dl(&mut self) -> &mut DLTensor;
@@ -504,7 +507,7 @@ fn oracle(d: &Desc, buf_addr: usize) -> Expect {
         errs.push(DLV_ERR_INVALID_ARGUMENT);
     }
     if copy == 2 && dtype_ok {
-        if d.dtype.1 % 8 != 0 {
+        if !d.dtype.1.is_multiple_of(8) {
             errs.push(DLV_ERR_UNSUPPORTED_DTYPE);
         }
         if !host_device(d.device.0) {
@@ -811,7 +814,7 @@ fn check_accepted(
             );
         }
         let bits = d.dtype.1;
-        if bits % 8 == 0 && size > 0 {
+        if bits.is_multiple_of(8) && size > 0 {
             let align: i128 = if d.dtype.0 == 5 {
                 i128::from(bits) / 16
             } else {
@@ -829,7 +832,7 @@ fn check_accepted(
         // every element) gives exactly the bytes at the computed addresses.
         let in_buffer = range
             .is_some_and(|(s, e)| s >= buf_addr as i128 && e <= (buf_addr + BUF_BYTES) as i128);
-        if in_buffer && host_device(d.device.0) && bits % 8 == 0 && size <= ENUM_LIMIT {
+        if in_buffer && host_device(d.device.0) && bits.is_multiple_of(8) && size <= ENUM_LIMIT {
             let mut copy = std::ptr::null_mut();
             let st = dlv_tensor_copy(t, DLV_ORDER_C, &mut copy);
             assert_eq!(

@@ -94,7 +94,7 @@ fn c_order_bytes(t: &Tensor) -> Vec<u8> {
 /// Runs one input. Panics on any violation.
 pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
-    let live = dlview_core::storage::live_count();
+    let live = dlview_core::__private::live_count();
     let dtype = DTYPES[input.below(DTYPES.len())];
     let ndim = input.below(5);
     let shape: Vec<i64> = (0..ndim).map(|_| input.dim()).collect();
@@ -135,10 +135,10 @@ pub fn run(data: &[u8]) {
                 view.broadcast_to(&s)
             }
         };
-        if let Ok(v) = next {
-            if v.size() <= MAX_ELEMENTS {
-                view = v;
-            }
+        if let Ok(v) = next
+            && v.size() <= MAX_ELEMENTS
+        {
+            view = v;
         }
     }
     let dir = scratch_dir();
@@ -166,5 +166,9 @@ pub fn run(data: &[u8]) {
     }
     drop((view, root));
     std::fs::remove_file(&path).unwrap();
-    assert_eq!(dlview_core::storage::live_count(), live, "storages leaked");
+    assert_eq!(
+        dlview_core::__private::live_count(),
+        live,
+        "storages leaked"
+    );
 }

@@ -305,6 +305,9 @@ impl World {
 
     /// Registers a new handle from a view op; adopts the library's flag
     /// where the model cannot decide.
+    // Each argument is one fact of the new view, from one call site per op;
+    // a struct for them would only be built to be taken apart here.
+    #[allow(clippy::too_many_arguments)]
     fn push_view(
         &mut self,
         t: *mut dlv_tensor,

@@ -628,6 +628,13 @@ def _setitem(t: Tensor, key: Any, value: Any) -> None:
         raise_status(status)
 
 
+def copy_into(dst: Tensor, src: Tensor) -> None:
+    """Writes ``src`` into ``dst``, broadcasting and casting (overlap-safe)."""
+    status = cdll.dlv_tensor_copy_into(dst._h, src._h)
+    if status:
+        raise_status(status)
+
+
 def take_along(t: Tensor, indices: list[int], axis: int) -> Tensor:
     """Copies the entries ``indices`` along ``axis`` into a new tensor
     (negative indices count from the end; out of range is ``IndexError``)."""

@@ -11,9 +11,10 @@
 //! unsafe-cast semantics, documented there).
 //!
 //! Memory: a copy allocates its output and nothing proportional to its input.
-//! The one exception is [`copy_into`] when source and destination may share
-//! memory: the source is first copied to a temporary (as NumPy does), unless
-//! both are single packed runs of the same dtype (then it is a `memmove`).
+//! The one exception is `copy_into` (behind [`Tensor::copy_into`]) when
+//! source and destination may share memory: the source is first copied to
+//! a temporary (as NumPy does), unless both are single packed runs of the
+//! same dtype (then it is a `memmove`).
 //!
 //! This module owns the only code that reads or writes elements in bulk
 //! through raw pointers; callers hand it tensors whose layouts were validated
@@ -178,7 +179,11 @@ pub(crate) fn broadcast_source(src: &Layout, shape: &[i64]) -> Result<Layout> {
 /// read-only `dst`, `UNSUPPORTED_DEVICE` for non-CPU memory, and
 /// `INVALID_ARGUMENT` when the shapes do not broadcast. On failure nothing
 /// has been written.
-pub fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
+///
+/// Crate-private: it writes through `&Tensor`. The public faces are
+/// [`Tensor::copy_into`] (which requires an exclusive `&mut` destination)
+/// and the unsafe [`Tensor::copy_into_shared`].
+pub(crate) fn copy_into(dst: &Tensor, src: &Tensor, opts: CastOptions) -> Result<()> {
     dst.require_writeable()?;
     let kernel = kernel_for(src.dtype(), dst.dtype(), opts)?;
     dst.device().require_host("writing elements")?;

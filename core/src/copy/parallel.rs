@@ -28,7 +28,7 @@
 //!
 //! [`parallel_for`] is the generic helper (any kernel that writes disjoint
 //! parts of its output for disjoint index ranges can use it, e.g. gathers);
-//! [`execute`] cuts a copy [`Plan`] into pieces.
+//! `execute` cuts a copy [`Plan`] into pieces.
 
 use super::kernels::Kernel;
 use super::plan::{Inner, Plan};
@@ -127,17 +127,16 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Test support: sets the smallest job (bytes moved) that runs in parallel,
-/// returning the previous value, so that tests can cut small random views
-/// into many pieces. Not for production use.
-#[doc(hidden)]
-pub fn set_parallel_min_bytes(bytes: usize) -> usize {
+/// Test support (`__private`): sets the smallest job (bytes moved) that
+/// runs in parallel, returning the previous value, so that tests can cut
+/// small random views into many pieces. Not for production use.
+pub(crate) fn set_parallel_min_bytes(bytes: usize) -> usize {
     MIN_BYTES.swap(bytes.max(1), Relaxed)
 }
 
-/// Test support: how many jobs have run on the pool in this process.
-#[doc(hidden)]
-pub fn parallel_job_count() -> usize {
+/// Test support (`__private`): how many jobs have run on the pool in this
+/// process.
+pub(crate) fn parallel_job_count() -> usize {
     PARALLEL_JOBS.load(Relaxed)
 }
 
@@ -352,18 +351,21 @@ struct Operands {
     src: *const u8,
 }
 
-impl Operands {
-    fn get(self) -> (*mut u8, *const u8) {
-        (self.dst, self.src)
-    }
-}
-
 // SAFETY: the pieces of a copy write disjoint destination elements and only
 // read the source (see `execute`); the pointers are only used inside the
 // call that made them, which waits for every piece.
 unsafe impl Send for Operands {}
 // SAFETY: as above.
 unsafe impl Sync for Operands {}
+
+impl Operands {
+    /// The two pointers. A closure calling this captures the whole
+    /// `Operands` (which is `Sync`), not its raw-pointer fields one by one
+    /// (which are not), as a field access would.
+    fn get(self) -> (*mut u8, *const u8) {
+        (self.dst, self.src)
+    }
+}
 
 /// How a plan is cut: every index of the first `fixed` axes alone (`outer`
 /// combinations), times `parts` ranges of `axis` (`axis == fixed`, except

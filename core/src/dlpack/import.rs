@@ -26,7 +26,10 @@ impl<M: Deletable> Owned<M> {
     /// # Safety
     /// `mt` must be NULL or a live managed tensor whose ownership passes to
     /// the caller; its shape/strides arrays must be readable for `ndim`
-    /// values.
+    /// values. A versioned tensor flagged `IS_COPIED` must be the only
+    /// user of its memory: its import is [exclusive](Tensor::is_exclusive),
+    /// so safe code may write it (without that flag the producer may still
+    /// use the memory, and safe writes are refused).
     pub unsafe fn take(mt: *mut M) -> Result<Owned<M>> {
         NonNull::new(mt).map(Owned).ok_or(Error::NullArgument("mt"))
     }
@@ -205,10 +208,12 @@ fn build<M: Deletable + 'static>(
     // `from_storage` below fails).
     let storage =
         unsafe { Storage::from_foreign(d.data, None, d.device, read_only, exclusive, owner) };
-    finish(
-        Tensor::from_storage(Arc::new(storage), d.data, d.layout, d.dtype, !read_only)?,
-        opts,
-    )
+    // SAFETY: the producer's elements are valid memory (its contract, see
+    // `Owned::take`) while the storage lives.
+    let tensor = unsafe {
+        Tensor::from_storage_unchecked(Arc::new(storage), d.data, d.layout, d.dtype, !read_only)
+    }?;
+    finish(tensor, opts)
 }
 
 fn finish(tensor: Tensor, opts: &ImportOptions) -> Result<Tensor> {
@@ -235,10 +240,11 @@ fn build_reclaimed(storage: Arc<Storage>, d: Described, opts: &ImportOptions) ->
             Owner::Foreign(Box::new(storage)),
         )
     };
-    finish(
-        Tensor::from_storage(Arc::new(inner), d.data, d.layout, d.dtype, false)?,
-        opts,
-    )
+    // SAFETY: our own export's elements, inside the reclaimed storage.
+    let tensor = unsafe {
+        Tensor::from_storage_unchecked(Arc::new(inner), d.data, d.layout, d.dtype, false)
+    }?;
+    finish(tensor, opts)
 }
 
 impl Owned<DLManagedTensorVersioned> {
@@ -284,10 +290,13 @@ impl Owned<DLManagedTensorVersioned> {
             let storage = unsafe { export::reclaim_storage(self.into_raw()) };
             if !read_only || storage.is_read_only() {
                 let d = described;
-                return finish(
-                    Tensor::from_storage(storage, d.data, d.layout, d.dtype, !read_only)?,
-                    opts,
-                );
+                // SAFETY: the storage may be foreign memory of unknown
+                // length (an export of an import); the described elements
+                // are valid by the import's contract (`Owned::take`).
+                let tensor = unsafe {
+                    Tensor::from_storage_unchecked(storage, d.data, d.layout, d.dtype, !read_only)
+                }?;
+                return finish(tensor, opts);
             }
             return build_reclaimed(storage, described, opts);
         }
