@@ -1,6 +1,7 @@
 # dlview build entry points. A new user needs two commands:
 #   make demo   builds the library and runs the C/C++ examples (no Python needed)
 #   make test   installs what the tests need (.venv with numpy, torch, jax) and runs every test
+#   make docs   builds the documentation site into build/docs (own venv: .venv-docs)
 
 CARGO     ?= cargo
 CC        ?= cc
@@ -19,7 +20,7 @@ export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda docs docs-venv
 
 all: lib
 
@@ -117,6 +118,31 @@ bench: lib venv python-ext
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/index_bench.py
 	PYTHONPATH=python $(VPY) benches/cuda_bench.py
 	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
+
+## The documentation site (docs/, mkdocs.yml) into build/docs, strict (any
+## warning fails): docs/ staged into build/docs-src with the generated C
+## reference (docs/gen_c_reference.py over include/dlview.h), the
+## CHANGELOG and `cargo doc -p dlview` (warnings denied) under rust/; the
+## Python reference comes from the docstrings (mkdocstrings, read
+## statically). Its tools live in their own venv, .venv-docs (docs/requirements.txt).
+DOCS_VENV := .venv-docs
+DOCS_SRC  := $(BUILD)/docs-src
+docs: docs-venv
+	rm -rf $(DOCS_SRC) $(BUILD)/docs
+	@mkdir -p $(DOCS_SRC)/reference
+	cp -R docs/. $(DOCS_SRC)/
+	cp CHANGELOG.md $(DOCS_SRC)/changelog.md
+	$(DOCS_VENV)/bin/python docs/gen_c_reference.py include/dlview.h $(DOCS_SRC)/reference/c.md
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
+	cp -R target/doc $(DOCS_SRC)/rust
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --quiet
+	@echo "site: $(abspath $(BUILD)/docs)/index.html"
+
+docs-venv: $(DOCS_VENV)/.installed
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r docs/requirements.txt
+	touch $@
 
 clean:
 	$(CARGO) clean

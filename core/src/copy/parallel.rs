@@ -28,7 +28,7 @@
 //!
 //! [`parallel_for`] is the generic helper (any kernel that writes disjoint
 //! parts of its output for disjoint index ranges can use it, e.g. gathers);
-//! [`execute`] cuts a copy [`Plan`] into pieces.
+//! `execute` (crate-private) cuts a copy `Plan` into pieces.
 
 use super::kernels::Kernel;
 use super::plan::{Inner, Plan};
