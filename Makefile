@@ -134,7 +134,7 @@ docs: docs-venv
 	cp CHANGELOG.md $(DOCS_SRC)/changelog.md
 	$(DOCS_VENV)/bin/python docs/gen_c_reference.py include/dlview.h $(DOCS_SRC)/reference/c.md
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
-	cp -R target/doc $(DOCS_SRC)/rust
+	cp -R $(or $(CARGO_TARGET_DIR),target)/doc $(DOCS_SRC)/rust
 	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --quiet
 	@echo "site: $(abspath $(BUILD)/docs)/index.html"
 
