@@ -52,12 +52,15 @@ demo: lib
 ## Everything: Rust unit/integration tests (they also build and run the C
 ## tests under tests/c/ and replay the fuzz seeds), the hardening runs
 ## (seeds with overflow checks, sanitizers, valgrind), the Python suite,
-## and the install test.
+## the install test, and the documentation site (strict: a broken link,
+## a stale reference or a rustdoc warning fails; its recipes already ran in
+## test-rust, tests/docs_code.rs, and test-python, test_docs_recipes.py).
 test: lib
 	$(MAKE) test-rust
 	$(MAKE) test-hardening
 	$(MAKE) test-python
 	$(MAKE) test-install
+	$(MAKE) docs
 
 test-rust: fakecuda
 	$(CARGO) test --release
