@@ -1,6 +1,7 @@
 # dlview build entry points. A new user needs two commands:
 #   make demo   builds the library and runs the C/C++ examples (no Python needed)
 #   make test   installs what the tests need (.venv with numpy, torch, jax) and runs every test
+#   make docs   builds the documentation site into build/docs (own venv: .venv-docs)
 
 CARGO     ?= cargo
 CC        ?= cc
@@ -19,7 +20,7 @@ export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda lint
+.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda lint docs docs-venv
 
 all: lib
 
@@ -51,13 +52,16 @@ demo: lib
 ## Everything: the lint gate (clippy, rustdoc), Rust unit/integration tests (they also build and run the C
 ## tests under tests/c/ and replay the fuzz seeds), the hardening runs
 ## (seeds with overflow checks, sanitizers, valgrind), the Python suite,
-## and the install test.
+## the install test, and the documentation site (strict: a broken link,
+## a stale reference or a rustdoc warning fails; its recipes already ran in
+## test-rust, tests/docs_code.rs, and test-python, test_docs_recipes.py).
 test: lib
 	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-hardening
 	$(MAKE) test-python
 	$(MAKE) test-install
+	$(MAKE) docs
 
 ## The Rust hygiene gate: clippy on every crate and target (warnings are
 ## errors), and the Rust API's docs with zero rustdoc warnings.
@@ -124,6 +128,31 @@ bench: lib venv python-ext
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/index_bench.py
 	PYTHONPATH=python $(VPY) benches/cuda_bench.py
 	$(VPY) benches/plot.py $(BENCH_OUT) docs/bench.png
+
+## The documentation site (docs/, mkdocs.yml) into build/docs, strict (any
+## warning fails): docs/ staged into build/docs-src with the generated C
+## reference (docs/gen_c_reference.py over include/dlview.h), the
+## CHANGELOG and `cargo doc -p dlview` (warnings denied) under rust/; the
+## Python reference comes from the docstrings (mkdocstrings, read
+## statically). Its tools live in their own venv, .venv-docs (docs/requirements.txt).
+DOCS_VENV := .venv-docs
+DOCS_SRC  := $(BUILD)/docs-src
+docs: docs-venv
+	rm -rf $(DOCS_SRC) $(BUILD)/docs
+	@mkdir -p $(DOCS_SRC)/reference
+	cp -R docs/. $(DOCS_SRC)/
+	cp CHANGELOG.md $(DOCS_SRC)/changelog.md
+	$(DOCS_VENV)/bin/python docs/gen_c_reference.py include/dlview.h $(DOCS_SRC)/reference/c.md
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
+	cp -R $(or $(CARGO_TARGET_DIR),target)/doc $(DOCS_SRC)/rust
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --quiet
+	@echo "site: $(abspath $(BUILD)/docs)/index.html"
+
+docs-venv: $(DOCS_VENV)/.installed
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r docs/requirements.txt
+	touch $@
 
 clean:
 	$(CARGO) clean

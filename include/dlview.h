@@ -7,7 +7,7 @@
  * Conventions: every dlv_tensor* you receive is yours and is freed with
  * dlv_tensor_free. Fallible calls return dlv_status and write their
  * out-parameters only on success; dlv_last_error() explains a failure.
- * Strides are in elements. See RULES.md for the flag and stride rules.
+ * Strides are in elements. See docs/rules.md (the "Rules" page of `make docs`) for the flag and stride rules.
  *
  * Pointers: every pointer argument is NULL (DLV_ERR_NULL_ARGUMENT where one
  * is required) or valid for what the function's comment says: a dlv_tensor*
@@ -15,7 +15,7 @@
  * stated number of elements; an out-parameter is writable. Distinct handles
  * may be used from different threads at once; the elements a call writes
  * are not read or written by another thread during that call, through any
- * handle or export of the same memory (RULES.md section 9).
+ * handle or export of the same memory (docs/rules.md section 9).
  */
 
 #ifndef DLVIEW_H
@@ -398,7 +398,7 @@ enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
 
 // The canonical name of an element type ("float32", "bfloat16",
 // "float8_e4m3fn", "bool", "complex64", ...), in static storage. NULL when
-// `dtype` is not a type dlview supports (see RULES.md §5).
+// `dtype` is not a type dlview supports (see docs/rules.md §5).
 const char *dlv_dtype_name(DLDataType dtype);
 
 // Looks an element type up by name: the canonical names of
@@ -1140,7 +1140,7 @@ enum dlv_status dlv_cuda_device_count(int32_t *out);
 bool dlv_cuda_available(void);
 
 // Orders a consumer's stream after the work dlview has queued on
-// `device` (the producer's half of a DLPack exchange, RULES.md §6): an
+// `device` (the producer's half of a DLPack exchange, docs/rules.md §6): an
 // event is recorded on dlview's stream (the legacy default stream) and
 // `stream` waits for it; the host does not block. Call it after exporting
 // a CUDA tensor, with the consumer's stream in the DLPack encoding: 1 the

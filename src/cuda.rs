@@ -37,7 +37,7 @@ pub extern "C-unwind" fn dlv_cuda_available() -> bool {
 }
 
 /// Orders a consumer's stream after the work dlview has queued on
-/// `device` (the producer's half of a DLPack exchange, RULES.md §6): an
+/// `device` (the producer's half of a DLPack exchange, docs/rules.md §6): an
 /// event is recorded on dlview's stream (the legacy default stream) and
 /// `stream` waits for it; the host does not block. Call it after exporting
 /// a CUDA tensor, with the consumer's stream in the DLPack encoding: 1 the

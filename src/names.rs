@@ -62,7 +62,7 @@ unsafe fn write_text(text: &str, buf: *mut c_char, len: usize) -> usize {
 
 /// The canonical name of an element type ("float32", "bfloat16",
 /// "float8_e4m3fn", "bool", "complex64", ...), in static storage. NULL when
-/// `dtype` is not a type dlview supports (see RULES.md §5).
+/// `dtype` is not a type dlview supports (see docs/rules.md §5).
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
     ffi_value(std::ptr::null(), || match DType::from_dl(dtype) {

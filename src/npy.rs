@@ -13,7 +13,7 @@
 //!   objects are not supported (the C ABI takes paths only).
 //! - `dv.memmap(..., shape=None)` passes `ndim = -1`; an int shape is `(n,)`.
 //! - Statuses: IO → `OSError` (the message holds the path and "os error N"),
-//!   FORMAT → `ValueError`, as RULES.md §8.
+//!   FORMAT → `ValueError`, as docs/rules.md §8.
 //! - A mapped tensor exported to PyTorch keeps the mapping alive through
 //!   the export; nothing in Python needs to hold the file open.
 #![allow(non_camel_case_types)]

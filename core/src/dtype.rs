@@ -1,5 +1,5 @@
 //! Element types: the DLPack `(code, bits, lanes)` triple, validated against the
-//! table of RULES.md §5, with names, sizes and alignments. Knows nothing about
+//! table of docs/rules.md §5, with names, sizes and alignments. Knows nothing about
 //! memory or layouts.
 
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub enum Kind {
 }
 
 /// A validated element type. Construct it with [`DType::new`] (or the
-/// constants), which rejects everything RULES.md §5 does not list.
+/// constants), which rejects everything docs/rules.md §5 does not list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DType {
     code: u8,

@@ -1,4 +1,4 @@
-//! The file rules of RULES.md §7 that are not about the `.npy` format:
+//! The file rules of docs/rules.md §7 that are not about the `.npy` format:
 //!
 //! - paths with a NUL byte are refused, never truncated ([`check_path`]);
 //! - only regular files are read or mapped, and opening never blocks on a

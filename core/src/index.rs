@@ -1,4 +1,4 @@
-//! NumPy indexing (RULES.md §3): a key of integers, slices, `...`, new axes
+//! NumPy indexing (docs/rules.md §3): a key of integers, slices, `...`, new axes
 //! and integer or boolean index tensors, turned into a view (basic keys) or
 //! a gathered copy (advanced keys), and assignment through the same keys.
 //!

@@ -1,7 +1,7 @@
 //! Shape and stride arithmetic, in elements. Pure functions over integers: no
 //! pointers, no memory, no dtypes beyond an itemsize for byte extents.
 //!
-//! Every view transform of RULES.md §3 lives here and returns the new layout
+//! Every view transform of docs/rules.md §3 lives here and returns the new layout
 //! plus the element offset of the view's first element relative to the
 //! source's. All arithmetic is checked; a layout whose element offsets do not
 //! fit in `i64` cannot be constructed, and [`Layout::byte_bounds`] rejects one

@@ -1,6 +1,6 @@
 //! dlview: strided CPU and GPU tensors exchanged zero-copy between C, C++,
 //! Rust and DLPack-speaking frameworks, under one set of flag and stride
-//! rules (see `RULES.md` in the design documents).
+//! rules (`docs/rules.md` in the repository, the "Rules" page of the documentation site).
 //!
 //! Layers, bottom to top: [`layout`] (pure shape/stride math), [`dtype`],
 //! [`device`], [`storage`] (reference-counted memory), [`tensor`] (views and
@@ -17,7 +17,7 @@ pub mod device;
 pub mod dlpack;
 pub mod dtype;
 pub mod error;
-// The file rules of RULES.md §7 (NUL paths, regular files only, atomic replace).
+// The file rules of docs/rules.md §7 (NUL paths, regular files only, atomic replace).
 mod fileio;
 pub mod index;
 pub mod layout;

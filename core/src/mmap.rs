@@ -1,5 +1,5 @@
 //! File-backed memory: memory maps through `libc` with the four modes of
-//! `numpy.memmap` (RULES.md §7), `memmap` over raw files, `flush`, and the
+//! `numpy.memmap` (docs/rules.md §7), `memmap` over raw files, `flush`, and the
 //! positioned reads `npy` uses to fill a fresh buffer.
 //!
 //! A mapping is a [`Storage`] whose [`Owner::Foreign`] is a [`Mapping`]:

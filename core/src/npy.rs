@@ -737,7 +737,7 @@ const WRITE_CHUNK: usize = 16 << 20;
 /// followed), given the permission bits of the file it replaces, and
 /// renamed over it at the end, so a failure never leaves a half-written
 /// file or a temporary, and live maps of an old file at `path` keep their
-/// contents (RULES.md §7; `crate::fileio`).
+/// contents (docs/rules.md §7; `crate::fileio`).
 pub fn save(t: &Tensor, path: &Path) -> Result<()> {
     t.device().require_host("saving to a .npy file")?;
     let fortran = !t.layout().is_c_contiguous() && t.layout().is_f_contiguous();

@@ -1,5 +1,5 @@
 //! `Tensor`: a view `(storage, data pointer, layout, dtype, flags)` and every
-//! view operation of RULES.md §3, with the flag rules of §2.
+//! view operation of docs/rules.md §3, with the flag rules of §2.
 //!
 //! View logic is safe code: a view's data pointer is computed with wrapping
 //! arithmetic and only ever dereferenced by `copy/` kernels after the layout
@@ -15,7 +15,7 @@ use crate::storage::Storage;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-/// Flag bits, with NumPy's meanings (RULES.md §2).
+/// Flag bits, with NumPy's meanings (docs/rules.md §2).
 pub mod flags {
     pub const WRITEABLE: u32 = 1;
     pub const C_CONTIGUOUS: u32 = 2;

@@ -115,7 +115,9 @@ def asarray(obj: Any, dtype: "DTypeLike | None" = None, copy: "bool | None" = No
             copy = None  # done: a dtype change below may reuse this buffer
     elif hasattr(obj, "__dlpack__") or type(obj).__name__ == "PyCapsule":
         t = from_dlpack(obj, copy=copy)
-        copy = None
+        if copy:
+            copy = None  # copied: a dtype change below may reuse this buffer
+        # copy=False stays: a dtype change below must raise, not cast.
     else:
         t = _from_buffer(obj)
         if t is None:

@@ -1,4 +1,4 @@
-"""The DLPack Python protocol (RULES.md §6): ``__dlpack__``,
+"""The DLPack Python protocol (docs/rules.md §6): ``__dlpack__``,
 ``__dlpack_device__`` and ``from_dlpack``.
 
 Capsules are made and consumed by the library (``dlv_py_tensor_to_capsule``,
@@ -80,7 +80,7 @@ def _cross_device_copy(t: "Tensor", want: Any) -> "Tensor":
 
 
 def wait_on_stream(device: Any, stream: int) -> None:
-    """The producer's half of RULES.md §6 for CUDA: the consumer's ``stream``
+    """The producer's half of docs/rules.md §6 for CUDA: the consumer's ``stream``
     (1 legacy default, 2 per-thread default, >2 a handle, -1 no sync; 0 is
     refused with ``ValueError``) waits for dlview's pending work."""
     status = pydll.dlv_cuda_stream_wait(device, stream)
@@ -249,7 +249,7 @@ class CTypesBase:
         dl_device: "tuple[int, int] | None" = None,
         copy: "bool | None" = None,
     ) -> Any:
-        """A DLPack capsule of this tensor (RULES.md §6): versioned for
+        """A DLPack capsule of this tensor (docs/rules.md §6): versioned for
         ``max_version >= (1, 0)``, legacy otherwise; read-only tensors reach
         legacy consumers only as a copy, negative strides only as a compact
         copy; ``copy=False`` raises ``BufferError`` where a copy is needed."""

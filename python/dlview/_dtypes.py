@@ -46,7 +46,7 @@ def _spelling(dtype: DTypeLike) -> str:
 def _c_string(text: str, what: str) -> bytes:
     """``text`` as a C string; a NUL byte would end it early (ctypes passes
     ``b"float32\\0junk"`` as ``"float32"``), so it is refused, as the
-    library refuses it from Rust (RULES.md §7)."""
+    library refuses it from Rust (docs/rules.md §7)."""
     if "\0" in text:
         raise ValueError(f"{what} {text!r} contains a NUL byte")
     return text.encode()

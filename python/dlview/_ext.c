@@ -137,7 +137,7 @@ static int copy_mode(PyObject *copy, dlv_copy_mode *mode) {
     return 0;
 }
 
-/* Devices whose DLPack exchanges carry a CUDA stream (RULES.md §6). */
+/* Devices whose DLPack exchanges carry a CUDA stream (docs/rules.md §6). */
 static int is_cuda_family(DLDevice d) {
     return d.device_type == kDLCUDA || d.device_type == kDLCUDAHost || d.device_type == kDLCUDAManaged;
 }
@@ -276,7 +276,7 @@ static PyObject *TensorBase_dlpack_device(TensorBase *self, PyObject *unused) {
 static PyMethodDef TensorBase_methods[] = {
     {"__dlpack__", (PyCFunction)(void (*)(void))TensorBase_dlpack, METH_FASTCALL | METH_KEYWORDS,
      "__dlpack__($self, /, *, stream=None, max_version=None, dl_device=None, copy=None)\n--\n\n"
-     "A DLPack capsule of this tensor (RULES.md §6): \"dltensor_versioned\" for\n"
+     "A DLPack capsule of this tensor (docs/rules.md §6): \"dltensor_versioned\" for\n"
      "max_version >= (1, 0), else legacy \"dltensor\". Read-only tensors reach\n"
      "legacy consumers only as a copy, negative strides only as a compact copy;\n"
      "copy=False raises BufferError where a copy is needed."},

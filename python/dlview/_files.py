@@ -1,6 +1,6 @@
 """``.npy`` files and memory maps: ``load``, ``save``, ``memmap`` (NumPy's
 names and modes). Parsing, mapping and writing are the library's
-(``dlv_npy_load``, ``dlv_npy_save``, ``dlv_memmap``); see RULES.md §7.
+(``dlv_npy_load``, ``dlv_npy_save``, ``dlv_memmap``); see docs/rules.md §7.
 """
 
 from __future__ import annotations

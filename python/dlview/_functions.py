@@ -113,12 +113,16 @@ def asfortranarray(t: Any, dtype: Any = None) -> Tensor:
 def shares_memory(a: Any, b: Any) -> bool:
     """Whether some byte belongs to an element of both (exact for small
     tensors, as ``may_share_memory`` beyond 2^20 elements)."""
-    return bool(pydll.dlv_shares_memory(_tensor(a)._h, _tensor(b)._h))
+    # Both tensors must stay alive for the call: a temporary freed before
+    # the second is made can hand its handle address to it (a false "yes").
+    ta, tb = _tensor(a), _tensor(b)
+    return bool(pydll.dlv_shares_memory(ta._h, tb._h))
 
 
 def may_share_memory(a: Any, b: Any) -> bool:
     """Whether the byte ranges of the two tensors overlap."""
-    return bool(pydll.dlv_may_share_memory(_tensor(a)._h, _tensor(b)._h))
+    ta, tb = _tensor(a), _tensor(b)  # both alive for the call, as in shares_memory
+    return bool(pydll.dlv_may_share_memory(ta._h, tb._h))
 
 
 def take(t: Any, indices: Any, axis: "int | None" = None) -> Tensor:

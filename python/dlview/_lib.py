@@ -5,7 +5,7 @@ The library is found through the ``DLVIEW_LIBRARY`` environment variable
 puts it), else, in a source checkout, at ``target/release`` next to the
 ``python/`` directory. Nothing here decides anything about tensors: it
 names C functions, their argument types, and which Python exception each
-``dlv_status`` becomes (RULES.md §8).
+``dlv_status`` becomes (docs/rules.md §8).
 
 Two handles to the same loaded library are kept. ``cdll`` calls release the
 GIL (used for calls that may copy many bytes); ``pydll`` calls keep it (the
@@ -130,10 +130,10 @@ KDLCPU = 1
 KDLCUDA = 2
 KDLCUDAHOST = 3
 KDLCUDAMANAGED = 13
-#: Device types whose DLPack exchanges carry a CUDA stream (RULES.md §6).
+#: Device types whose DLPack exchanges carry a CUDA stream (docs/rules.md §6).
 CUDA_STREAM_DEVICES = frozenset((KDLCUDA, KDLCUDAHOST, KDLCUDAMANAGED))
 
-#: RULES.md §8: which built-in exception each status raises.
+#: docs/rules.md §8: which built-in exception each status raises.
 EXCEPTIONS: dict[int, type[Exception]] = {
     ERR_NULL_ARGUMENT: ValueError,
     ERR_INVALID_ARGUMENT: ValueError,
@@ -312,7 +312,7 @@ _last_error = pydll.dlv_last_error
 
 
 def raise_status(status: int) -> NoReturn:
-    """Raises the exception RULES.md §8 maps ``status`` to, with the library's message."""
+    """Raises the exception docs/rules.md §8 maps ``status`` to, with the library's message."""
     raw = _last_error()
     message = raw.decode("utf-8", "replace") if raw else ""
     exc = EXCEPTIONS.get(status, RuntimeError)

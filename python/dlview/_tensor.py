@@ -536,7 +536,7 @@ bind_extension(Tensor)
 # ---- indexing ---------------------------------------------------------------------
 #
 # The semantics are the core's (``dlv_tensor_index`` / ``dlv_tensor_index_put``,
-# RULES.md §3); this only converts a Python key into ``dlv_index`` items.
+# docs/rules.md §3); this only converts a Python key into ``dlv_index`` items.
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _BAD_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean tensors are valid indices"
@@ -639,3 +639,10 @@ def take_along(t: Tensor, indices: list[int], axis: int) -> Tensor:
     """Copies the entries ``indices`` along ``axis`` into a new tensor
     (negative indices count from the end; out of range is ``IndexError``)."""
     return derive(cdll.dlv_tensor_take, t._h, axis, _i64_array(indices), len(indices))
+
+
+def copy_into(dst: Tensor, src: Tensor) -> None:
+    """Writes ``src`` into ``dst``, broadcasting and casting (overlap-safe)."""
+    status = cdll.dlv_tensor_copy_into(dst._h, src._h)
+    if status:
+        raise_status(status)

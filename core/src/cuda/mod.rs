@@ -2,7 +2,7 @@
 //! device (through its primary context, the one PyTorch uses), in pinned
 //! host memory and in managed memory; copies between host and device
 //! memory in any direction; and the producer half of the stream rules of
-//! RULES.md §6.
+//! docs/rules.md §6.
 //!
 //! The driver is loaded at run time (see [`driver`](mod@driver)); without it, or with
 //! the feature off, every operation here fails with `DEVICE_UNAVAILABLE`

@@ -239,7 +239,7 @@ fn export<M: ManagedAbi>(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<M>>
     Ok(NonNull::from(block).cast())
 }
 
-/// Exports `t` as a versioned managed tensor (RULES.md §4). The caller owns
+/// Exports `t` as a versioned managed tensor (docs/rules.md §4). The caller owns
 /// the result and must call its deleter once.
 pub fn to_versioned(t: &Tensor, opts: &ExportOptions) -> Result<NonNull<DLManagedTensorVersioned>> {
     export(t, opts)

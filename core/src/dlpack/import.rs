@@ -1,4 +1,4 @@
-//! The consumer side (RULES.md §5). Trusts only ownership: the producer's
+//! The consumer side (docs/rules.md §5). Trusts only ownership: the producer's
 //! deleter is taken over first, then every field is validated, and any
 //! failure drops the guard, which calls the deleter exactly once.
 
@@ -248,7 +248,7 @@ fn build_reclaimed(storage: Arc<Storage>, d: Described, opts: &ImportOptions) ->
 }
 
 impl Owned<DLManagedTensorVersioned> {
-    /// Imports the tensor as a view (RULES.md §5), consuming ownership.
+    /// Imports the tensor as a view (docs/rules.md §5), consuming ownership.
     pub fn import(self, opts: &ImportOptions) -> Result<Tensor> {
         let mt = self.0.as_ptr();
         // SAFETY: `mt` is live; only the version is read before it is checked.

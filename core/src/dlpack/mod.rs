@@ -1,4 +1,4 @@
-//! DLPack exchange (RULES.md §4–5), on `dlpark`'s ABI types.
+//! DLPack exchange (docs/rules.md §4–5), on `dlpark`'s ABI types.
 //!
 //! [`export`] turns a view into a `DLManagedTensorVersioned` or legacy
 //! `DLManagedTensor` that keeps the storage alive until its deleter runs;
