@@ -453,6 +453,8 @@ macro_rules! with_element_type {
     };
 }
 
+pub(crate) use with_element_type;
+
 /// A bit-for-bit move of `item`-byte elements.
 pub(crate) fn move_kernel(item: usize, ctx: Ctx) -> Option<Kernel> {
     Some(match item {
