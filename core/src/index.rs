@@ -27,7 +27,7 @@
 //! This module is safe code: it computes shapes, placements and offsets,
 //! and leaves every memory access to `copy`.
 
-use crate::copy::{self, gather};
+use crate::copy::{self, dispatch, gather};
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result, invalid};
 use crate::layout::{Dims, Layout, Order, fmt_dims, resolve_index, slice_indices};
@@ -694,6 +694,9 @@ impl Tensor {
         if p.advanced.is_empty() {
             return Ok(p.view);
         }
+        if let Some(out) = dispatch::staged_read(self, Order::C, |host| host.index(key)) {
+            return out;
+        }
         let v = &p.view;
         v.device().require_host("advanced indexing")?;
         if let Some(m) = lone_full_mask(&p) {
@@ -734,6 +737,11 @@ impl Tensor {
     /// in an integer tensor ("cannot convert float NaN to integer").
     pub fn index_put(&mut self, key: &[Index], value: &Tensor) -> Result<()> {
         self.require_writeable()?;
+        if let Some(done) =
+            dispatch::staged_write(self, value, |host, value| host.index_put(key, value))
+        {
+            return done;
+        }
         check_scalar_value(value, self.dtype())?;
         let items = classify(key)?;
         let p = prepare(self, &items)?;

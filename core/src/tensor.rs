@@ -5,8 +5,10 @@
 //! arithmetic and only ever dereferenced by `copy/` kernels after the layout
 //! has been checked against the storage.
 
+// Only the element codec (`copy::scalar`, which knows nothing of tensors):
+// copies, casts and device transfers sit above this module, in
+// `copy::dispatch`.
 use crate::copy;
-use crate::cuda;
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result, invalid};
@@ -76,34 +78,24 @@ impl Tensor {
     /// be undefined behaviour, and `calloc` of a large buffer costs nothing
     /// (the OS maps zero pages).
     pub fn empty(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+        Tensor::zeros(dtype, shape, order)
     }
 
     /// A new zero-filled buffer of `shape`.
     pub fn zeros(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+        // Always zeroed: safe code may read host memory.
+        Tensor::allocate_with(dtype, shape, order, |n| {
+            Storage::allocate(n, true, Device::CPU)
+        })
     }
 
-    /// A new buffer of `shape` on `device`: the CPU (as [`Tensor::empty`]),
-    /// or through the CUDA driver `cuda:N` (device memory, contents
-    /// unspecified), `cuda_host:N` (pinned) or `cuda_managed:N` (both
-    /// zeroed, as host memory always is). Other devices are
-    /// `UNSUPPORTED_DEVICE`; CUDA without a driver `DEVICE_UNAVAILABLE`.
-    pub fn empty_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, false, device)
-    }
-
-    /// As [`Tensor::empty_on`], every element zero.
-    pub fn zeros_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, device)
-    }
-
-    fn allocate(
+    /// A compact tensor of `shape` over the storage `make` returns for its
+    /// byte size: the CPU's here, a device's in `copy::dispatch`.
+    pub(crate) fn allocate_with(
         dtype: DType,
         shape: &[i64],
         order: Order,
-        zeroed: bool,
-        device: Device,
+        make: impl FnOnce(usize) -> Result<Storage>,
     ) -> Result<Tensor> {
         dtype.require_addressable("creating a tensor")?;
         if order == Order::K {
@@ -113,12 +105,7 @@ impl Tensor {
         }
         let layout = Layout::compact(shape, order)?;
         let nbytes = packed_nbytes(layout.size(), dtype)?;
-        let storage = Arc::new(if device.is_cpu() {
-            // Always zeroed: safe code may read host memory.
-            Storage::allocate(nbytes, true, device)?
-        } else {
-            cuda::allocate(device, nbytes, zeroed)?
-        });
+        let storage = Arc::new(make(nbytes)?);
         let data = storage.base();
         Tensor::from_storage(storage, data, layout, dtype, true)
     }
@@ -660,64 +647,6 @@ impl Tensor {
     pub fn sliding_window(&self, axis: i64, window: i64) -> Result<Tensor> {
         let layout = self.layout.sliding_window(self.axis(axis)?, window)?;
         self.view(layout, 0, false)
-    }
-
-    // ---- copies ------------------------------------------------------------
-
-    /// A new writeable buffer with the same elements, in `order`, on the
-    /// same device. CUDA memory is copied on its device when a CUDA driver
-    /// is available, and is `UNSUPPORTED_DEVICE` (as every element access
-    /// of device memory without a runtime) otherwise.
-    pub fn copy(&self, order: Order) -> Result<Tensor> {
-        if self.device().device_type == crate::device::kind::CUDA && cuda::available() {
-            return cuda::to_device(self, self.device(), order);
-        }
-        copy::copy_to_new(self, self.dtype, order)
-    }
-
-    /// A new writeable buffer with the same elements on `device`, compact
-    /// in `order` (C, F, or K: this view's axis order): host ↔ CUDA device,
-    /// device ↔ device, or to pinned/managed host memory, through the CUDA
-    /// driver (`DEVICE_UNAVAILABLE` without one); CPU → CPU is a plain copy.
-    pub fn to_device(&self, device: Device, order: Order) -> Result<Tensor> {
-        cuda::to_device(self, device, order)
-    }
-
-    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
-    /// unsafe casting, see `copy::cast`; complex → real fails).
-    pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
-        if dtype == self.dtype {
-            return self.copy(order);
-        }
-        copy::copy_to_new(self, dtype, order)
-    }
-
-    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
-    pub fn astype_with(
-        &self,
-        dtype: DType,
-        order: Order,
-        opts: copy::CastOptions,
-    ) -> Result<Tensor> {
-        copy::copy_to_new_with(self, dtype, order, opts)
-    }
-
-    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
-    /// broadcasts, casts, and is correct when the two share memory. Fails
-    /// with `READ_ONLY` if `dst` is not writeable.
-    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
-        copy::copy_into(dst, self, copy::CastOptions::default())
-    }
-
-    /// As [`Tensor::copy_into`], with cast options.
-    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
-        copy::copy_into(dst, self, opts)
-    }
-
-    /// A new C-contiguous tensor of the entries `indices` along `axis`
-    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
-    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
-        copy::take(self, axis, indices)
     }
 }
 

@@ -20,6 +20,7 @@
 //! against their storage when the views were made. It never changes a view.
 
 pub mod cast;
+pub(crate) mod dispatch;
 pub(crate) mod gather;
 mod kernels;
 pub mod minifloat;

@@ -204,6 +204,62 @@ fn transfer(dst: &Tensor, src: &Tensor) -> Result<()> {
     )
 }
 
+/// Runs `write` on a host copy of the bytes that `dst`, a tensor in CUDA
+/// device memory, spans, then copies those bytes back: this is how the host
+/// kernels (casting copies, scatters) serve device tensors — staging through
+/// the host (D2H, host kernel, H2D), not a device kernel.
+///
+/// The whole byte extent goes back, gaps of a strided view included. The
+/// gap bytes were read just before and go back unchanged, and dlview's
+/// device copies are synchronous on the legacy default stream; a kernel
+/// another stream runs on those bytes meanwhile is the caller's race, as
+/// with any DLPack exchange (RULES §6).
+pub(crate) fn update_through_host(
+    dst: &Tensor,
+    write: impl FnOnce(&mut Tensor) -> Result<()>,
+) -> Result<()> {
+    let Side::Device(ordinal) = side(dst.device())? else {
+        return Err(invalid!("{} is not CUDA device memory", dst.device()));
+    };
+    dst.require_writeable()?;
+    let item = dst.dtype().itemsize();
+    let (lo, hi) = dst.layout().byte_bounds(item)?.unwrap_or((0, 0));
+    let extent = (hi - lo) as usize;
+    let d = driver()?;
+    let _ctx = d.enter(ordinal)?;
+    let device_start = dst.raw_data().wrapping_offset(lo);
+    if extent > 0 {
+        check_pointer(d, dst, ordinal)?;
+    }
+    let stage = Storage::allocate(extent, false, Device::CPU)?;
+    let stage_base = stage.base();
+    if extent > 0 {
+        memcpy(
+            d,
+            (Side::Host, stage_base),
+            (Side::Device(ordinal), device_start),
+            extent,
+        )?;
+    }
+    let mut view = Tensor::from_storage(
+        Arc::new(stage),
+        stage_base.wrapping_offset(-lo),
+        dst.layout().clone(),
+        dst.dtype(),
+        true,
+    )?;
+    write(&mut view)?;
+    if extent > 0 {
+        memcpy(
+            d,
+            (Side::Device(ordinal), device_start),
+            (Side::Host, stage_base),
+            extent,
+        )?;
+    }
+    Ok(())
+}
+
 /// Checks that the memory of a CUDA tensor is device memory of `ordinal`
 /// known to the driver (a foreign tensor may be mislabelled).
 fn check_pointer(d: &Driver, t: &Tensor, ordinal: i32) -> Result<()> {
