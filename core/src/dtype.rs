@@ -268,6 +268,21 @@ impl DType {
         }
     }
 
+    /// Bytes that `count` elements occupy in a compact buffer (packed for
+    /// sub-byte types): the one compact-size computation, for allocations,
+    /// copies, transfers and `nbytes`. `INVALID_ARGUMENT` when it exceeds
+    /// `isize::MAX`, which no allocation or offset can hold.
+    pub fn compact_nbytes(self, count: i64) -> Result<usize> {
+        (count.max(0) as u128 * u128::from(self.bits))
+            .div_ceil(8)
+            .try_into()
+            .ok()
+            .filter(|&n: &usize| n <= isize::MAX as usize)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("{count} elements of {self} do not fit in memory"))
+            })
+    }
+
     /// The alignment an element needs: its size, except complex numbers,
     /// which are aligned like one of their two parts.
     pub fn alignment(self) -> usize {
@@ -333,6 +348,26 @@ mod tests {
                     .contains(&format!("code {code}, bits {bits}"))
             );
         }
+    }
+
+    #[test]
+    fn compact_nbytes_is_the_one_size_rule() {
+        assert_eq!(DType::F32.compact_nbytes(3).unwrap(), 12);
+        assert_eq!(DType::C128.compact_nbytes(0).unwrap(), 0);
+        let f4 = DType::new(code::FLOAT4_E2M1FN, 4, 1).unwrap();
+        assert_eq!(f4.compact_nbytes(3).unwrap(), 2, "packed, rounded up");
+        let f6 = DType::new(code::FLOAT6_E2M3FN, 6, 1).unwrap();
+        assert_eq!(f6.compact_nbytes(5).unwrap(), 4, "30 bits");
+        assert_eq!(
+            DType::I8.compact_nbytes(isize::MAX as i64).unwrap(),
+            isize::MAX as usize
+        );
+        let err = DType::F64.compact_nbytes(1 << 60).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)));
+        assert_eq!(
+            err.to_string(),
+            "1152921504606846976 elements of float64 do not fit in memory"
+        );
     }
 
     #[test]

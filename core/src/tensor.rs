@@ -59,17 +59,6 @@ unsafe impl Send for Tensor {}
 // SAFETY: see `Send`.
 unsafe impl Sync for Tensor {}
 
-/// Bytes a compact tensor of `size` elements of `dtype` occupies (packed for
-/// sub-byte types).
-fn packed_nbytes(size: i64, dtype: DType) -> Result<usize> {
-    (size as u128 * u128::from(dtype.bits()))
-        .div_ceil(8)
-        .try_into()
-        .ok()
-        .filter(|&n: &usize| n <= isize::MAX as usize)
-        .ok_or_else(|| invalid!("{size} elements of {dtype} do not fit in memory"))
-}
-
 impl Tensor {
     // ---- creation --------------------------------------------------------
 
@@ -104,7 +93,7 @@ impl Tensor {
             ));
         }
         let layout = Layout::compact(shape, order)?;
-        let nbytes = packed_nbytes(layout.size(), dtype)?;
+        let nbytes = dtype.compact_nbytes(layout.size())?;
         let storage = Arc::new(make(nbytes)?);
         let data = storage.base();
         Tensor::from_storage(storage, data, layout, dtype, true)
@@ -224,7 +213,7 @@ impl Tensor {
                     fmt_dims(layout.strides())
                 )));
             }
-            Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
+            Ok((0, dtype.compact_nbytes(layout.size())? as isize))
         } else {
             Ok(layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0)))
         }
@@ -299,7 +288,7 @@ impl Tensor {
 
     /// `size * itemsize` (packed size for sub-byte types).
     pub fn nbytes(&self) -> usize {
-        packed_nbytes(self.size(), self.dtype).unwrap_or(usize::MAX)
+        self.dtype.compact_nbytes(self.size()).unwrap_or(usize::MAX)
     }
 
     pub fn flags(&self) -> u32 {
@@ -651,8 +640,10 @@ impl Tensor {
 }
 
 /// The flags of a view; `writeable` is what the caller asks for, and is
-/// dropped if elements overlap (rule 2.3). One pass per axis order: this
-/// runs for every view and every import.
+/// dropped if elements overlap (rule 2.3). Contiguity and alignment are
+/// `Layout`'s answers (the one place they are computed); this runs for
+/// every view and every import, and each of them is one short pass over
+/// the axes that stops at the first mismatch.
 fn compute_flags(
     layout: &Layout,
     data: *const u8,
@@ -660,29 +651,8 @@ fn compute_flags(
     writeable: bool,
     owndata: bool,
 ) -> u32 {
-    let (shape, strides) = (layout.shape(), layout.strides());
-    // Alignments are powers of two, so a mask replaces a division per axis.
-    let mask = dtype.alignment().max(1) as i64 - 1;
-    let item = dtype.itemsize() as i64;
-    let (mut c, mut f_order, mut aligned) = (true, true, (data as usize as i64) & mask == 0);
-    let mut expected = 1i64;
-    for (&n, &s) in shape.iter().zip(strides).rev() {
-        if n != 1 {
-            c &= s == expected;
-            expected = expected.wrapping_mul(n);
-            aligned &= s.wrapping_mul(item) & mask == 0;
-        }
-    }
-    expected = 1;
-    for (&n, &s) in shape.iter().zip(strides) {
-        if n != 1 {
-            f_order &= s == expected;
-            expected = expected.wrapping_mul(n);
-        }
-    }
-    if layout.is_empty() {
-        (c, f_order, aligned) = (true, true, true);
-    }
+    let (c, f_order) = (layout.is_c_contiguous(), layout.is_f_contiguous());
+    let aligned = layout.is_aligned(data as usize, dtype.itemsize(), dtype.alignment());
     let mut f = 0;
     if writeable && (c || f_order || !layout.may_overlap_strided()) {
         f |= flags::WRITEABLE;

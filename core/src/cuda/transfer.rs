@@ -63,7 +63,7 @@ pub fn to_device(src: &Tensor, device: Device, order: Order) -> Result<Tensor> {
         return copy::copy_to_new(src, dtype, order);
     }
     let layout = layout_for_copy(src.layout(), order)?;
-    let nbytes = nbytes_of(&layout, dtype)?;
+    let nbytes = dtype.compact_nbytes(layout.size())?;
     let storage = if device.is_cpu() {
         // Not zeroed: every byte is written before the tensor is returned.
         Storage::allocate(nbytes, false, device)?
@@ -76,17 +76,9 @@ pub fn to_device(src: &Tensor, device: Device, order: Order) -> Result<Tensor> {
     Ok(dst)
 }
 
-fn nbytes_of(layout: &Layout, dtype: DType) -> Result<usize> {
-    layout
-        .size()
-        .checked_mul(dtype.itemsize() as i64)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| invalid!("a copy of {} elements overflows", layout.size()))
-}
-
 /// A host tensor with exactly `layout` (compact, positive strides).
 fn host_with_layout(layout: &Layout, dtype: DType) -> Result<Tensor> {
-    let storage = Storage::allocate(nbytes_of(layout, dtype)?, false, Device::CPU)?;
+    let storage = Storage::allocate(dtype.compact_nbytes(layout.size())?, false, Device::CPU)?;
     let base = storage.base();
     Tensor::from_storage(Arc::new(storage), base, layout.clone(), dtype, true)
 }
