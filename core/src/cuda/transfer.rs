@@ -11,7 +11,7 @@ use super::driver::{
     CU_MEMORYTYPE_DEVICE, CU_MEMORYTYPE_HOST, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, CUdeviceptr,
     Driver, Memcpy2D, driver,
 };
-use crate::copy::plan::{Axis, Plan};
+use crate::copy::plan::{Axis, Plan, walk_offsets};
 use crate::copy::{self, CastOptions, layout_for_copy};
 use crate::device::{Device, kind};
 use crate::dtype::DType;
@@ -348,13 +348,7 @@ fn rows_2d(plan: &Plan, item: usize) -> Option<Vec<Rows>> {
         .try_fold(1usize, |n, a| n.checked_mul(a.len))
         .filter(|&n| n <= MAX_2D_COPIES)?;
     let mut out = Vec::with_capacity(count);
-    let mut index = vec![0usize; rest.len()];
-    for _ in 0..count {
-        let (mut src_off, mut dst_off) = (0isize, 0isize);
-        for (a, &i) in rest.iter().zip(&index) {
-            src_off += a.src * i as isize;
-            dst_off += a.dst * i as isize;
-        }
+    walk_offsets(rest, |dst_off, src_off| {
         out.push(Rows {
             src_off,
             dst_off,
@@ -362,16 +356,8 @@ fn rows_2d(plan: &Plan, item: usize) -> Option<Vec<Rows>> {
             height: rows_axis.len,
             src_pitch: rows_axis.src as usize,
             dst_pitch: rows_axis.dst as usize,
-        });
-        // Odometer over the outer axes, innermost fastest.
-        for k in (0..rest.len()).rev() {
-            index[k] += 1;
-            if index[k] < rest[k].len {
-                break;
-            }
-            index[k] = 0;
-        }
-    }
+        })
+    });
     Some(out)
 }
 
