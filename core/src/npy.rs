@@ -408,18 +408,14 @@ pub fn dtype_to_descr(dtype: DType) -> Result<String> {
     } else {
         '<'
     };
-    let code = match dtype.kind() {
-        Kind::Bool => return Ok("|b1".into()),
-        Kind::Int => 'i',
-        Kind::UInt => 'u',
-        Kind::Float => 'f',
-        Kind::Complex => 'c',
-        Kind::BFloat | Kind::Float8 => return Ok(dtype.name().into()),
-        Kind::SubByte => {
-            return Err(Error::UnsupportedDtype(format!(
-                "{dtype} has no .npy representation (dlview packs it; NumPy's ml_dtypes stores one per byte)"
-            )));
-        }
+    if dtype.is_sub_byte() {
+        return Err(Error::UnsupportedDtype(format!(
+            "{dtype} has no .npy representation (dlview packs it; NumPy's ml_dtypes stores one per byte)"
+        )));
+    }
+    let Some(code) = dtype.npy_letter() else {
+        // bfloat16 and float8: the ml_dtypes name.
+        return Ok(dtype.name().into());
     };
     let size = dtype.itemsize();
     Ok(format!(
