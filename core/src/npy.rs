@@ -86,6 +86,12 @@ impl Header {
                 self.dtype
             ))
         };
+        let empty = self.shape.contains(&0);
+        if empty {
+            crate::layout::shape_size(&self.shape).map_err(|e| {
+                Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape)))
+            })?;
+        }
         let nonzero = self
             .shape
             .iter()
@@ -96,13 +102,7 @@ impl Header {
             )
             .ok_or_else(too_big)?;
         let bytes = self.dtype.compact_nbytes(nonzero).map_err(|_| too_big())?;
-        if self.shape.contains(&0) {
-            crate::layout::shape_size(&self.shape).map_err(|e| {
-                Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape)))
-            })?;
-            return Ok(0);
-        }
-        Ok(bytes)
+        Ok(if empty { 0 } else { bytes })
     }
 }
 

@@ -20,8 +20,9 @@ pub struct Axis {
 /// position of `axes` in C order (the last axis fastest). It only adds and
 /// subtracts strides, never multiplies an index. Every strided walk in the
 /// library (the copy kernels' outer axes, `take`, gathers, mask offsets,
-/// `cuMemcpy2D` rows) goes through it; `Layout::offsets` is its pull-style
-/// form for one operand.
+/// `cuMemcpy2D` rows) goes through it. Two walks differ in kind and stay
+/// apart: `Layout::offsets` is a pull-style iterator (callers stop early),
+/// and `index.rs`'s `add_broadcast` starts mid-way and steps by runs.
 pub(crate) fn walk_offsets(axes: &[Axis], mut f: impl FnMut(isize, isize)) {
     let Some((&last, rest)) = axes.split_last() else {
         f(0, 0);
