@@ -377,6 +377,13 @@ enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
 // `dtype` is not a type dlview supports (see RULES.md §5).
 const char *dlv_dtype_name(DLDataType dtype);
 
+// The Python buffer-protocol (PEP 3118, `struct` module) format of one
+// element of `dtype` ("f", "q", "?", "e" for float16, "Zd" for
+// complex128), in static storage; NULL for a type the buffer protocol
+// cannot describe (bfloat16, float8, packed sub-byte types) or that dlview
+// does not support. From the same table as `dlv_dtype_name`.
+const char *dlv_dtype_format(DLDataType dtype);
+
 // Looks an element type up by name: the canonical names of
 // `dlv_dtype_name` and NumPy's aliases ("f4", "double", "bool_", ...).
 // On success writes `*out` (lanes 1).

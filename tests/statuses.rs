@@ -94,3 +94,28 @@ fn every_error_maps_to_a_header_status() {
         assert!(cases.iter().any(|c| c.1 == name), "no Error maps to {name}");
     }
 }
+
+#[test]
+fn dtype_names_and_formats_come_from_the_core_table() {
+    use dlview::{dlv_dtype_format, dlv_dtype_name};
+    use dlview_core::DType;
+    let text = |p: *const std::ffi::c_char| {
+        // SAFETY: NULL or static, NUL-terminated.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string())
+    };
+    for dt in DType::all() {
+        assert_eq!(text(dlv_dtype_name(dt.to_dl())).as_deref(), Some(dt.name()));
+        assert_eq!(
+            text(dlv_dtype_format(dt.to_dl())).as_deref(),
+            dt.buffer_format(),
+            "{dt}"
+        );
+    }
+    assert_eq!(text(dlv_dtype_format(DType::F32.to_dl())).as_deref(), Some("f"));
+    assert_eq!(text(dlv_dtype_format(DType::C128.to_dl())).as_deref(), Some("Zd"));
+    assert_eq!(text(dlv_dtype_format(DType::BF16.to_dl())), None);
+    let mut unknown = DType::F32.to_dl();
+    unknown.bits = 24;
+    assert_eq!(text(dlv_dtype_format(unknown)), None);
+    assert_eq!(text(dlv_dtype_name(unknown)), None);
+}
