@@ -214,6 +214,8 @@ pub(crate) fn update_through_host(
         return Err(invalid!("{} is not CUDA device memory", dst.device()));
     };
     dst.require_writeable()?;
+    // Packed sub-byte types have no element kernels to stage for.
+    dst.dtype().require_addressable("writing elements")?;
     let item = dst.dtype().itemsize();
     let (lo, hi) = dst.layout().byte_bounds(item)?.unwrap_or((0, 0));
     let extent = (hi - lo) as usize;
