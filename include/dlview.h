@@ -401,6 +401,13 @@ enum dlv_status dlv_tensor_to_dlpack_legacy(const struct dlv_tensor *t,
 // `dtype` is not a type dlview supports (see docs/rules.md §5).
 const char *dlv_dtype_name(DLDataType dtype);
 
+// The Python buffer-protocol (PEP 3118, `struct` module) format of one
+// element of `dtype` ("f", "q", "?", "e" for float16, "Zd" for
+// complex128), in static storage; NULL for a type the buffer protocol
+// cannot describe (bfloat16, float8, packed sub-byte types) or that dlview
+// does not support. From the same table as `dlv_dtype_name`.
+const char *dlv_dtype_format(DLDataType dtype);
+
 // Looks an element type up by name: the canonical names of
 // `dlv_dtype_name` and NumPy's aliases ("f4", "double", "bool_", ...).
 // On success writes `*out` (lanes 1).
@@ -1003,11 +1010,12 @@ enum dlv_status dlv_tensor_copy(const struct dlv_tensor *t,
                                 dlv_order order,
                                 struct dlv_tensor **out);
 
-// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
+// A new writeable tensor on `t`'s device with the elements cast to `dtype` (NumPy's
 // unsafe casting: float to int truncates toward zero and saturates, NaN to
 // int is 0, to bool is `!= 0`; float8 converts through double), in `order`.
 // Complex to real is refused (UNSUPPORTED_DTYPE) rather than silently
-// dropping the imaginary part; complex to bool is allowed.
+// dropping the imaginary part; complex to bool is allowed. CUDA device
+// memory is cast on the host (copied there and back) when a driver is there.
 // Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
 // complex to real).
 //
@@ -1027,7 +1035,10 @@ enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
 // Statuses: NULL_ARGUMENT (dst, src), READ_ONLY ("assignment destination is
 // read-only"), INVALID_ARGUMENT (shapes do not broadcast),
 // UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
-// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+// (memory the host cannot reach and no CUDA driver for it; with a driver,
+// CUDA device memory on either side is staged through the host),
+// DEVICE_UNAVAILABLE (a driver failure), OUT_OF_MEMORY (the temporary of
+// an overlapping copy).
 //
 // # Safety
 // Every pointer argument is NULL or valid as this comment and the
@@ -1035,14 +1046,16 @@ enum dlv_status dlv_tensor_astype(const struct dlv_tensor *t,
 enum dlv_status dlv_tensor_copy_into(struct dlv_tensor *dst, const struct dlv_tensor *src);
 
 // Gather along `axis` (negative counts from the end): a new C-contiguous
-// CPU tensor whose `axis` has `n` entries, entry k being `t`'s entry
+// tensor on `t`'s device whose `axis` has `n` entries, entry k being `t`'s entry
 // `indices[k]`; negative indices count from the end (NumPy's `take`).
 // `indices` may be NULL when `n` is 0. Every index is checked before
 // anything is allocated. On success `*out` is a new handle owned by the
 // caller. Statuses: NULL_ARGUMENT (t, out, indices with n > 0),
 // INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
 // range: "index 7 is out of bounds for axis 0 with size 5"),
-// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE (memory the host
+// cannot reach and no CUDA driver for it; CUDA memory is gathered on the
+// host), OUT_OF_MEMORY.
 //
 // # Safety
 // Every pointer argument is NULL or valid as this comment and the
@@ -1094,7 +1107,9 @@ enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
 // does not match; index tensors that do not broadcast; an index tensor
 // that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
 // tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
-// cannot read), OUT_OF_MEMORY.
+// cannot read without a CUDA driver; with one, a CUDA tensor is gathered
+// on the host and the result is on its device; index tensors must be
+// host memory), OUT_OF_MEMORY.
 //
 // # Safety
 // Every pointer argument is NULL or valid as this comment and the

@@ -780,6 +780,9 @@ inline bool may_share_memory(const Tensor &a, const Tensor &b) noexcept {
 /// The canonical name of `dtype` ("float32", "bfloat16", ...), or nullptr
 /// when dlview does not support it.
 inline const char *dtype_name(DLDataType dtype) noexcept { return dlv_dtype_name(dtype); }
+/// The buffer-protocol (PEP 3118) format of one element of `dtype` ("f",
+/// "Zd", "e"), or nullptr when it has none (bfloat16, float8, sub-byte).
+inline const char *dtype_format(DLDataType dtype) noexcept { return dlv_dtype_format(dtype); }
 /// An element type by name (canonical or a NumPy alias such as "f4").
 inline DLDataType dtype_from_name(const std::string &name) {
   DLDataType d{0, 0, 0};

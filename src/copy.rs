@@ -4,9 +4,9 @@
 use crate::boundary::*;
 use crate::tensor::derive;
 use crate::types::*;
+use dlpark::ffi::{DLDataType, DLDevice};
 use dlview_core::device::Device;
 use dlview_core::dtype::DType;
-use dlpark::ffi::{DLDataType, DLDevice};
 
 /// A new writeable tensor with the same elements in `order` (C, F, or K
 /// to keep the source's axis order), on the same device: host memory is
@@ -30,11 +30,12 @@ pub unsafe extern "C-unwind" fn dlv_tensor_copy(
     unsafe { derive(t, out, |t| t.copy(crate::types::order(order)?)) }
 }
 
-/// A new writeable CPU tensor with the elements cast to `dtype` (NumPy's
+/// A new writeable tensor on `t`'s device with the elements cast to `dtype` (NumPy's
 /// unsafe casting: float to int truncates toward zero and saturates, NaN to
 /// int is 0, to bool is `!= 0`; float8 converts through double), in `order`.
 /// Complex to real is refused (UNSUPPORTED_DTYPE) rather than silently
-/// dropping the imaginary part; complex to bool is allowed.
+/// dropping the imaginary part; complex to bool is allowed. CUDA device
+/// memory is cast on the host (copied there and back) when a driver is there.
 /// Statuses: as `dlv_tensor_copy`, plus UNSUPPORTED_DTYPE (unknown dtype,
 /// complex to real).
 ///
@@ -64,7 +65,10 @@ pub unsafe extern "C-unwind" fn dlv_tensor_astype(
 /// Statuses: NULL_ARGUMENT (dst, src), READ_ONLY ("assignment destination is
 /// read-only"), INVALID_ARGUMENT (shapes do not broadcast),
 /// UNSUPPORTED_DTYPE (sub-byte types, complex to real), UNSUPPORTED_DEVICE
-/// (non-CPU memory), OUT_OF_MEMORY (the temporary of an overlapping copy).
+/// (memory the host cannot reach and no CUDA driver for it; with a driver,
+/// CUDA device memory on either side is staged through the host),
+/// DEVICE_UNAVAILABLE (a driver failure), OUT_OF_MEMORY (the temporary of
+/// an overlapping copy).
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as this comment and the
@@ -89,14 +93,16 @@ pub unsafe extern "C-unwind" fn dlv_tensor_copy_into(
 }
 
 /// Gather along `axis` (negative counts from the end): a new C-contiguous
-/// CPU tensor whose `axis` has `n` entries, entry k being `t`'s entry
+/// tensor on `t`'s device whose `axis` has `n` entries, entry k being `t`'s entry
 /// `indices[k]`; negative indices count from the end (NumPy's `take`).
 /// `indices` may be NULL when `n` is 0. Every index is checked before
 /// anything is allocated. On success `*out` is a new handle owned by the
 /// caller. Statuses: NULL_ARGUMENT (t, out, indices with n > 0),
 /// INVALID_ARGUMENT (axis out of range, n < 0), INDEX (an index out of
 /// range: "index 7 is out of bounds for axis 0 with size 5"),
-/// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE, OUT_OF_MEMORY.
+/// UNSUPPORTED_DTYPE (sub-byte types), UNSUPPORTED_DEVICE (memory the host
+/// cannot reach and no CUDA driver for it; CUDA memory is gathered on the
+/// host), OUT_OF_MEMORY.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as this comment and the

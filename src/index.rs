@@ -93,7 +93,9 @@ unsafe fn key_arg(key: *const dlv_index, nkey: i32) -> Result<Vec<Index>> {
 /// does not match; index tensors that do not broadcast; an index tensor
 /// that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
 /// tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
-/// cannot read), OUT_OF_MEMORY.
+/// cannot read without a CUDA driver; with one, a CUDA tensor is gathered
+/// on the host and the result is on its device; index tensors must be
+/// host memory), OUT_OF_MEMORY.
 ///
 /// # Safety
 /// Every pointer argument is NULL or valid as this comment and the

@@ -12,22 +12,23 @@ use dlpark::ffi::{DLDataType, DLDevice};
 use std::ffi::{CStr, CString, c_char};
 use std::sync::Mutex;
 
-/// The name of `dt` as a C string in static storage. The core's table
-/// holds Rust strings; each is converted once and kept (there are a few
-/// dozen types at most).
-fn static_name(dt: DType) -> &'static CStr {
-    static NAMES: Mutex<Vec<(DType, &'static CStr)>> = Mutex::new(Vec::new());
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&(_, n)) = names.iter().find(|(d, _)| *d == dt) {
-        return n;
+/// A string of the core's dtype table as a C string in static storage.
+/// The table holds Rust strings; each is converted once and kept (there
+/// are a few dozen at most).
+fn static_c(text: &'static str) -> &'static CStr {
+    static TEXTS: Mutex<Vec<(&'static str, &'static CStr)>> = Mutex::new(Vec::new());
+    let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, c)) = texts.iter().find(|(t, _)| *t == text) {
+        return c;
     }
-    let name: &'static CStr = Box::leak(
-        CString::new(dt.name())
-            .unwrap_or_default()
-            .into_boxed_c_str(),
-    );
-    names.push((dt, name));
-    name
+    let c: &'static CStr = Box::leak(CString::new(text).unwrap_or_default().into_boxed_c_str());
+    texts.push((text, c));
+    c
+}
+
+/// The name of `dt` as a C string in static storage.
+fn static_name(dt: DType) -> &'static CStr {
+    static_c(dt.name())
 }
 
 /// Reads a NUL-terminated argument as UTF-8.
@@ -68,6 +69,21 @@ pub extern "C-unwind" fn dlv_dtype_name(dtype: DLDataType) -> *const c_char {
     ffi_value(std::ptr::null(), || match DType::from_dl(dtype) {
         Ok(dt) => static_name(dt).as_ptr(),
         Err(_) => std::ptr::null(),
+    })
+}
+
+/// The Python buffer-protocol (PEP 3118, `struct` module) format of one
+/// element of `dtype` ("f", "q", "?", "e" for float16, "Zd" for
+/// complex128), in static storage; NULL for a type the buffer protocol
+/// cannot describe (bfloat16, float8, packed sub-byte types) or that dlview
+/// does not support. From the same table as `dlv_dtype_name`.
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn dlv_dtype_format(dtype: DLDataType) -> *const c_char {
+    ffi_value(std::ptr::null(), || {
+        match DType::from_dl(dtype).ok().and_then(DType::buffer_format) {
+            Some(format) => static_c(format).as_ptr(),
+            None => std::ptr::null(),
+        }
     })
 }
 

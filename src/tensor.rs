@@ -41,24 +41,8 @@ pub extern "C-unwind" fn dlv_last_error() -> *const c_char {
 /// for a value that is not a `dlv_status`. Static storage; never NULL.
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn dlv_status_name(status: u32) -> *const c_char {
-    use dlv_status::*;
-    let all = [
-        DLV_OK,
-        DLV_ERR_NULL_ARGUMENT,
-        DLV_ERR_INVALID_ARGUMENT,
-        DLV_ERR_INDEX,
-        DLV_ERR_READ_ONLY,
-        DLV_ERR_COPY_REQUIRED,
-        DLV_ERR_UNSUPPORTED_DTYPE,
-        DLV_ERR_UNSUPPORTED_DEVICE,
-        DLV_ERR_VERSION,
-        DLV_ERR_OUT_OF_MEMORY,
-        DLV_ERR_IO,
-        DLV_ERR_FORMAT,
-        DLV_ERR_DEVICE_UNAVAILABLE,
-        DLV_ERR_PANIC,
-    ];
-    all.iter()
+    dlv_status::ALL
+        .iter()
         .find(|&&s| s as u32 == status)
         .map_or(c"DLV_UNKNOWN_STATUS", |s| s.name())
         .as_ptr()

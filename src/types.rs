@@ -33,6 +33,29 @@ pub enum dlv_status {
 }
 
 impl dlv_status {
+    /// Every status, in value order: `dlv_status_name` looks values up
+    /// here. tests/statuses.rs checks it against the header's enum, and the
+    /// Python suite checks the Python mapping against `dlv_status_name`.
+    pub const ALL: [dlv_status; 14] = {
+        use dlv_status::*;
+        [
+            DLV_OK,
+            DLV_ERR_NULL_ARGUMENT,
+            DLV_ERR_INVALID_ARGUMENT,
+            DLV_ERR_INDEX,
+            DLV_ERR_READ_ONLY,
+            DLV_ERR_COPY_REQUIRED,
+            DLV_ERR_UNSUPPORTED_DTYPE,
+            DLV_ERR_UNSUPPORTED_DEVICE,
+            DLV_ERR_VERSION,
+            DLV_ERR_OUT_OF_MEMORY,
+            DLV_ERR_IO,
+            DLV_ERR_FORMAT,
+            DLV_ERR_DEVICE_UNAVAILABLE,
+            DLV_ERR_PANIC,
+        ]
+    };
+
     /// The enumerator's name, for `dlv_status_name`.
     pub fn name(self) -> &'static std::ffi::CStr {
         use dlv_status::*;

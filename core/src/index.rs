@@ -27,7 +27,8 @@
 //! This module is safe code: it computes shapes, placements and offsets,
 //! and leaves every memory access to `copy`.
 
-use crate::copy::{self, gather};
+use crate::copy::plan::{Axis, walk_offsets};
+use crate::copy::{self, dispatch, gather};
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result, invalid};
 use crate::layout::{Dims, Layout, Order, fmt_dims, resolve_index, slice_indices};
@@ -386,25 +387,24 @@ fn mask_offsets(mask: &[u8], shape: &[i64], strides: &[isize]) -> Vec<isize> {
     if n_last == 0 || outer.contains(&0) {
         return out;
     }
-    let mut index = vec![0i64; outer.len()];
-    let mut base = 0isize;
-    for row in mask.chunks_exact(n_last) {
+    let axes: Vec<Axis> = outer
+        .iter()
+        .zip(strides)
+        .map(|(&n, &s)| Axis {
+            len: n as usize,
+            dst: s,
+            src: 0,
+        })
+        .collect();
+    let mut rows = mask.chunks_exact(n_last);
+    walk_offsets(&axes, |base, _| {
+        let row = rows.next().expect("one mask row per outer position");
         for (k, &b) in row.iter().enumerate() {
             if b != 0 {
                 out.push(base + k as isize * s_last);
             }
         }
-        // Odometer over the outer axes.
-        for a in (0..outer.len()).rev() {
-            index[a] += 1;
-            base += strides[a];
-            if index[a] < outer[a] {
-                break;
-            }
-            base -= outer[a] as isize * strides[a];
-            index[a] = 0;
-        }
-    }
+    });
     out
 }
 
@@ -694,6 +694,9 @@ impl Tensor {
         if p.advanced.is_empty() {
             return Ok(p.view);
         }
+        if let Some(out) = dispatch::staged_read(self, Order::C, |host| host.index(key)) {
+            return out;
+        }
         let v = &p.view;
         v.device().require_host("advanced indexing")?;
         if let Some(m) = lone_full_mask(&p) {
@@ -746,9 +749,14 @@ impl Tensor {
     ///
     /// # Safety
     /// No other thread may read or write this tensor's elements during the
-    /// call, through any handle of the same memory (RULES.md §9).
+    /// call, through any handle of the same memory (docs/rules.md §9).
     pub unsafe fn index_put_shared(&self, key: &[Index], value: &Tensor) -> Result<()> {
         self.require_writeable()?;
+        if let Some(done) =
+            dispatch::staged_write(self, value, |host, value| host.index_put(key, value))
+        {
+            return done;
+        }
         check_scalar_value(value, self.dtype())?;
         let items = classify(key)?;
         let p = prepare(self, &items)?;

@@ -329,6 +329,25 @@ impl Layout {
         true
     }
 
+    /// NumPy's ALIGNED for elements of `itemsize` bytes starting at address
+    /// `addr`: the start and every byte stride (of the axes that move) are
+    /// multiples of `alignment` (a power of two); every size-0 layout
+    /// qualifies.
+    pub fn is_aligned(&self, addr: usize, itemsize: usize, alignment: usize) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        // A power of two: a mask replaces a division per axis.
+        let mask = alignment.max(1) as i64 - 1;
+        let item = itemsize as i64;
+        (addr as i64) & mask == 0
+            && self
+                .shape
+                .iter()
+                .zip(&self.strides)
+                .all(|(&n, &s)| n == 1 || s.wrapping_mul(item) & mask == 0)
+    }
+
     /// True when elements are packed with no gaps and no overlap, in any
     /// axis order (a permuted or flipped compact buffer).
     pub fn is_dense(&self) -> bool {
@@ -952,6 +971,29 @@ mod tests {
             [0, 1, -(1 << 62), 1 - (1 << 62)]
         );
         assert!(lay(&[2, 2, 2], &[1, 1, 3 << 61]).may_overlap());
+    }
+
+    #[test]
+    fn alignment_follows_numpy() {
+        let l = lay(&[2, 3], &[3, 1]);
+        assert!(l.is_aligned(0x1000, 4, 4));
+        assert!(!l.is_aligned(0x1002, 4, 4), "misaligned start");
+        assert!(
+            !l.is_aligned(0x1000, 2, 4),
+            "a 2-byte stride of 4-aligned elements"
+        );
+        assert!(
+            lay(&[1, 4], &[7, 2]).is_aligned(0x1000, 2, 4),
+            "size-1 axes never step"
+        );
+        assert!(
+            lay(&[0, 4], &[1, 1]).is_aligned(0x1001, 8, 8),
+            "no elements"
+        );
+        assert!(
+            lay(&[3], &[-2]).is_aligned(0x1008, 4, 8),
+            "negative strides"
+        );
     }
 
     #[test]

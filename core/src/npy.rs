@@ -79,29 +79,30 @@ impl Header {
         // As NumPy, the non-zero dimensions count even when one is 0: it
         // cannot make `(0, 2**62)` float64 ("array is too big"), so such a
         // file is malformed, not empty.
-        let mut n = self.dtype.itemsize() as u128;
-        let mut nonzero = n;
-        for &d in &self.shape {
-            n = n.saturating_mul(d as u128);
-            if d != 0 {
-                nonzero = nonzero.saturating_mul(d as u128);
-            }
-        }
-        if n == 0 {
+        let too_big = || {
+            Error::Format(format!(
+                "shape {} of {} needs more bytes than fit in memory",
+                fmt_dims(&self.shape),
+                self.dtype
+            ))
+        };
+        let empty = self.shape.contains(&0);
+        if empty {
             crate::layout::shape_size(&self.shape).map_err(|e| {
                 Error::Format(format!("shape {} is invalid: {e}", fmt_dims(&self.shape)))
             })?;
         }
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= isize::MAX as usize && nonzero <= isize::MAX as u128)
-            .ok_or_else(|| {
-                Error::Format(format!(
-                    "shape {} of {} needs more bytes than fit in memory",
-                    fmt_dims(&self.shape),
-                    self.dtype
-                ))
-            })
+        let nonzero = self
+            .shape
+            .iter()
+            .filter(|&&d| d != 0)
+            .try_fold(
+                1i64,
+                |acc, &d| if d < 0 { None } else { acc.checked_mul(d) },
+            )
+            .ok_or_else(too_big)?;
+        let bytes = self.dtype.compact_nbytes(nonzero).map_err(|_| too_big())?;
+        Ok(if empty { 0 } else { bytes })
     }
 }
 
@@ -407,18 +408,14 @@ pub fn dtype_to_descr(dtype: DType) -> Result<String> {
     } else {
         '<'
     };
-    let code = match dtype.kind() {
-        Kind::Bool => return Ok("|b1".into()),
-        Kind::Int => 'i',
-        Kind::UInt => 'u',
-        Kind::Float => 'f',
-        Kind::Complex => 'c',
-        Kind::BFloat | Kind::Float8 => return Ok(dtype.name().into()),
-        Kind::SubByte => {
-            return Err(Error::UnsupportedDtype(format!(
-                "{dtype} has no .npy representation (dlview packs it; NumPy's ml_dtypes stores one per byte)"
-            )));
-        }
+    if dtype.is_sub_byte() {
+        return Err(Error::UnsupportedDtype(format!(
+            "{dtype} has no .npy representation (dlview packs it; NumPy's ml_dtypes stores one per byte)"
+        )));
+    }
+    let Some(code) = dtype.npy_letter() else {
+        // bfloat16 and float8: the ml_dtypes name.
+        return Ok(dtype.name().into());
     };
     let size = dtype.itemsize();
     Ok(format!(

@@ -5,8 +5,10 @@
 //! arithmetic and only ever dereferenced by `copy/` kernels after the layout
 //! has been checked against the storage.
 
+// Only the element codec (`copy::scalar`, which knows nothing of tensors):
+// copies, casts and device transfers sit above this module, in
+// `copy::dispatch`.
 use crate::copy;
-use crate::cuda;
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result, invalid};
@@ -58,17 +60,6 @@ unsafe impl Send for Tensor {}
 // SAFETY: see `Send`.
 unsafe impl Sync for Tensor {}
 
-/// Bytes a compact tensor of `size` elements of `dtype` occupies (packed for
-/// sub-byte types).
-fn packed_nbytes(size: i64, dtype: DType) -> Result<usize> {
-    (size as u128 * u128::from(dtype.bits()))
-        .div_ceil(8)
-        .try_into()
-        .ok()
-        .filter(|&n: &usize| n <= isize::MAX as usize)
-        .ok_or_else(|| invalid!("{size} elements of {dtype} do not fit in memory"))
-}
-
 impl Tensor {
     // ---- creation --------------------------------------------------------
 
@@ -77,34 +68,24 @@ impl Tensor {
     /// be undefined behaviour, and `calloc` of a large buffer costs nothing
     /// (the OS maps zero pages).
     pub fn empty(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+        Tensor::zeros(dtype, shape, order)
     }
 
     /// A new zero-filled buffer of `shape`.
     pub fn zeros(dtype: DType, shape: &[i64], order: Order) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, Device::CPU)
+        // Always zeroed: safe code may read host memory.
+        Tensor::allocate_with(dtype, shape, order, |n| {
+            Storage::allocate(n, true, Device::CPU)
+        })
     }
 
-    /// A new buffer of `shape` on `device`: the CPU (as [`Tensor::empty`]),
-    /// or through the CUDA driver `cuda:N` (device memory, contents
-    /// unspecified), `cuda_host:N` (pinned) or `cuda_managed:N` (both
-    /// zeroed, as host memory always is). Other devices are
-    /// `UNSUPPORTED_DEVICE`; CUDA without a driver `DEVICE_UNAVAILABLE`.
-    pub fn empty_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, false, device)
-    }
-
-    /// As [`Tensor::empty_on`], every element zero.
-    pub fn zeros_on(dtype: DType, shape: &[i64], order: Order, device: Device) -> Result<Tensor> {
-        Tensor::allocate(dtype, shape, order, true, device)
-    }
-
-    fn allocate(
+    /// A compact tensor of `shape` over the storage `make` returns for its
+    /// byte size: the CPU's here, a device's in `copy::dispatch`.
+    pub(crate) fn allocate_with(
         dtype: DType,
         shape: &[i64],
         order: Order,
-        zeroed: bool,
-        device: Device,
+        make: impl FnOnce(usize) -> Result<Storage>,
     ) -> Result<Tensor> {
         dtype.require_addressable("creating a tensor")?;
         if order == Order::K {
@@ -113,13 +94,8 @@ impl Tensor {
             ));
         }
         let layout = Layout::compact(shape, order)?;
-        let nbytes = packed_nbytes(layout.size(), dtype)?;
-        let storage = Arc::new(if device.is_cpu() {
-            // Always zeroed: safe code may read host memory.
-            Storage::allocate(nbytes, true, device)?
-        } else {
-            cuda::allocate(device, nbytes, zeroed)?
-        });
+        let nbytes = dtype.compact_nbytes(layout.size())?;
+        let storage = Arc::new(make(nbytes)?);
         let data = storage.base();
         Tensor::from_storage(storage, data, layout, dtype, true)
     }
@@ -277,7 +253,7 @@ impl Tensor {
                     fmt_dims(layout.strides())
                 )));
             }
-            Ok((0, packed_nbytes(layout.size(), dtype)? as isize))
+            Ok((0, dtype.compact_nbytes(layout.size())? as isize))
         } else {
             Ok(layout.byte_bounds(dtype.itemsize())?.unwrap_or((0, 0)))
         }
@@ -352,7 +328,7 @@ impl Tensor {
 
     /// `size * itemsize` (packed size for sub-byte types).
     pub fn nbytes(&self) -> usize {
-        packed_nbytes(self.size(), self.dtype).unwrap_or(usize::MAX)
+        self.dtype.compact_nbytes(self.size()).unwrap_or(usize::MAX)
     }
 
     pub fn flags(&self) -> u32 {
@@ -816,117 +792,13 @@ impl Tensor {
         let layout = self.layout.sliding_window(self.axis(axis)?, window)?;
         self.view(layout, 0, false)
     }
-
-    // ---- copies ------------------------------------------------------------
-
-    /// A new writeable buffer with the same elements, in `order`, on the
-    /// same device. CUDA memory is copied on its device when a CUDA driver
-    /// is available, and is `UNSUPPORTED_DEVICE` (as every element access
-    /// of device memory without a runtime) otherwise.
-    pub fn copy(&self, order: Order) -> Result<Tensor> {
-        if self.device().device_type == crate::device::kind::CUDA && cuda::available() {
-            return cuda::to_device(self, self.device(), order);
-        }
-        copy::copy_to_new(self, self.dtype, order)
-    }
-
-    /// A new writeable buffer with the same elements on `device`, compact
-    /// in `order` (C, F, or K: this view's axis order): host ↔ CUDA device,
-    /// device ↔ device, or to pinned/managed host memory, through the CUDA
-    /// driver (`DEVICE_UNAVAILABLE` without one); CPU → CPU is a plain copy.
-    pub fn to_device(&self, device: Device, order: Order) -> Result<Tensor> {
-        cuda::to_device(self, device, order)
-    }
-
-    /// A new writeable buffer with the elements cast to `dtype` (NumPy's
-    /// unsafe casting, see `copy::cast`; complex → real fails).
-    pub fn astype(&self, dtype: DType, order: Order) -> Result<Tensor> {
-        if dtype == self.dtype {
-            return self.copy(order);
-        }
-        copy::copy_to_new(self, dtype, order)
-    }
-
-    /// As [`Tensor::astype`], with cast options (e.g. allowing complex → real).
-    pub fn astype_with(
-        &self,
-        dtype: DType,
-        order: Order,
-        opts: copy::CastOptions,
-    ) -> Result<Tensor> {
-        copy::copy_to_new_with(self, dtype, order, opts)
-    }
-
-    /// Writes this tensor's elements into `dst` (NumPy's `dst[...] = self`):
-    /// broadcasts, casts, and is correct when the two share memory. Fails
-    /// with `READ_ONLY` if `dst` is not writeable, and with
-    /// `INVALID_ARGUMENT` while other handles share `dst`'s memory (see
-    /// [`Tensor::is_exclusive`]; [`Tensor::copy_into_shared`] writes anyway).
-    ///
-    /// The destination must be borrowed mutably; there is no safe write
-    /// through a shared reference:
-    /// ```compile_fail,E0308
-    /// #![forbid(unsafe_code)]
-    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
-    ///     src.copy_into(dst).unwrap(); // expects `&mut Tensor`
-    /// }
-    /// ```
-    /// and the crate-level copy that writes through `&Tensor` is private:
-    /// ```compile_fail,E0603
-    /// #![forbid(unsafe_code)]
-    /// fn write(src: &dlview::Tensor, dst: &dlview::Tensor) {
-    ///     dlview::copy::copy_into(dst, src, Default::default()).unwrap();
-    /// }
-    /// ```
-    /// (nor is an index assignment through `&Tensor` possible:)
-    /// ```compile_fail,E0596
-    /// #![forbid(unsafe_code)]
-    /// fn write(t: &dlview::Tensor, v: &dlview::Tensor) {
-    ///     t.index_put(&[dlview::Index::Int(0)], v).unwrap();
-    /// }
-    /// ```
-    pub fn copy_into(&self, dst: &mut Tensor) -> Result<()> {
-        self.copy_into_with(dst, copy::CastOptions::default())
-    }
-
-    /// As [`Tensor::copy_into`], with cast options.
-    pub fn copy_into_with(&self, dst: &mut Tensor, opts: copy::CastOptions) -> Result<()> {
-        dst.require_writeable()?;
-        dst.require_exclusive("Tensor::copy_into_shared")?;
-        copy::copy_into(dst, self, opts)
-    }
-
-    /// [`Tensor::copy_into`] without the exclusivity check on `dst`.
-    ///
-    /// # Safety
-    /// No other thread may read or write `dst`'s elements during the call,
-    /// through any handle of the same memory (RULES.md §9).
-    pub unsafe fn copy_into_shared(&self, dst: &Tensor) -> Result<()> {
-        copy::copy_into(dst, self, copy::CastOptions::default())
-    }
-
-    /// [`Tensor::copy_into_with`] without the exclusivity check on `dst`.
-    ///
-    /// # Safety
-    /// As [`Tensor::copy_into_shared`].
-    pub unsafe fn copy_into_shared_with(
-        &self,
-        dst: &Tensor,
-        opts: copy::CastOptions,
-    ) -> Result<()> {
-        copy::copy_into(dst, self, opts)
-    }
-
-    /// A new C-contiguous tensor of the entries `indices` along `axis`
-    /// (NumPy's `take`; bounds-checked, negative indices count from the end).
-    pub fn take(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
-        copy::take(self, axis, indices)
-    }
 }
 
 /// The flags of a view; `writeable` is what the caller asks for, and is
-/// dropped if elements overlap (rule 2.3). One pass per axis order: this
-/// runs for every view and every import.
+/// dropped if elements overlap (rule 2.3). Contiguity and alignment are
+/// `Layout`'s answers (the one place they are computed); this runs for
+/// every view and every import, and each of them is one short pass over
+/// the axes that stops at the first mismatch.
 fn compute_flags(
     layout: &Layout,
     data: *const u8,
@@ -934,29 +806,8 @@ fn compute_flags(
     writeable: bool,
     owndata: bool,
 ) -> u32 {
-    let (shape, strides) = (layout.shape(), layout.strides());
-    // Alignments are powers of two, so a mask replaces a division per axis.
-    let mask = dtype.alignment().max(1) as i64 - 1;
-    let item = dtype.itemsize() as i64;
-    let (mut c, mut f_order, mut aligned) = (true, true, (data as usize as i64) & mask == 0);
-    let mut expected = 1i64;
-    for (&n, &s) in shape.iter().zip(strides).rev() {
-        if n != 1 {
-            c &= s == expected;
-            expected = expected.wrapping_mul(n);
-            aligned &= s.wrapping_mul(item) & mask == 0;
-        }
-    }
-    expected = 1;
-    for (&n, &s) in shape.iter().zip(strides) {
-        if n != 1 {
-            f_order &= s == expected;
-            expected = expected.wrapping_mul(n);
-        }
-    }
-    if layout.is_empty() {
-        (c, f_order, aligned) = (true, true, true);
-    }
+    let (c, f_order) = (layout.is_c_contiguous(), layout.is_f_contiguous());
+    let aligned = layout.is_aligned(data as usize, dtype.itemsize(), dtype.alignment());
     let mut f = 0;
     if writeable && (c || f_order || !layout.may_overlap_strided()) {
         f |= flags::WRITEABLE;

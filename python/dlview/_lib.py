@@ -202,6 +202,7 @@ for _name, _res, _args in [
     ("dlv_set_num_threads", c_int, (c_int32,)),
     ("dlv_get_num_threads", c_int32, ()),
     ("dlv_dtype_name", c_char_p, (DLDataType,)),
+    ("dlv_dtype_format", c_char_p, (DLDataType,)),
     ("dlv_dtype_from_name", c_int, (c_char_p, POINTER(DLDataType))),
     ("dlv_device_name", c_size_t, (DLDevice, ctypes.c_char_p, c_size_t)),
     ("dlv_device_from_name", c_int, (c_char_p, POINTER(DLDevice))),

@@ -150,7 +150,7 @@ static void test_copy_special(void) {
                      "out of memory: could not allocate 4611686018427387904 bytes");
     /* 2^60 float64 elements are 2^63 bytes: more than any offset can hold. */
     CHECK_ERR_NO_OUT(dlv_tensor_astype(huge, F64, DLV_ORDER_C, &bad), DLV_ERR_INVALID_ARGUMENT,
-                     "copy of 1152921504606846976 elements overflows");
+                     "1152921504606846976 elements of float64 do not fit in memory");
     dlv_tensor_free(huge);
     dlv_tensor_free(one);
   }

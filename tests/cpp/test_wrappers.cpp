@@ -40,6 +40,8 @@ static void library_calls() {
 static void names_of_dtypes_and_devices() {
   CHECK_STR(dlview::dtype_name(dlview::dtype::bfloat16), "bfloat16");
   CHECK(dlview::dtype_name(DLDataType{kDLFloat, 32, 4}) == NULL);
+  CHECK_STR(dlview::dtype_format(dlview::dtype::float32), "f");
+  CHECK(dlview::dtype_format(dlview::dtype::bfloat16) == NULL);
   CHECK(dlview::same_dtype(dlview::dtype_from_name("f4"), dlview::dtype::float32));
   CHECK(dlview::same_dtype(dlview::dtype_from_name("complex128"), dlview::dtype::complex128));
   CHECK_THROWS(dlview::dtype_from_name("float33"), DLV_ERR_UNSUPPORTED_DTYPE, NULL);

@@ -306,6 +306,178 @@ static void test_strided_device_sources(void) {
   CHECK_I64(fake_context_depth(), 0);
 }
 
+
+/* A C-order host copy of `t` (NULL after a failed check). */
+static dlv_tensor *host_copy(const dlv_tensor *t) {
+  dlv_tensor *h = NULL;
+  if (!CHECK_OK(dlv_tensor_to_device(t, CPU, DLV_ORDER_C, &h))) return NULL;
+  return h;
+}
+
+/* `h` and the device tensor `d` hold equal elements, and `d` is on cuda:0. */
+static void check_same_on_device(const dlv_tensor *h, const dlv_tensor *d, const char *what, int line) {
+  dlv_tensor *back = NULL;
+  if (!check_i64(dlv_tensor_device(d).device_type, kDLCUDA, what, __FILE__, line)) return;
+  back = host_copy(d);
+  if (back != NULL) check_equal(h, back, what, line);
+  dlv_tensor_free(back);
+}
+
+/* astype, copy_into (into and out of device memory), take, index and
+ * index_put of CUDA tensors: staged through the host (D2H, host kernel,
+ * H2D), each equal to the same operation on host tensors. The destinations
+ * start as arange, so a view's gaps must come back unchanged. */
+static void test_host_kernels_on_device_tensors(void) {
+  int64_t shape[3] = {4, 5, 6}, n3 = 3;
+  dlv_tensor *h = NULL, *d = NULL, *flipped = NULL, *idx = NULL, *scalar = NULL, *dscalar = NULL;
+  int which;
+  long allocs = fake_live_allocations();
+  REQUIRE_OK(arange_f32(3, shape, &h));
+  REQUIRE_OK(dlv_tensor_to_device(h, CUDA0, DLV_ORDER_C, &d));
+  REQUIRE_OK(dlv_tensor_flip(h, 0, &flipped));
+  for (which = 0; which < N_VIEWS; which++) {
+    dlv_tensor *hv = NULL, *dv = NULL, *ha = NULL, *da = NULL, *src = NULL;
+    dlv_tensor *hdst = NULL, *ddst = NULL, *hdv = NULL, *ddv = NULL, *hback = NULL, *dsrc = NULL;
+    if (!CHECK_OK(make_view(h, which, &hv)) || !CHECK_OK(make_view(d, which, &dv))) goto next;
+    /* astype */
+    if (CHECK_OK(dlv_tensor_astype(hv, F64, DLV_ORDER_K, &ha)) && CHECK_OK(dlv_tensor_astype(dv, F64, DLV_ORDER_K, &da)))
+      check_same_on_device(ha, da, view_names[which], __LINE__);
+    /* copy_into a float64 view: host -> device, device -> host, device -> device */
+    if (which == 1) goto next; /* a copy, not a view of the destination */
+    if (!CHECK_OK(make_view(flipped, which, &src))) goto next;
+    if (!CHECK_OK(dlv_tensor_astype(h, F64, DLV_ORDER_C, &hdst))) goto next;
+    if (!CHECK_OK(dlv_tensor_to_device(hdst, CUDA0, DLV_ORDER_C, &ddst))) goto next;
+    if (!CHECK_OK(make_view(hdst, which, &hdv)) || !CHECK_OK(make_view(ddst, which, &ddv))) goto next;
+    if (which == 7) { /* a broadcast view is read-only, on the device too */
+      CHECK_ERR(dlv_tensor_copy_into(ddv, src), DLV_ERR_READ_ONLY, "assignment destination is read-only");
+      goto next;
+    }
+    CHECK_OK(dlv_tensor_copy_into(hdv, src));
+    CHECK_OK(dlv_tensor_copy_into(ddv, src));
+    check_same_on_device(hdst, ddst, view_names[which], __LINE__);
+    /* the device view as the source: into a host tensor and into another device tensor */
+    if (CHECK_OK(dlv_tensor_zeros(F32, 3, shape, DLV_ORDER_C, &hback))) {
+      dlv_tensor *target = NULL;
+      if (CHECK_OK(make_view(hback, which, &target))) {
+        CHECK_OK(dlv_tensor_copy_into(target, ddv));
+        CHECK_EQUAL(target, hdv);
+      }
+      dlv_tensor_free(target);
+    }
+    if (CHECK_OK(dlv_tensor_zeros_on(F64, 3, shape, DLV_ORDER_C, CUDA0, &dsrc))) {
+      dlv_tensor *target = NULL;
+      if (CHECK_OK(make_view(dsrc, which, &target))) {
+        CHECK_OK(dlv_tensor_copy_into(target, ddv));
+        check_same_on_device(hdv, target, view_names[which], __LINE__);
+      }
+      dlv_tensor_free(target);
+    }
+  next:
+    dlv_tensor_free(hv);
+    dlv_tensor_free(dv);
+    dlv_tensor_free(ha);
+    dlv_tensor_free(da);
+    dlv_tensor_free(src);
+    dlv_tensor_free(hdst);
+    dlv_tensor_free(ddst);
+    dlv_tensor_free(hdv);
+    dlv_tensor_free(ddv);
+    dlv_tensor_free(hback);
+    dlv_tensor_free(dsrc);
+  }
+  /* take, index (t[1, [2, 0, -1]] and t[:, [2, 0, -1], ::2]) and index_put */
+  REQUIRE_OK(dlv_tensor_zeros(dtype_of(kDLInt, 64, 1), 1, &n3, DLV_ORDER_C, &idx));
+  {
+    int64_t i0 = 0, i1 = 1, i2 = 2, all[3] = {2, 0, -1};
+    dlv_tensor *ht = NULL, *dt = NULL, *hcopy = NULL, *dcopy = NULL;
+    dlv_index k1[2], k2[3];
+    int key;
+    CHECK_OK(dlv_tensor_set_f64(idx, &i0, 2));
+    CHECK_OK(dlv_tensor_set_f64(idx, &i1, 0));
+    CHECK_OK(dlv_tensor_set_f64(idx, &i2, -1));
+    if (CHECK_OK(dlv_tensor_take(h, 1, all, 3, &ht)) && CHECK_OK(dlv_tensor_take(d, 1, all, 3, &dt)))
+      check_same_on_device(ht, dt, "take", __LINE__);
+    dlv_tensor_free(ht);
+    dlv_tensor_free(dt);
+    memset(k1, 0, sizeof k1);
+    memset(k2, 0, sizeof k2);
+    k1[0].kind = DLV_INDEX_INT;
+    k1[0].i = 1;
+    k1[1].kind = DLV_INDEX_TENSOR;
+    k1[1].tensor = idx;
+    k2[0].kind = DLV_INDEX_SLICE;
+    k2[0].start = k2[0].stop = DLV_NONE;
+    k2[0].step = 1;
+    k2[1].kind = DLV_INDEX_TENSOR;
+    k2[1].tensor = idx;
+    k2[2].kind = DLV_INDEX_SLICE;
+    k2[2].start = k2[2].stop = DLV_NONE;
+    k2[2].step = 2;
+    REQUIRE_OK(dlv_tensor_zeros(F64, 0, NULL, DLV_ORDER_C, &scalar));
+    CHECK_OK(dlv_tensor_set_f64(scalar, NULL, -7.5));
+    REQUIRE_OK(dlv_tensor_to_device(scalar, CUDA0, DLV_ORDER_C, &dscalar));
+    for (key = 0; key < 2; key++) {
+      const dlv_index *k = key == 0 ? k1 : k2;
+      int32_t nk = key == 0 ? 2 : 3;
+      dlv_tensor *hi = NULL, *di = NULL;
+      if (CHECK_OK(dlv_tensor_index(h, k, nk, &hi)) && CHECK_OK(dlv_tensor_index(d, k, nk, &di)))
+        check_same_on_device(hi, di, "index", __LINE__);
+      /* index_put of the gathered values, reversed, and of a scalar (host or device) */
+      if (hi != NULL && di != NULL && CHECK_OK(dlv_tensor_copy(h, DLV_ORDER_C, &hcopy)) &&
+          CHECK_OK(dlv_tensor_copy(d, DLV_ORDER_C, &dcopy))) {
+        dlv_tensor *hr = NULL, *dr = NULL;
+        if (CHECK_OK(dlv_tensor_flip(hi, 0, &hr)) && CHECK_OK(dlv_tensor_flip(di, 0, &dr))) {
+          CHECK_OK(dlv_tensor_index_put(hcopy, k, nk, hr));
+          CHECK_OK(dlv_tensor_index_put(dcopy, k, nk, dr));
+          check_same_on_device(hcopy, dcopy, "index_put of a device value", __LINE__);
+          CHECK_OK(dlv_tensor_index_put(hcopy, k, nk, scalar));
+          CHECK_OK(dlv_tensor_index_put(dcopy, k, nk, dscalar));
+          check_same_on_device(hcopy, dcopy, "index_put of a device scalar", __LINE__);
+          /* a host value into a device tensor, and a device value into a host one */
+          CHECK_OK(dlv_tensor_index_put(hcopy, k, nk, hr));
+          CHECK_OK(dlv_tensor_index_put(dcopy, k, nk, hr));
+          check_same_on_device(hcopy, dcopy, "index_put of a host value", __LINE__);
+          {
+            dlv_tensor *h2 = NULL;
+            if (CHECK_OK(dlv_tensor_copy(h, DLV_ORDER_C, &h2))) {
+              CHECK_OK(dlv_tensor_index_put(h2, k, nk, dr));
+              CHECK_OK(dlv_tensor_index_put(hcopy, k, nk, hr));
+              CHECK_EQUAL(h2, hcopy);
+            }
+            dlv_tensor_free(h2);
+          }
+        }
+        dlv_tensor_free(hr);
+        dlv_tensor_free(dr);
+      }
+      dlv_tensor_free(hcopy);
+      dlv_tensor_free(dcopy);
+      hcopy = dcopy = NULL;
+      dlv_tensor_free(hi);
+      dlv_tensor_free(di);
+    }
+    /* a read-only device view refuses index_put before any transfer */
+    {
+      dlv_tensor *ro = NULL;
+      int64_t bshape[4] = {2, 4, 5, 6};
+      if (CHECK_OK(dlv_tensor_broadcast_to(d, 4, bshape, &ro))) {
+        long dtoh = fake_calls("cuMemcpyDtoH_v2");
+        CHECK_ERR(dlv_tensor_index_put(ro, k1, 2, scalar), DLV_ERR_READ_ONLY, "assignment destination is read-only");
+        CHECK_I64(fake_calls("cuMemcpyDtoH_v2"), dtoh);
+      }
+      dlv_tensor_free(ro);
+    }
+  }
+  dlv_tensor_free(idx);
+  dlv_tensor_free(scalar);
+  dlv_tensor_free(dscalar);
+  dlv_tensor_free(flipped);
+  dlv_tensor_free(d);
+  dlv_tensor_free(h);
+  CHECK_I64(fake_live_allocations(), allocs);
+  CHECK_I64(fake_context_depth(), 0);
+}
+
 /* Which driver calls each kind of copy makes. */
 static void test_copy_strategies(void) {
   int64_t shape[2] = {64, 32};
@@ -545,6 +717,7 @@ int main(int argc, char **argv) {
   RUN(test_host_device_round_trips);
   RUN(test_strided_device_sources);
   RUN(test_copy_strategies);
+  RUN(test_host_kernels_on_device_tensors);
   RUN(test_pinned_and_managed_memory);
   RUN(test_stream_rules);
   RUN(test_dlpack_exchange_of_device_tensors);

@@ -23,11 +23,10 @@
 //! layouts against their storages and that the destination may be written.
 
 use super::cast::{Bool, Complex, Dst, Src, cast_slice};
-use super::plan::{Axis, Inner, Plan};
+use super::plan::{Axis, Inner, Plan, walk_offsets};
 use super::scalar;
 use crate::dtype::{DType, Kind};
 use half::{bf16, f16};
-use smallvec::SmallVec;
 use std::marker::PhantomData;
 use std::mem::{MaybeUninit, align_of, size_of};
 
@@ -341,45 +340,17 @@ impl Kernel {
     }
 }
 
-/// Calls `f` with the addresses of every position of `outer` (an odometer
-/// that only adds and subtracts strides).
+/// Calls `f` with the addresses of every position of `outer`, through the
+/// one odometer (`plan::walk_offsets`).
 pub(crate) fn walk(
     outer: &[Axis],
     dst: *mut u8,
     src: *const u8,
     mut f: impl FnMut(*mut u8, *const u8),
 ) {
-    let Some((&last, rest)) = outer.split_last() else {
-        f(dst, src);
-        return;
-    };
-    let mut index: SmallVec<[usize; 8]> = SmallVec::from_elem(0, rest.len());
-    let (mut d, mut s) = (dst, src);
-    loop {
-        let (mut di, mut si) = (d, s);
-        for _ in 0..last.len {
-            f(di, si);
-            di = di.wrapping_offset(last.dst);
-            si = si.wrapping_offset(last.src);
-        }
-        let mut axis = rest.len();
-        loop {
-            if axis == 0 {
-                return;
-            }
-            axis -= 1;
-            let a = rest[axis];
-            index[axis] += 1;
-            d = d.wrapping_offset(a.dst);
-            s = s.wrapping_offset(a.src);
-            if index[axis] < a.len {
-                break;
-            }
-            index[axis] = 0;
-            d = d.wrapping_offset(-(a.len as isize) * a.dst);
-            s = s.wrapping_offset(-(a.len as isize) * a.src);
-        }
-    }
+    walk_offsets(outer, |d, s| {
+        f(dst.wrapping_offset(d), src.wrapping_offset(s))
+    });
 }
 
 /// Binds `$T` to the Rust element type of a (non-float8, addressable) dtype
@@ -452,6 +423,8 @@ macro_rules! with_element_type {
         }
     };
 }
+
+pub(crate) use with_element_type;
 
 /// A bit-for-bit move of `item`-byte elements.
 pub(crate) fn move_kernel(item: usize, ctx: Ctx) -> Option<Kernel> {

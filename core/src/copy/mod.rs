@@ -21,6 +21,7 @@
 //! against their storage when the views were made. It never changes a view.
 
 pub mod cast;
+pub(crate) mod dispatch;
 pub(crate) mod gather;
 mod kernels;
 pub mod minifloat;
@@ -88,11 +89,7 @@ fn kernel_for(src: DType, dst: DType, opts: CastOptions) -> Result<Kernel> {
 /// A new, writeable, CPU tensor of `layout` whose elements the caller must
 /// all write before anyone else sees it.
 pub(crate) fn new_output(dtype: DType, layout: Layout) -> Result<Tensor> {
-    let nbytes = layout
-        .size()
-        .checked_mul(dtype.itemsize() as i64)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| invalid!("copy of {} elements overflows", layout.size()))?;
+    let nbytes = dtype.compact_nbytes(layout.size())?;
     // Not zeroed: every element is written before the tensor is returned.
     let storage = Arc::new(Storage::allocate(nbytes, false, Device::CPU)?);
     let data = storage.base();

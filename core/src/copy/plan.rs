@@ -16,6 +16,50 @@ pub struct Axis {
     pub src: isize,
 }
 
+/// The odometer: calls `f` with the byte offsets `(dst, src)` of every
+/// position of `axes` in C order (the last axis fastest). It only adds and
+/// subtracts strides, never multiplies an index. Every strided walk in the
+/// library (the copy kernels' outer axes, `take`, gathers, mask offsets,
+/// `cuMemcpy2D` rows) goes through it. Two walks differ in kind and stay
+/// apart: `Layout::offsets` is a pull-style iterator (callers stop early),
+/// and `index.rs`'s `add_broadcast` starts mid-way and steps by runs.
+pub(crate) fn walk_offsets(axes: &[Axis], mut f: impl FnMut(isize, isize)) {
+    let Some((&last, rest)) = axes.split_last() else {
+        f(0, 0);
+        return;
+    };
+    if axes.iter().any(|a| a.len == 0) {
+        return;
+    }
+    let mut index: SmallVec<[usize; 8]> = SmallVec::from_elem(0, rest.len());
+    let (mut d, mut s) = (0isize, 0isize);
+    loop {
+        let (mut di, mut si) = (d, s);
+        for _ in 0..last.len {
+            f(di, si);
+            di = di.wrapping_add(last.dst);
+            si = si.wrapping_add(last.src);
+        }
+        let mut axis = rest.len();
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            let a = rest[axis];
+            index[axis] += 1;
+            d = d.wrapping_add(a.dst);
+            s = s.wrapping_add(a.src);
+            if index[axis] < a.len {
+                break;
+            }
+            index[axis] = 0;
+            d = d.wrapping_sub((a.len as isize).wrapping_mul(a.dst));
+            s = s.wrapping_sub((a.len as isize).wrapping_mul(a.src));
+        }
+    }
+}
+
 /// How the innermost axes are walked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inner {

@@ -14,6 +14,8 @@
 //! directly (integers exactly, never through `f64`); only float8 elements
 //! are converted through these functions in bulk.
 
+use super::cast::{Bool, Complex, Dst, Src};
+use super::kernels::with_element_type;
 use super::minifloat;
 use crate::dtype::{DType, Kind};
 use crate::error::{Error, Result};
@@ -24,35 +26,21 @@ use half::{bf16, f16};
 /// # Safety
 /// `ptr` must point at a readable element of `dtype` (any alignment).
 pub unsafe fn read_f64(ptr: *const u8, dtype: DType) -> Result<f64> {
-    // SAFETY (whole body): the caller guarantees `itemsize` readable bytes;
-    // every read is unaligned-safe.
-    unsafe {
-        Ok(match (dtype.kind(), dtype.bits()) {
-            (Kind::Bool, _) => f64::from(u8::from(ptr.read() != 0)),
-            (Kind::Int, 8) => f64::from(ptr.cast::<i8>().read_unaligned()),
-            (Kind::Int, 16) => f64::from(ptr.cast::<i16>().read_unaligned()),
-            (Kind::Int, 32) => f64::from(ptr.cast::<i32>().read_unaligned()),
-            (Kind::Int, _) => ptr.cast::<i64>().read_unaligned() as f64,
-            (Kind::UInt, 8) => f64::from(ptr.read()),
-            (Kind::UInt, 16) => f64::from(ptr.cast::<u16>().read_unaligned()),
-            (Kind::UInt, 32) => f64::from(ptr.cast::<u32>().read_unaligned()),
-            (Kind::UInt, _) => ptr.cast::<u64>().read_unaligned() as f64,
-            (Kind::Float, 16) => ptr.cast::<f16>().read_unaligned().to_f64(),
-            (Kind::Float, 32) => f64::from(ptr.cast::<f32>().read_unaligned()),
-            (Kind::Float, _) => ptr.cast::<f64>().read_unaligned(),
-            (Kind::BFloat, _) => ptr.cast::<bf16>().read_unaligned().to_f64(),
-            (Kind::Float8, _) => minifloat::decode(dtype.code(), ptr.read()).unwrap_or(f64::NAN),
-            (Kind::Complex, _) => {
-                return Err(Error::UnsupportedDtype(format!(
-                    "a {dtype} element has no single f64 value (read it as two parts)"
-                )));
-            }
-            (Kind::SubByte, _) => {
-                return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} elements cannot be read one at a time"
-                )));
-            }
-        })
+    match dtype.kind() {
+        Kind::Complex => Err(Error::UnsupportedDtype(format!(
+            "a {dtype} element has no single f64 value (read it as two parts)"
+        ))),
+        Kind::SubByte => Err(Error::UnsupportedDtype(format!(
+            "{dtype} elements cannot be read one at a time"
+        ))),
+        // SAFETY: the caller guarantees one readable byte.
+        Kind::Float8 => Ok(minifloat::decode(dtype.code(), unsafe { ptr.read() }).unwrap_or(f64::NAN)),
+        // The bulk casts' conversion (`cast::Src`), so that a read and an
+        // `astype(float64)` agree by construction.
+        // SAFETY: the caller guarantees `itemsize` readable bytes; the read
+        // is unaligned-safe.
+        _ => with_element_type!(dtype, T => Some(unsafe { ptr.cast::<T>().read_unaligned() }.cast::<f64>()))
+            .ok_or_else(|| Error::UnsupportedDtype(format!("{dtype} elements cannot be read"))),
     }
 }
 
@@ -78,35 +66,30 @@ pub fn check_float_to_int(value: f64, dtype: DType) -> Result<()> {
 
 /// Writes `value` into the element at `ptr`, cast to `dtype`.
 ///
+/// Every type but float8 converts with the bulk casts' `cast::Dst::from_f64`,
+/// the one rounding path: f64 → f16/bf16 is correctly rounded (no double
+/// rounding through f32), so `set_f64`, `astype`, `copy_into` and
+/// `index_put` store bit-identical values. float8 uses the table-driven
+/// codec, which the bulk casts use too.
+///
 /// # Safety
 /// `ptr` must point at a writable element of `dtype` (any alignment).
 pub unsafe fn write_f64(ptr: *mut u8, dtype: DType, value: f64) -> Result<()> {
-    // SAFETY (whole body): the caller guarantees `itemsize` writable bytes;
-    // every write is unaligned-safe.
-    unsafe {
-        match (dtype.kind(), dtype.bits()) {
-            (Kind::Bool, _) => ptr.write(u8::from(value != 0.0)),
-            (Kind::Int, 8) => ptr.cast::<i8>().write_unaligned(value as i8),
-            (Kind::Int, 16) => ptr.cast::<i16>().write_unaligned(value as i16),
-            (Kind::Int, 32) => ptr.cast::<i32>().write_unaligned(value as i32),
-            (Kind::Int, _) => ptr.cast::<i64>().write_unaligned(value as i64),
-            (Kind::UInt, 8) => ptr.write(value as u8),
-            (Kind::UInt, 16) => ptr.cast::<u16>().write_unaligned(value as u16),
-            (Kind::UInt, 32) => ptr.cast::<u32>().write_unaligned(value as u32),
-            (Kind::UInt, _) => ptr.cast::<u64>().write_unaligned(value as u64),
-            (Kind::Float, 16) => ptr.cast::<f16>().write_unaligned(f16::from_f64(value)),
-            (Kind::Float, 32) => ptr.cast::<f32>().write_unaligned(value as f32),
-            (Kind::Float, _) => ptr.cast::<f64>().write_unaligned(value),
-            (Kind::BFloat, _) => ptr.cast::<bf16>().write_unaligned(bf16::from_f64(value)),
-            (Kind::Float8, _) => ptr.write(minifloat::encode(dtype.code(), value).unwrap_or(0)),
-            (Kind::Complex, 64) => ptr.cast::<[f32; 2]>().write_unaligned([value as f32, 0.0]),
-            (Kind::Complex, _) => ptr.cast::<[f64; 2]>().write_unaligned([value, 0.0]),
-            (Kind::SubByte, _) => {
-                return Err(Error::UnsupportedDtype(format!(
-                    "{dtype} elements cannot be written one at a time"
-                )));
-            }
+    match dtype.kind() {
+        Kind::SubByte => Err(Error::UnsupportedDtype(format!(
+            "{dtype} elements cannot be written one at a time"
+        ))),
+        Kind::Float8 => {
+            // SAFETY: the caller guarantees one writable byte.
+            unsafe { ptr.write(minifloat::encode(dtype.code(), value).unwrap_or(0)) };
+            Ok(())
         }
+        // SAFETY: the caller guarantees `itemsize` writable bytes; the write
+        // is unaligned-safe.
+        _ => with_element_type!(dtype, T => {
+            unsafe { ptr.cast::<T>().write_unaligned(<T as Dst>::from_f64(value)) };
+            Some(())
+        })
+        .ok_or_else(|| Error::UnsupportedDtype(format!("{dtype} elements cannot be written"))),
     }
-    Ok(())
 }

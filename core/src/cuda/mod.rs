@@ -20,6 +20,7 @@ mod transfer;
 pub use driver::{DRIVER_ENV, available};
 pub use memory::allocate;
 pub use transfer::to_device;
+pub(crate) use transfer::update_through_host;
 
 use crate::device::{Device, kind};
 use crate::error::{Error, Result, invalid};

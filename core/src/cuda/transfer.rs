@@ -11,7 +11,7 @@ use super::driver::{
     CU_MEMORYTYPE_DEVICE, CU_MEMORYTYPE_HOST, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, CUdeviceptr,
     Driver, Memcpy2D, driver,
 };
-use crate::copy::plan::{Axis, Plan};
+use crate::copy::plan::{Axis, Plan, walk_offsets};
 use crate::copy::{self, CastOptions, layout_for_copy};
 use crate::device::{Device, kind};
 use crate::dtype::DType;
@@ -63,7 +63,7 @@ pub fn to_device(src: &Tensor, device: Device, order: Order) -> Result<Tensor> {
         return copy::copy_to_new(src, dtype, order);
     }
     let layout = layout_for_copy(src.layout(), order)?;
-    let nbytes = nbytes_of(&layout, dtype)?;
+    let nbytes = dtype.compact_nbytes(layout.size())?;
     let storage = if device.is_cpu() {
         // Not zeroed: every byte is written before the tensor is returned.
         Storage::allocate(nbytes, false, device)?
@@ -76,17 +76,9 @@ pub fn to_device(src: &Tensor, device: Device, order: Order) -> Result<Tensor> {
     Ok(dst)
 }
 
-fn nbytes_of(layout: &Layout, dtype: DType) -> Result<usize> {
-    layout
-        .size()
-        .checked_mul(dtype.itemsize() as i64)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| invalid!("a copy of {} elements overflows", layout.size()))
-}
-
 /// A host tensor with exactly `layout` (compact, positive strides).
 fn host_with_layout(layout: &Layout, dtype: DType) -> Result<Tensor> {
-    let storage = Storage::allocate(nbytes_of(layout, dtype)?, false, Device::CPU)?;
+    let storage = Storage::allocate(dtype.compact_nbytes(layout.size())?, false, Device::CPU)?;
     let base = storage.base();
     Tensor::from_storage(Arc::new(storage), base, layout.clone(), dtype, true)
 }
@@ -204,6 +196,64 @@ fn transfer(dst: &Tensor, src: &Tensor) -> Result<()> {
     )
 }
 
+/// Runs `write` on a host copy of the bytes that `dst`, a tensor in CUDA
+/// device memory, spans, then copies those bytes back: this is how the host
+/// kernels (casting copies, scatters) serve device tensors — staging through
+/// the host (D2H, host kernel, H2D), not a device kernel.
+///
+/// The whole byte extent goes back, gaps of a strided view included. The
+/// gap bytes were read just before and go back unchanged, and dlview's
+/// device copies are synchronous on the legacy default stream; a kernel
+/// another stream runs on those bytes meanwhile is the caller's race, as
+/// with any DLPack exchange (RULES §6).
+pub(crate) fn update_through_host(
+    dst: &Tensor,
+    write: impl FnOnce(&mut Tensor) -> Result<()>,
+) -> Result<()> {
+    let Side::Device(ordinal) = side(dst.device())? else {
+        return Err(invalid!("{} is not CUDA device memory", dst.device()));
+    };
+    dst.require_writeable()?;
+    // Packed sub-byte types have no element kernels to stage for.
+    dst.dtype().require_addressable("writing elements")?;
+    let item = dst.dtype().itemsize();
+    let (lo, hi) = dst.layout().byte_bounds(item)?.unwrap_or((0, 0));
+    let extent = (hi - lo) as usize;
+    let d = driver()?;
+    let _ctx = d.enter(ordinal)?;
+    let device_start = dst.raw_data().wrapping_offset(lo);
+    if extent > 0 {
+        check_pointer(d, dst, ordinal)?;
+    }
+    let stage = Storage::allocate(extent, false, Device::CPU)?;
+    let stage_base = stage.base();
+    if extent > 0 {
+        memcpy(
+            d,
+            (Side::Host, stage_base),
+            (Side::Device(ordinal), device_start),
+            extent,
+        )?;
+    }
+    let mut view = Tensor::from_storage(
+        Arc::new(stage),
+        stage_base.wrapping_offset(-lo),
+        dst.layout().clone(),
+        dst.dtype(),
+        true,
+    )?;
+    write(&mut view)?;
+    if extent > 0 {
+        memcpy(
+            d,
+            (Side::Device(ordinal), device_start),
+            (Side::Host, stage_base),
+            extent,
+        )?;
+    }
+    Ok(())
+}
+
 /// Checks that the memory of a CUDA tensor is device memory of `ordinal`
 /// known to the driver (a foreign tensor may be mislabelled).
 fn check_pointer(d: &Driver, t: &Tensor, ordinal: i32) -> Result<()> {
@@ -300,13 +350,7 @@ fn rows_2d(plan: &Plan, item: usize) -> Option<Vec<Rows>> {
         .try_fold(1usize, |n, a| n.checked_mul(a.len))
         .filter(|&n| n <= MAX_2D_COPIES)?;
     let mut out = Vec::with_capacity(count);
-    let mut index = vec![0usize; rest.len()];
-    for _ in 0..count {
-        let (mut src_off, mut dst_off) = (0isize, 0isize);
-        for (a, &i) in rest.iter().zip(&index) {
-            src_off += a.src * i as isize;
-            dst_off += a.dst * i as isize;
-        }
+    walk_offsets(rest, |dst_off, src_off| {
         out.push(Rows {
             src_off,
             dst_off,
@@ -314,16 +358,8 @@ fn rows_2d(plan: &Plan, item: usize) -> Option<Vec<Rows>> {
             height: rows_axis.len,
             src_pitch: rows_axis.src as usize,
             dst_pitch: rows_axis.dst as usize,
-        });
-        // Odometer over the outer axes, innermost fastest.
-        for k in (0..rest.len()).rev() {
-            index[k] += 1;
-            if index[k] < rest[k].len {
-                break;
-            }
-            index[k] = 0;
-        }
-    }
+        })
+    });
     Some(out)
 }
 
