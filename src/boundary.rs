@@ -57,15 +57,27 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs a fallible body behind the panic boundary and turns its outcome into
 /// a status, recording the message of any failure.
-///
-/// Foreign callbacks that the body makes due (a release callback or DLPack
-/// deleter of memory whose last reference it drops) run after the
-/// `catch_unwind`, before this returns: a forced unwind (`pthread_exit`)
-/// from one of them then passes through to the thread's start instead of
-/// being caught (see `crate::deferred`); every export is `extern
-/// "C-unwind"` at the Rust level for the same reason.
 pub(crate) fn ffi_call(body: impl FnOnce() -> Result<()>) -> dlv_status {
-    match dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))) {
+    status_of(catch_unwind(AssertUnwindSafe(body)))
+}
+
+/// [`ffi_call`] for the exports that can drop the last reference to memory
+/// with a foreign release callback or DLPack deleter (those that consume a
+/// handle or a managed tensor: every other export runs while the caller's
+/// handles keep their storages alive). The callbacks the body makes due
+/// run after the `catch_unwind`, before this returns, so that a forced
+/// unwind (`pthread_exit`) from one of them passes through to the thread's
+/// start instead of being caught, which glibc turns into an abort (see
+/// `dlview_core::__private::outside_boundary`). Every export is `extern
+/// "C-unwind"` at the Rust level so that such an unwind may leave it.
+pub(crate) fn ffi_call_releasing(body: impl FnOnce() -> Result<()>) -> dlv_status {
+    status_of(dlview_core::__private::outside_boundary(|| {
+        catch_unwind(AssertUnwindSafe(body))
+    }))
+}
+
+fn status_of(outcome: std::thread::Result<Result<()>>) -> dlv_status {
+    match outcome {
         Ok(Ok(())) => dlv_status::DLV_OK,
         Ok(Err(e)) => fail(&e),
         Err(payload) => fail(&Error::Panic(panic_message(payload.as_ref()))),
@@ -95,14 +107,25 @@ pub(crate) fn fail(e: &Error) -> dlv_status {
 }
 
 /// Runs an infallible body (an inspection call) behind the panic boundary;
-/// a panic yields `fallback` and records the message. Foreign callbacks
-/// run outside the `catch_unwind`, as in [`ffi_call`].
+/// a panic yields `fallback` and records the message.
 pub(crate) fn ffi_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body)))
-        .unwrap_or_else(|payload| {
-            set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
-            fallback
-        })
+    value_of(fallback, catch_unwind(AssertUnwindSafe(body)))
+}
+
+/// [`ffi_value`] for `dlv_tensor_free`: foreign callbacks run outside the
+/// `catch_unwind`, as in [`ffi_call_releasing`].
+pub(crate) fn ffi_value_releasing<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    value_of(
+        fallback,
+        dlview_core::__private::outside_boundary(|| catch_unwind(AssertUnwindSafe(body))),
+    )
+}
+
+fn value_of<T>(fallback: T, outcome: std::thread::Result<T>) -> T {
+    outcome.unwrap_or_else(|payload| {
+        set_last_error(&Error::Panic(panic_message(payload.as_ref())).to_string());
+        fallback
+    })
 }
 
 /// An out-parameter, checked for NULL before any work is done and written

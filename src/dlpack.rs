@@ -77,7 +77,7 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack(
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
-    ffi_call(|| {
+    ffi_call_releasing(|| {
         // Ownership first, so a bad `out` or `opts` still releases `mt`.
         // SAFETY: ownership of `mt` passes to this call (DLPack contract).
         let owned = unsafe { Owned::take(mt) }?;
@@ -101,7 +101,7 @@ pub unsafe extern "C-unwind" fn dlv_tensor_from_dlpack_legacy(
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
-    ffi_call(|| {
+    ffi_call_releasing(|| {
         // SAFETY: ownership of `mt` passes to this call (DLPack contract).
         let owned = unsafe { Owned::take(mt) }?;
         // SAFETY: the C caller passes a writable out-pointer or NULL.

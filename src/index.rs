@@ -101,7 +101,7 @@ unsafe fn key_arg(key: *const dlv_index, nkey: i32) -> Result<Vec<Index>> {
 /// Every pointer argument is NULL or valid as this comment and the
 /// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_index(
+pub unsafe extern "C-unwind" fn dlv_tensor_index(
     t: *const dlv_tensor,
     key: *const dlv_index,
     nkey: i32,
@@ -131,7 +131,7 @@ pub unsafe extern "C" fn dlv_tensor_index(
 /// Every pointer argument is NULL or valid as this comment and the
 /// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dlv_tensor_index_put(
+pub unsafe extern "C-unwind" fn dlv_tensor_index_put(
     t: *mut dlv_tensor,
     key: *const dlv_index,
     nkey: i32,

@@ -309,7 +309,7 @@ pub unsafe extern "C-unwind" fn dlv_py_tensor_to_capsule(
     versioned: bool,
     out: *mut *mut c_void,
 ) -> dlv_status {
-    ffi_call(|| {
+    ffi_call_releasing(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
         // SAFETY: the C caller passes a live handle or NULL.
@@ -400,7 +400,7 @@ pub unsafe extern "C-unwind" fn dlv_py_tensor_from_capsule(
     opts: *const dlv_import_options,
     out: *mut *mut dlv_tensor,
 ) -> dlv_status {
-    ffi_call(|| {
+    ffi_call_releasing(|| {
         // SAFETY: the C caller passes a writable out-pointer or NULL.
         let out = unsafe { out_param(out, "out") }?;
         if capsule.is_null() {

@@ -293,7 +293,7 @@ pub unsafe extern "C-unwind" fn dlv_tensor_retain(
 /// header's preamble describe (the C caller's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn dlv_tensor_free(t: *mut dlv_tensor) {
-    ffi_value((), || {
+    ffi_value_releasing((), || {
         if !t.is_null() {
             // SAFETY: a non-NULL handle came from `Out::give` in this
             // library and, by contract, is freed only once.

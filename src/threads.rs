@@ -18,7 +18,7 @@ use dlview_core::copy::parallel;
 /// starts its own threads). Statuses: INVALID_ARGUMENT (`n` negative or
 /// above 1024).
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_set_num_threads(n: i32) -> dlv_status {
+pub extern "C-unwind" fn dlv_set_num_threads(n: i32) -> dlv_status {
     ffi_call(|| {
         let n = usize::try_from(n).map_err(|_| {
             invalid!(
@@ -37,7 +37,7 @@ pub extern "C" fn dlv_set_num_threads(n: i32) -> dlv_status {
 /// every core this process may run on (its CPU affinity and quota). Never
 /// fails.
 #[unsafe(no_mangle)]
-pub extern "C" fn dlv_get_num_threads() -> i32 {
+pub extern "C-unwind" fn dlv_get_num_threads() -> i32 {
     ffi_value(1, || {
         i32::try_from(parallel::num_threads()).unwrap_or(parallel::MAX_THREADS as i32)
     })

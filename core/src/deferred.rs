@@ -22,18 +22,20 @@
 //! before the export returns, so "the deleter has run when the call
 //! returns" holds.
 //!
-//! Outside any boundary (Rust API users, a C consumer calling a dlview
-//! deleter directly, which sets up its own boundary) calls are made at once.
-//! When the thread's thread-locals are already destroyed (a call from a
-//! `pthread_key_create` destructor), nothing can be queued: calls are made
-//! at once, inside the boundary; a forced unwind from one of those still
-//! aborts (a documented limit, SECURITY.md).
+//! Only the exports that can drop the last reference to such memory set up
+//! a boundary (those that consume a handle or a managed tensor: while any
+//! other export runs, the caller's handles keep their storages alive), so
+//! the others pay nothing. Outside any boundary (Rust API users, a C
+//! consumer calling a dlview deleter directly, which sets up its own)
+//! calls are made at once.
 //!
-//! If a queued callback ends the thread, the calls queued after it run when
-//! the thread's thread-locals are destroyed (the queue's destructor), so
-//! every release still runs exactly once.
+//! The queue is a small array in a constant-initialised thread-local with
+//! no destructor, so it also works in calls from a `pthread_key_create`
+//! destructor, after the thread's other thread-locals are destroyed. An
+//! export queues at most one call in practice; should a queued callback
+//! end the thread while others wait behind it, those are not made.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ffi::c_void;
 
 /// A foreign function that may unwind (forcedly) through its Rust caller.
@@ -58,31 +60,24 @@ pub unsafe fn may_unwind<T>(
     }
 }
 
-struct Queue {
-    /// A boundary is active on this thread: queue, do not call.
-    active: Cell<bool>,
-    pending: RefCell<Vec<(ForeignFn, *mut c_void)>>,
-}
+/// `STATE`'s bit for "a boundary is active on this thread: queue, do not
+/// call"; the bits above count the calls queued in `QUEUE` (in steps of 2).
+const ACTIVE: usize = 1;
+const ONE_PENDING: usize = 2;
+/// Room for queued calls. One export drops at most one storage with a
+/// foreign callback (the handle's) or one producer's tensor, so one slot
+/// would do; a call that finds no room is made at once.
+const SLOTS: usize = 8;
 
-impl Drop for Queue {
-    /// The thread is exiting with calls still queued (a queued callback
-    /// ended the thread before the rest ran): run them now, once.
-    fn drop(&mut self) {
-        for (f, ctx) in std::mem::take(self.pending.get_mut()) {
-            // SAFETY: queued by `call`, whose caller handed over the
-            // right to make this call exactly once.
-            unsafe { f(ctx) };
-        }
-    }
-}
+type Slot = Cell<Option<(ForeignFn, *mut c_void)>>;
 
 thread_local! {
-    static QUEUE: Queue = const {
-        Queue {
-            active: Cell::new(false),
-            pending: RefCell::new(Vec::new()),
-        }
-    };
+    // Both constant-initialised and without destructors: an access cannot
+    // fail (they stay usable while the thread's other thread-locals are
+    // destroyed, and a first use from a thread-exit destructor registers
+    // nothing), and costs one TLS address lookup.
+    static STATE: Cell<usize> = const { Cell::new(0) };
+    static QUEUE: [Slot; SLOTS] = const { [const { Cell::new(None) }; SLOTS] };
 }
 
 /// Calls `f(ctx)` now, or, while a boundary is active on this thread, once
@@ -91,23 +86,12 @@ thread_local! {
 /// # Safety
 /// `f(ctx)` may be called once, on this thread, at either time.
 pub unsafe fn call(f: ForeignFn, ctx: *mut c_void) {
-    let queued = QUEUE
-        .try_with(|q| {
-            if !q.active.get() {
-                return false;
-            }
-            let Ok(mut pending) = q.pending.try_borrow_mut() else {
-                return false;
-            };
-            // No room (allocation failed): call at once rather than abort.
-            if pending.try_reserve(1).is_err() {
-                return false;
-            }
-            pending.push((f, ctx));
-            true
-        })
-        .unwrap_or(false);
-    if !queued {
+    let state = STATE.get();
+    let queued = state / ONE_PENDING;
+    if state & ACTIVE != 0 && queued < SLOTS {
+        QUEUE.with(|q| q[queued].set(Some((f, ctx))));
+        STATE.set(state + ONE_PENDING);
+    } else {
         // SAFETY: per the contract.
         unsafe { f(ctx) };
     }
@@ -116,39 +100,51 @@ pub unsafe fn call(f: ForeignFn, ctx: *mut c_void) {
 /// Runs `body` (which holds the panic boundary's `catch_unwind`) with
 /// foreign calls queued, then makes the queued calls outside it. Nested
 /// uses leave the queue to the outermost one.
+#[inline]
 pub fn outside_boundary<R>(body: impl FnOnce() -> R) -> R {
-    let nested = QUEUE
-        .try_with(|q| q.active.replace(true))
-        // Thread-locals gone: nothing can be queued, nothing to run.
-        .unwrap_or(true);
-    if nested {
+    // One TLS lookup per export; `body` stays inlined in the caller.
+    let state: *const Cell<usize> = STATE.with(std::ptr::from_ref);
+    // SAFETY: `STATE` has a constant initialiser and no destructor, so its
+    // cell lives at this address until the thread is gone; it is used
+    // only on this thread, within this call.
+    let state = unsafe { &*state };
+    let before = state.get();
+    if before & ACTIVE != 0 {
         return body();
     }
+    state.set(before | ACTIVE);
     /// Ends queueing however `body` ends.
-    struct Deactivate;
-    impl Drop for Deactivate {
+    struct Deactivate<'a>(&'a Cell<usize>);
+    impl Drop for Deactivate<'_> {
+        #[inline]
         fn drop(&mut self) {
-            let _ = QUEUE.try_with(|q| q.active.set(false));
+            self.0.set(self.0.get() & !ACTIVE);
         }
     }
     let result = {
-        let _deactivate = Deactivate;
+        let _deactivate = Deactivate(state);
         body()
     };
-    // One at a time, each taken out of the queue before it is called, so a
-    // callback that ends the thread leaves the rest to `Queue::drop`.
-    while let Some((f, ctx)) = QUEUE
-        .try_with(|q| {
-            let mut pending = q.pending.borrow_mut();
-            (!pending.is_empty()).then(|| pending.remove(0))
-        })
-        .ok()
-        .flatten()
-    {
-        // SAFETY: queued by `call`, whose caller handed over this call.
-        unsafe { f(ctx) };
+    if state.get() != 0 {
+        run_pending(state);
     }
     result
+}
+
+/// Makes the queued calls in order (no boundary is active now, so none of
+/// them queues more). Each slot is emptied before its call; should a
+/// callback end the thread, the calls after it in this (at most 8-long,
+/// in practice 1-long) queue are not made.
+#[cold]
+fn run_pending(state: &Cell<usize>) {
+    let queued = (state.get() / ONE_PENDING).min(SLOTS);
+    state.set(0);
+    for i in 0..queued {
+        if let Some((f, ctx)) = QUEUE.with(|q| q[i].take()) {
+            // SAFETY: queued by `call`, whose caller handed over this call.
+            unsafe { f(ctx) };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,7 +152,6 @@ mod tests {
     use super::{call, outside_boundary};
     use std::cell::RefCell;
     use std::ffi::c_void;
-    use std::ptr;
 
     thread_local! {
         static LOG: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
@@ -175,11 +170,11 @@ mod tests {
         let seen_in_body = outside_boundary(|| {
             // SAFETY: `record` may run any time.
             unsafe {
-                call(record, ptr::without_provenance_mut(1));
-                call(record, ptr::without_provenance_mut(2));
+                call(record, 1 as *mut c_void);
+                call(record, 2 as *mut c_void);
             }
             // Nested boundaries leave the calls to the outer one.
-            outside_boundary(|| unsafe { call(record, ptr::without_provenance_mut(3)) });
+            outside_boundary(|| unsafe { call(record, 3 as *mut c_void) });
             log()
         });
         assert!(seen_in_body.is_empty(), "nothing ran inside the body");
@@ -189,7 +184,7 @@ mod tests {
     #[test]
     fn calls_outside_a_boundary_run_at_once() {
         // SAFETY: `record` may run any time.
-        unsafe { call(record, ptr::without_provenance_mut(7)) };
+        unsafe { call(record, 7 as *mut c_void) };
         assert_eq!(log(), [7]);
     }
 
@@ -198,14 +193,14 @@ mod tests {
         let r = outside_boundary(|| {
             std::panic::catch_unwind(|| {
                 // SAFETY: `record` may run any time.
-                unsafe { call(record, ptr::without_provenance_mut(5)) };
+                unsafe { call(record, 5 as *mut c_void) };
                 panic!("boom");
             })
         });
         assert!(r.is_err());
         assert_eq!(log(), [5]);
         // SAFETY: as above.
-        unsafe { call(record, ptr::without_provenance_mut(6)) };
+        unsafe { call(record, 6 as *mut c_void) };
         assert_eq!(log(), [6], "no boundary active any more");
     }
 }
