@@ -70,12 +70,14 @@ lint:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
 
 test-rust: fakecuda
-	$(CARGO) test --release
+	$(CARGO) test --release -p dlview
+	$(CARGO) test --release -p dlview-capi
 
 ## The library built without the cuda feature (its own target dir): it
 ## builds, and every CUDA call reports "built without the cuda feature".
 test-nocuda:
-	CARGO_TARGET_DIR=target/nocuda $(CARGO) test --release --no-default-features --lib
+	CARGO_TARGET_DIR=target/nocuda $(CARGO) test --release --no-default-features --lib -p dlview
+	CARGO_TARGET_DIR=target/nocuda $(CARGO) test --release --no-default-features --lib -p dlview-capi
 
 ## The fake CUDA driver: a host-memory stand-in for libcuda.so.1 that the
 ## CUDA tests load through DLVIEW_CUDA_DRIVER (tests/fakecuda/fakecuda.c).
