@@ -122,6 +122,7 @@ bench: lib venv python-ext
 	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/roundtrip
+	$(VPY) benches/libtorch_bench.py
 	$(CXX) -O2 $(CXXSTRICT) -Iinclude benches/view_sum.cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/view_sum
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) $(BUILD)/view_sum
 	DLVIEW_BENCH_DIR=$(BENCH_OUT) PYTHONPATH=python $(VPY) benches/exchange_bench.py
