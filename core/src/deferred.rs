@@ -170,11 +170,11 @@ mod tests {
         let seen_in_body = outside_boundary(|| {
             // SAFETY: `record` may run any time.
             unsafe {
-                call(record, 1 as *mut c_void);
-                call(record, 2 as *mut c_void);
+                call(record, std::ptr::without_provenance_mut(1));
+                call(record, std::ptr::without_provenance_mut(2));
             }
             // Nested boundaries leave the calls to the outer one.
-            outside_boundary(|| unsafe { call(record, 3 as *mut c_void) });
+            outside_boundary(|| unsafe { call(record, std::ptr::without_provenance_mut(3)) });
             log()
         });
         assert!(seen_in_body.is_empty(), "nothing ran inside the body");
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn calls_outside_a_boundary_run_at_once() {
         // SAFETY: `record` may run any time.
-        unsafe { call(record, 7 as *mut c_void) };
+        unsafe { call(record, std::ptr::without_provenance_mut(7)) };
         assert_eq!(log(), [7]);
     }
 
@@ -193,14 +193,14 @@ mod tests {
         let r = outside_boundary(|| {
             std::panic::catch_unwind(|| {
                 // SAFETY: `record` may run any time.
-                unsafe { call(record, 5 as *mut c_void) };
+                unsafe { call(record, std::ptr::without_provenance_mut(5)) };
                 panic!("boom");
             })
         });
         assert!(r.is_err());
         assert_eq!(log(), [5]);
         // SAFETY: as above.
-        unsafe { call(record, 6 as *mut c_void) };
+        unsafe { call(record, std::ptr::without_provenance_mut(6)) };
         assert_eq!(log(), [6], "no boundary active any more");
     }
 }
