@@ -190,7 +190,7 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                     mine[rng.below(mine.len())]
                 }
             };
-            match rng.below(17) {
+            match rng.below(19) {
                 // a view of a shared or own tensor
                 0..=5 => {
                     let h = pick(&mut rng, &mine);
@@ -353,6 +353,81 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
                     .join()
                     .expect("a freeing thread failed");
                 }
+                // advanced indexing: gather rows along axis 0 (a copy) and
+                // check the first against the source
+                17 => {
+                    let h = pick(&mut rng, &mine);
+                    let t = h.t as *const dlv_tensor;
+                    if dlv_tensor_ndim(t) > 0 && *dlv_tensor_shape(t) > 0 {
+                        let rows = *dlv_tensor_shape(t);
+                        let picks: Vec<i64> =
+                            (0..3).map(|_| rng.signed(rows).rem_euclid(rows)).collect();
+                        let idx = index_tensor(&picks);
+                        let key = [tensor_key(idx)];
+                        let mut out = null_mut();
+                        ok(dlv_tensor_index(t, key.as_ptr(), 1, &mut out), "index");
+                        assert_eq!(*dlv_tensor_shape(out), 3);
+                        if dlv_tensor_size(out) > 0 {
+                            let (mut got, mut want) = (f64::NAN, f64::NAN);
+                            let mut at = [0i64; 64];
+                            ok(
+                                dlv_tensor_get_f64(out, at.as_ptr(), &mut got),
+                                "get_f64 of the gather",
+                            );
+                            at[0] = picks[0];
+                            ok(
+                                dlv_tensor_get_f64(t, at.as_ptr(), &mut want),
+                                "get_f64 of the source",
+                            );
+                            assert_eq!(
+                                got.to_bits(),
+                                want.to_bits(),
+                                "gathered row 0 is source row {}",
+                                picks[0]
+                            );
+                        }
+                        dlv_tensor_free(out);
+                        dlv_tensor_free(idx);
+                    }
+                }
+                // index assignment into a private copy (repeated rows: the
+                // last write wins), read back
+                18 => {
+                    let h = pick(&mut rng, &mine);
+                    let mut c = null_mut();
+                    ok(
+                        dlv_tensor_copy(h.t as *const dlv_tensor, DLV_ORDER_C, &mut c),
+                        "copy",
+                    );
+                    if dlv_tensor_ndim(c) > 0 && dlv_tensor_size(c) > 0 {
+                        let rows = *dlv_tensor_shape(c);
+                        let row = rng.below(rows as usize) as i64;
+                        let idx = index_tensor(&[row, row]);
+                        let key = [tensor_key(idx)];
+                        let mut value = null_mut();
+                        let none = [0i64; 1];
+                        ok(
+                            dlv_tensor_zeros(F64, 0, none.as_ptr(), DLV_ORDER_C, &mut value),
+                            "zeros",
+                        );
+                        ok(
+                            dlv_tensor_set_f64(value, none.as_ptr(), -3.0),
+                            "set_f64 of the value",
+                        );
+                        ok(dlv_tensor_index_put(c, key.as_ptr(), 1, value), "index_put");
+                        let mut at = [0i64; 64];
+                        at[0] = row;
+                        let mut got = f64::NAN;
+                        ok(
+                            dlv_tensor_get_f64(c, at.as_ptr(), &mut got),
+                            "get_f64 after index_put",
+                        );
+                        assert_eq!(got, -3.0);
+                        dlv_tensor_free(value);
+                        dlv_tensor_free(idx);
+                    }
+                    dlv_tensor_free(c);
+                }
                 // shares_memory between two views of the same storage
                 _ => {
                     let h = pick(&mut rng, &mine);
@@ -371,6 +446,43 @@ fn worker(id: usize, shared: Vec<Handle>, own: Vec<Handle>) {
         for h in mine {
             dlv_tensor_free(h.t as *mut dlv_tensor);
         }
+    }
+}
+
+/// A new 1-D int64 tensor holding `values` (an index tensor for a key).
+unsafe fn index_tensor(values: &[i64]) -> *mut dlv_tensor {
+    let i64_dtype = DLDataType {
+        code: DLDataTypeCode(0),
+        bits: 64,
+        lanes: 1,
+    };
+    let mut t = null_mut();
+    let n = [values.len() as i64];
+    // SAFETY: `n` holds one dimension; the tensor is new and ours.
+    unsafe {
+        ok(
+            dlv_tensor_empty(i64_dtype, 1, n.as_ptr(), DLV_ORDER_C, &mut t),
+            "index tensor",
+        );
+        for (i, &v) in values.iter().enumerate() {
+            ok(
+                dlv_tensor_set_f64(t, [i as i64].as_ptr(), v as f64),
+                "index value",
+            );
+        }
+    }
+    t
+}
+
+/// The key item `t` (an integer index tensor).
+fn tensor_key(t: *const dlv_tensor) -> dlv_index {
+    dlv_index {
+        kind: DLV_INDEX_TENSOR,
+        i: 0,
+        start: 0,
+        stop: 0,
+        step: 0,
+        tensor: t,
     }
 }
 
