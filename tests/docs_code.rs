@@ -1,10 +1,15 @@
-//! Every ```` ```c ```` block of the documentation (docs/**/*.md) compiles
+//! Every ```` ```c ```` block of README.md and of the documentation
+//! (docs/**/*.md) compiles
 //! as C11 with `-Wall -Wextra -Werror` against include/dlview.h and the
 //! library just built: a block with a `main` is linked and run (under
 //! valgrind when it is installed) and must exit 0; a block without one (a
 //! shared library, like the cookbook's C extension) is linked as a shared
 //! object with `-Wl,--no-undefined`, so every dlview call it makes exists.
-//! The Python blocks run in tests/python/test_docs_recipes.py.
+//! The Python blocks, and the ```` ```sh ```` blocks marked `<!-- run -->`,
+//! run in tests/python/test_docs_recipes.py; the README's C++ quick start
+//! builds and runs in tests/cpp_api.rs; the rest must be marked
+//! `<!-- not run: REASON -->`, which `every_block_is_tested_or_marked`
+//! checks, so a new block cannot go untested by accident.
 
 mod common;
 
@@ -29,36 +34,89 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The bodies of the ```` ```lang ```` blocks of `text`, in order.
-fn blocks(text: &str, lang: &str) -> Vec<String> {
-    let fence = format!("```{lang}");
+/// One fenced block: its language, the `<!-- ... -->` marker on the line
+/// before it (blank lines between allowed; "" when none) and its body,
+/// dedented by the fence's indentation (blocks inside list items).
+#[derive(Debug, PartialEq)]
+struct Block {
+    lang: String,
+    marker: String,
+    body: String,
+}
+
+/// Every fenced block of `text`, in order.
+fn fenced(text: &str) -> Vec<Block> {
     let mut found = Vec::new();
-    let mut current: Option<String> = None;
+    let mut marker = String::new();
+    // (indentation, block so far) while inside a fence.
+    let mut current: Option<(usize, Block)> = None;
     for line in text.lines() {
+        let trimmed = line.trim();
         match current.as_mut() {
-            None if line.trim_end() == fence => current = Some(String::new()),
-            Some(body) if line.trim_end() == "```" => {
-                found.push(std::mem::take(body));
+            None if trimmed.starts_with("```") => {
+                let indent = line.len() - line.trim_start().len();
+                let lang = trimmed.trim_start_matches('`').to_string();
+                let marker = std::mem::take(&mut marker);
+                let body = String::new();
+                current = Some((indent, Block { lang, marker, body }));
+            }
+            None if trimmed.starts_with("<!--") && trimmed.ends_with("-->") => {
+                marker = trimmed[4..trimmed.len() - 3].trim().to_string();
+            }
+            None if !trimmed.is_empty() => marker.clear(),
+            None => {}
+            Some((_, block)) if trimmed == "```" => {
+                found.push(std::mem::replace(
+                    block,
+                    Block {
+                        lang: String::new(),
+                        marker: String::new(),
+                        body: String::new(),
+                    },
+                ));
                 current = None;
             }
-            Some(body) => {
-                body.push_str(line);
-                body.push('\n');
+            Some((indent, block)) => {
+                let cut = line.len().min(*indent);
+                let body = if line[..cut].trim().is_empty() {
+                    &line[cut..]
+                } else {
+                    line
+                };
+                block.body.push_str(body);
+                block.body.push('\n');
             }
-            None => {}
         }
     }
-    assert!(current.is_none(), "an unclosed ```{lang} block");
+    assert!(current.is_none(), "an unclosed ``` block");
     found
 }
 
-fn c_blocks() -> Vec<(String, String)> {
-    let mut files = Vec::new();
+/// The bodies of the ```` ```lang ```` blocks of `text`, in order.
+fn blocks(text: &str, lang: &str) -> Vec<String> {
+    fenced(text)
+        .into_iter()
+        .filter(|b| b.lang == lang)
+        .map(|b| b.body)
+        .collect()
+}
+
+/// README.md and docs/**/*.md, with their paths relative to the repository.
+fn documents() -> Vec<(String, String)> {
+    let mut files = vec![root().join("README.md")];
     markdown_files(&root().join("docs"), &mut files);
+    files
+        .into_iter()
+        .map(|file| {
+            let rel = file.strip_prefix(root()).unwrap().display().to_string();
+            (rel, std::fs::read_to_string(&file).unwrap())
+        })
+        .collect()
+}
+
+fn c_blocks() -> Vec<(String, String)> {
     let mut all = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let rel = file.strip_prefix(root()).unwrap().display().to_string();
+    for (rel, text) in documents() {
         for (n, code) in blocks(&text, "c").into_iter().enumerate() {
             all.push((format!("{rel} block {}", n + 1), code));
         }
@@ -74,10 +132,73 @@ fn the_block_finder_sees_fences_only() {
 }
 
 #[test]
+fn the_block_finder_dedents_list_items_and_reads_markers() {
+    let text = "1. Step:\n\n   <!-- file: a.c -->\n   ```c\n   int a;\n     int b;\n   ```\n\n\
+                <!-- not run: setup -->\n\n```sh\nmake\n```\n<!-- run -->\ntext\n```sh\ncc\n```\n";
+    let block = |lang: &str, marker: &str, body: &str| Block {
+        lang: lang.into(),
+        marker: marker.into(),
+        body: body.into(),
+    };
+    assert_eq!(
+        fenced(text),
+        [
+            block("c", "file: a.c", "int a;\n  int b;\n"),
+            block("sh", "not run: setup", "make\n"),
+            // A marker followed by prose belongs to no block.
+            block("sh", "", "cc\n"),
+        ]
+    );
+}
+
+/// Which test runs a block, or why none needs to; None: nothing runs it.
+fn tested_by(doc: &str, block: &Block) -> Option<&'static str> {
+    match (block.lang.as_str(), block.marker.as_str()) {
+        (_, m) if m.starts_with("not run: ") && m.len() > "not run: ".len() => {
+            Some("marked not run")
+        }
+        ("c", _) => Some("docs_code.rs every_c_block_of_the_docs_builds_and_runs"),
+        ("python", _) => Some("tests/python/test_docs_recipes.py"),
+        ("sh", "run") => Some("tests/python/test_docs_recipes.py"),
+        ("cpp", _) if doc == "README.md" => {
+            Some("cpp_api.rs readme_cpp_quick_start_builds_and_runs")
+        }
+        _ => None,
+    }
+}
+
+/// Every block of README.md and the docs is compiled or run by a test, or
+/// says why not with `<!-- not run: REASON -->`.
+#[test]
+fn every_block_is_tested_or_marked() {
+    let mut untested = Vec::new();
+    let mut cpp_in_readme = 0;
+    for (rel, text) in documents() {
+        for (n, block) in fenced(&text).iter().enumerate() {
+            if tested_by(&rel, block).is_none() {
+                untested.push(format!("{rel} block {} (```{})", n + 1, block.lang));
+            }
+            cpp_in_readme +=
+                usize::from(rel == "README.md" && block.lang == "cpp" && block.marker.is_empty());
+        }
+    }
+    assert!(
+        untested.is_empty(),
+        "blocks no test runs and not marked `<!-- not run: REASON -->`: {untested:?}"
+    );
+    // cpp_api.rs builds the first ```cpp block after "## C++ quick start": the only one.
+    assert_eq!(
+        cpp_in_readme, 1,
+        "README.md has a ```cpp block cpp_api.rs does not build"
+    );
+}
+
+#[test]
 fn every_c_block_of_the_docs_builds_and_runs() {
     let found = c_blocks();
     let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
     for page in [
+        "README.md",
         "docs/cookbook/c-extension.md",
         "docs/concepts/lifetimes.md",
         "docs/versioning.md",
