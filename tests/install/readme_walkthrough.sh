@@ -32,6 +32,7 @@ expected='tensor([[0., 1., 2.],
         [3., 4., 5.]])
 tensor([[ 0., 30.],
         [10., 40.],
-        [20., 50.]])'
+        [20., 50.]])
+4'
 test "$out" = "$expected" || { echo "use_it.py printed:"; echo "$out"; exit 1; }
 echo "README walkthrough: 1 passed, 0 failed"
