@@ -223,7 +223,7 @@ struct Verdict {
     walk: Option<Vec<Walk>>,
 }
 
-fn model(shape: &[i64], key: &[K]) -> Verdict {
+fn model(shape: &[i64], strides: &[i64], key: &[K]) -> Verdict {
     let ndim = shape.len();
     let mut errors = Vec::new();
     let mut may_succeed = false;
@@ -233,7 +233,8 @@ fn model(shape: &[i64], key: &[K]) -> Verdict {
         shape: Vec::new(),
         walk: None,
     };
-    if key.iter().filter(|k| matches!(k, K::Ellipsis)).count() > 1 {
+    let ellipses = key.iter().filter(|k| matches!(k, K::Ellipsis)).count();
+    if ellipses > 1 {
         errors.push(DLV_ERR_INDEX);
     }
     let consumed: usize = key.iter().map(K::consumes).sum();
@@ -246,9 +247,11 @@ fn model(shape: &[i64], key: &[K]) -> Verdict {
     if key.iter().any(|k| matches!(k, K::Float)) {
         errors.push(DLV_ERR_INDEX);
     }
-    if !errors.is_empty() {
+    if consumed > ndim || ellipses > 1 {
         return fail(errors);
     }
+    // With several faults in one key, the status of any of them is allowed
+    // (NumPy's order of checks is not a rule here), so the walk goes on.
     let has_tensor = key.iter().any(K::is_tensor_index);
     let mut ax = 0usize;
     let mut basic: Vec<i64> = Vec::new();
@@ -284,6 +287,13 @@ fn model(shape: &[i64], key: &[K]) -> Verdict {
                 let b = |v: i64| (v != DLV_NONE).then_some(v);
                 let step = b(*step).unwrap_or(1);
                 let (first, count) = py_slice(shape[ax], b(*start), b(*stop), step);
+                // The project's rule, as `dlv_tensor_slice` (view_ops): an
+                // element stride times step outside i64 is refused, even
+                // where the axis is too short to use it (NumPy accepts
+                // `a[::sys.maxsize]`).
+                if i64::try_from(i128::from(strides[ax]) * i128::from(step)).is_err() {
+                    errors.push(DLV_ERR_INVALID_ARGUMENT);
+                }
                 basic.push(count as i64);
                 walk.push(Walk::Range(first as i64, step));
                 ax += 1;
@@ -335,7 +345,12 @@ fn model(shape: &[i64], key: &[K]) -> Verdict {
                 adv_pos.push(pos);
                 insert_at.get_or_insert(basic.len());
             }
-            _ => unreachable!(),
+            // Already an error; it takes its axis.
+            K::Float => {
+                walk.push(Walk::Fixed(0));
+                ax += 1;
+            }
+            K::Int(_) => unreachable!("as_int above"),
         }
     }
     while ax < ndim {
@@ -675,7 +690,7 @@ pub fn run(data: &[u8]) {
     let tg = make_target(&mut inp);
     let (key, items, owned) = make_key(&mut inp, &tg.shape);
     let what = format!("{:?}/{:?} {:?}[{key:?}]", tg.shape, tg.strides, tg.dt);
-    let v = model(&tg.shape, &key);
+    let v = model(&tg.shape, &tg.strides, &key);
     let before = tg.base_values();
     let writeable = unsafe { dlv_tensor_flags(tg.t) } & DLV_FLAG_WRITEABLE != 0;
     // SAFETY (whole block): handles live, key items valid for the call.
@@ -755,6 +770,10 @@ pub fn run(data: &[u8]) {
         };
         let st = dlv_tensor_index_put(tg.t, items.as_ptr(), items.len() as i32, value);
         let after = tg.base_values();
+        // NumPy's assignment drops the value's leading length-1 axes first
+        // (`a[0] = np.ones(1)`, `a[:] = np.ones((1, 3))`), then broadcasts.
+        let lead = value_shape.iter().take_while(|&&n| n == 1).count();
+        let value_shape = value_shape[lead..].to_vec();
         let fits = broadcast(&[value_shape.clone(), v.shape.clone()]).is_some_and(|b| b == v.shape);
         let key_ok = v.errors.is_empty() || v.may_succeed;
         if st != DLV_OK {
