@@ -9,7 +9,9 @@ import os, sys
 out = sys.argv[1]
 DT = {'i16':0,'i32':1,'i64':2,'f32':3,'f64':4}
 IDT = {'i8':0,'i16':1,'i32':2,'i64':3,'u8':4,'u64':5}
+I64_MIN_PLUS_1 = ('edge', 3)   # input.rs EDGES[3] = -(2**63 - 1)
 def si(x):            # small_index: -4..4 directly, -7..7 through signed()
+    if isinstance(x, tuple): return [0, 220 + x[1]]
     if -4 <= x <= 4: return [1, x+4]
     assert -7 <= x <= 7; return [0, x+7]
 def target(dt, shape, layout='C', extra=(), ro=False):
@@ -66,6 +68,10 @@ seeds = {
  '18_put_self_int_tensor': target('f32',[3]) + key(Ints('i32',[3],[(2,0),(0,0),(1,0)])) + selfv(),
  '19_zero_size_oob_tensor': target('f64',[0,2]) + key(Ints('i64',[0],[]), Ints('i8',[1],[('raw',3)])) + scalar('i64'),
  '20_too_many_indices': target('i16',[2]) + key(Int(0), NewAxis, Int(0)) + scalar('i16'),
+ # Regression: a length-1 axis of stride -(2**63 - 1) elements before an
+ # index tensor overflowed the gather's byte strides (debug: PANIC status).
+ '21_huge_step_before_index_tensor': target('f32',[2,2,1],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Ints('i32',[],[(0,0)])) + scalar('f32'),
+ '22_huge_step_then_mask': target('i16',[2,3],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Mask(['match'],[1,0,1])) + bvalue('i16',1),
 }
 for name, b in seeds.items():
     assert all(0 <= x < 256 for x in b), name
