@@ -9,11 +9,12 @@
 //! items broadcast to `B`, which replaces them in place when they are
 //! adjacent in the key and goes first when a slice, `...` or new axis
 //! separates them; integers count as advanced once an index tensor is
-//! present), and, for keys of basic items only or with one integer index
-//! tensor as their only advanced item, the source element of every result
-//! element, so values read (`dlv_tensor_get_f64`) and written
-//! (`index_put`, last write wins, the value read before any write) are
-//! checked element by element. A failure must return a status the model
+//! present), and the source element of every result element (integer
+//! tensors broadcast, a mask's true entries in C order, a boolean scalar
+//! an axis of `B` only), so values read (`dlv_tensor_get_f64`) and written
+//! (`index_put`: the value without its leading length-1 axes broadcast,
+//! last write wins in C order, the value read before any write) are
+//! checked element by element, for every key. A failure must return a status the model
 //! allows, leave a message in `dlv_last_error` and `*out` untouched, and
 //! write nothing; at the end no storage outlives its handles.
 
@@ -208,8 +209,14 @@ enum Walk {
     Range(i64, i64),
     /// A new result axis of length 1, no source axis.
     New,
-    /// One integer index tensor's result axes (its shape) over a source axis.
+    /// An integer index tensor (shape, values): its source index at a
+    /// position of `B` (broadcast: aligned right, length-1 axes at 0).
     Gather(Vec<i64>, Vec<i64>),
+    /// A mask: the source coordinates of its true entries, in C order,
+    /// taken along `B`'s last axis.
+    Mask(Vec<Vec<i64>>),
+    /// A boolean scalar: an axis of `B` only, no source axis.
+    Flag,
 }
 
 /// The model's verdict on a key.
@@ -219,8 +226,11 @@ struct Verdict {
     /// Whether success is allowed too (cases the rules leave open).
     may_succeed: bool,
     shape: Vec<i64>,
-    /// For value-modelled keys: the walk over the source axes.
-    walk: Option<Vec<Walk>>,
+    /// The walk over the source axes, item by item.
+    walk: Vec<Walk>,
+    /// Where `B` sits in the result: first axis, number of axes.
+    b_at: usize,
+    b_len: usize,
 }
 
 fn model(shape: &[i64], strides: &[i64], key: &[K]) -> Verdict {
@@ -231,7 +241,9 @@ fn model(shape: &[i64], strides: &[i64], key: &[K]) -> Verdict {
         errors,
         may_succeed: false,
         shape: Vec::new(),
-        walk: None,
+        walk: Vec::new(),
+        b_at: 0,
+        b_len: 0,
     };
     let ellipses = key.iter().filter(|k| matches!(k, K::Ellipsis)).count();
     if ellipses > 1 {
@@ -336,12 +348,21 @@ fn model(shape: &[i64], strides: &[i64], key: &[K]) -> Verdict {
                     errors.push(DLV_ERR_INDEX);
                 }
                 adv_shapes.push(vec![v.iter().filter(|&&b| b).count() as i64]);
+                walk.push(Walk::Mask(
+                    indices(s)
+                        .into_iter()
+                        .zip(v)
+                        .filter(|(_, b)| **b)
+                        .map(|(c, _)| c)
+                        .collect(),
+                ));
                 adv_pos.push(pos);
                 insert_at.get_or_insert(basic.len());
                 ax += s.len();
             }
             K::Flag(f) => {
                 adv_shapes.push(vec![i64::from(*f)]);
+                walk.push(Walk::Flag);
                 adv_pos.push(pos);
                 insert_at.get_or_insert(basic.len());
             }
@@ -371,55 +392,52 @@ fn model(shape: &[i64], strides: &[i64], key: &[K]) -> Verdict {
     if !errors.is_empty() && !may_succeed {
         return fail(errors);
     }
-    let result = match b {
+    let (result, b_at, b_len) = match b {
         Some(b) if has_tensor => {
             let adjacent = adv_pos.last().unwrap() - adv_pos[0] + 1 == adv_pos.len();
-            if adjacent {
-                let at = insert_at.unwrap();
-                [&basic[..at], &b[..], &basic[at..]].concat()
-            } else {
-                [&b[..], &basic[..]].concat()
-            }
+            let at = if adjacent { insert_at.unwrap() } else { 0 };
+            ([&basic[..at], &b[..], &basic[at..]].concat(), at, b.len())
         }
-        _ => basic,
+        _ => (basic, 0, 0),
     };
-    // Values are modelled for basic keys and for a single integer index
-    // tensor as the only advanced item (its axes then stay in place).
-    let singles = key.iter().filter(|k| k.is_tensor_index()).count();
-    let ints = key.iter().filter(|k| k.as_int().is_some()).count();
-    let modelled = !has_tensor
-        || (singles == 1
-            && ints == 0
-            && key.iter().all(|k| !matches!(k, K::Mask(..) | K::Flag(_))));
     Verdict {
         errors,
         may_succeed,
         shape: result,
-        walk: modelled.then_some(walk),
+        walk,
+        b_at,
+        b_len,
     }
 }
 
-/// The source multi-index of result element `r` (None: out of range in a
-/// case where the model allowed success).
-fn source_of(walk: &[Walk], r: &[i64]) -> Vec<i64> {
+/// The source multi-index of result element `r`.
+fn source_of(v: &Verdict, r: &[i64]) -> Vec<i64> {
+    let bi = &r[v.b_at..v.b_at + v.b_len];
+    let basic: Vec<i64> = [&r[..v.b_at], &r[v.b_at + v.b_len..]].concat();
     let mut j = 0;
     let mut src = Vec::new();
-    for w in walk {
+    for w in &v.walk {
         match w {
             Walk::Fixed(i) => src.push(*i),
             Walk::Range(first, step) => {
-                src.push(first + r[j] * step);
+                src.push(first + basic[j] * step);
                 j += 1;
             }
             Walk::New => j += 1,
-            Walk::Gather(s, v) => {
+            Walk::Gather(s, vals) => {
+                let pad = bi.len() - s.len();
                 let mut flat = 0i64;
                 for (k, &n) in s.iter().enumerate() {
-                    flat = flat * n + r[j + k];
+                    flat = flat * n + if n == 1 { 0 } else { bi[pad + k] };
                 }
-                src.push(v[flat as usize]);
-                j += s.len();
+                src.push(vals[flat as usize]);
             }
+            Walk::Mask(coords) => {
+                // One true entry broadcasts along `B`'s last axis.
+                let k = if coords.len() == 1 { 0 } else { bi[bi.len() - 1] };
+                src.extend(&coords[k as usize]);
+            }
+            Walk::Flag => {}
         }
     }
     src
@@ -715,19 +733,18 @@ pub fn run(data: &[u8]) {
                 std::slice::from_raw_parts(dlv_tensor_shape(out), n).to_vec()
             };
             assert_eq!(got, v.shape, "{what}: result shape");
-            if let Some(walk) = &v.walk {
-                for r in indices(&v.shape) {
-                    let src = source_of(walk, &r);
-                    let mut x = f64::NAN;
-                    let st = dlv_tensor_get_f64(out, r.as_ptr(), &mut x);
-                    assert_eq!(st, DLV_OK, "{what}: get {r:?}: {}", last_error());
-                    assert_eq!(
-                        x,
-                        before[tg.flat(&src)],
-                        "{what}: element {r:?} (source {src:?})"
-                    );
-                }
+            for r in indices(&v.shape) {
+                let src = source_of(&v, &r);
+                let mut x = f64::NAN;
+                let st = dlv_tensor_get_f64(out, r.as_ptr(), &mut x);
+                assert_eq!(st, DLV_OK, "{what}: get {r:?}: {}", last_error());
+                assert_eq!(
+                    x,
+                    before[tg.flat(&src)],
+                    "{what}: element {r:?} (source {src:?})"
+                );
             }
+
             dlv_tensor_free(out);
         }
 
@@ -807,25 +824,23 @@ pub fn run(data: &[u8]) {
                 "{what}: index_put of {value_shape:?} succeeded, model: {:?}",
                 v.errors
             );
-            if let Some(walk) = &v.walk {
-                let mut want = before.clone();
-                let vi = indices(&value_shape);
-                let pad = v.shape.len() - value_shape.len();
-                for r in indices(&v.shape) {
-                    // The value's element broadcast to `r`.
-                    let vr: Vec<i64> = value_shape
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &n)| if n == 1 { 0 } else { r[pad + j] })
-                        .collect();
-                    let k = vi.iter().position(|x| *x == vr).unwrap_or(0);
-                    want[tg.flat(&source_of(walk, &r))] = value_vals[k] as f64;
-                }
-                assert_eq!(
-                    after, want,
-                    "{what}: index_put of {value_shape:?} {value_vals:?}"
-                );
+            let mut want = before.clone();
+            let vi = indices(&value_shape);
+            let pad = v.shape.len() - value_shape.len();
+            for r in indices(&v.shape) {
+                // The value's element broadcast to `r`.
+                let vr: Vec<i64> = value_shape
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &n)| if n == 1 { 0 } else { r[pad + j] })
+                    .collect();
+                let k = vi.iter().position(|x| *x == vr).unwrap_or(0);
+                want[tg.flat(&source_of(&v, &r))] = value_vals[k] as f64;
             }
+            assert_eq!(
+                after, want,
+                "{what}: index_put of {value_shape:?} {value_vals:?}"
+            );
         }
         if own_value {
             dlv_tensor_free(value);
