@@ -782,7 +782,7 @@ pub fn run(data: &[u8]) {
                     .iter()
                     .map(|i| before[tg.flat(i)] as i64)
                     .collect();
-                (tg.t as *mut dlv_tensor, tg.shape.clone(), vals, false)
+                (tg.t, tg.shape.clone(), vals, false)
             }
         };
         let st = dlv_tensor_index_put(tg.t, items.as_ptr(), items.len() as i32, value);
