@@ -70,8 +70,8 @@ seeds = {
  '20_too_many_indices': target('i16',[2]) + key(Int(0), NewAxis, Int(0)) + scalar('i16'),
  # Regression: a length-1 axis of stride -(2**63 - 1) elements before an
  # index tensor overflowed the gather's byte strides (debug: PANIC status).
- '21_huge_step_before_index_tensor': target('f32',[2,2,1],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Ints('i32',[],[(0,0)])) + scalar('f32'),
- '22_huge_step_then_mask': target('i16',[2,3],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Mask(['match'],[1,0,1])) + bvalue('i16',1),
+ 'regress-huge-step-before-index-tensor': target('f32',[2,2,1],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Ints('i32',[],[(0,0)])) + scalar('f32'),
+ 'regress-huge-step-then-mask': target('i16',[2,3],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Mask(['match'],[1,0,1])) + bvalue('i16',1),
 }
 for name, b in seeds.items():
     assert all(0 <= x < 256 for x in b), name
