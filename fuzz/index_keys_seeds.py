@@ -71,6 +71,8 @@ seeds = {
  # Regression: a length-1 axis of stride -(2**63 - 1) elements before an
  # index tensor overflowed the gather's byte strides (debug: PANIC status).
  'regress-huge-step-before-index-tensor': target('f32',[2,2,1],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Ints('i32',[],[(0,0)])) + scalar('f32'),
+ # A length-1 source axis of stride i64::MIN indexed by an integer tensor.
+ 'regress-huge-stride-index-tensor-axis': target('f32',[1,3],'any',[4,0,221,5]) + key(Ints('i64',[2],[(0,0),(0,1)])) + bvalue('f32',1),
  'regress-huge-step-then-mask': target('i16',[2,3],'F',[0]) + key(Slice(None,None,I64_MIN_PLUS_1), Mask(['match'],[1,0,1])) + bvalue('i16',1),
 }
 for name, b in seeds.items():

@@ -499,8 +499,13 @@ fn make_target(inp: &mut Input) -> Target {
         }
         // any small strides: broadcast (0), overlapping, gaps, negative
         2 => {
-            for s in &mut strides {
+            for (s, &n) in strides.iter_mut().zip(&shape) {
                 *s = inp.below(9) as i64 - 4;
+                // A length-1 axis may carry any stride (NumPy's too); it
+                // never moves, but careless arithmetic overflows on it.
+                if n == 1 && inp.below(4) == 0 {
+                    *s = inp.signed();
+                }
             }
         }
         // Fortran order with gaps
