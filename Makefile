@@ -212,7 +212,7 @@ test-install: lib venv
 # fuzz/seeds/<target>/ are replayed by tests/fuzz_corpus.rs in every test run.
 FUZZ_SECONDS   ?= 60
 FUZZ_SANITIZER ?= address
-FUZZ_TARGETS   ?= dlpack_import view_ops npy_header npy_roundtrip
+FUZZ_TARGETS   ?= dlpack_import view_ops index_keys npy_header npy_roundtrip
 FUZZ_ENV       := RUSTC_BOOTSTRAP=1
 SAN_FLAGS      := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_ENV        := ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:allocator_may_return_null=1 \

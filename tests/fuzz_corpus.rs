@@ -56,6 +56,11 @@ fn dlpack_import_seeds() {
 }
 
 #[test]
+fn index_keys_seeds() {
+    replay("index_keys", harness_for("index_keys"));
+}
+
+#[test]
 fn npy_header_seeds() {
     replay("npy_header", harness_for("npy_header"));
 }
@@ -82,6 +87,7 @@ fn short_inputs() {
             harness::view_ops::run(&data);
             harness::npy_header::run(&data);
             harness::npy_roundtrip::run(&data);
+            harness::index_keys::run(&data);
         }
     }
 }
@@ -91,6 +97,7 @@ fn harness_for(target: &str) -> fn(&[u8]) {
     match target {
         "dlpack_import" => harness::dlpack_import::run,
         "view_ops" => harness::view_ops::run,
+        "index_keys" => harness::index_keys::run,
         "npy_header" => harness::npy_header::run,
         "npy_roundtrip" => harness::npy_roundtrip::run,
         other => panic!("unknown fuzz target {other}"),

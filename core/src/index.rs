@@ -291,6 +291,17 @@ fn prepare<'a>(t: &Tensor, items: &'a [Item<'a>]) -> Result<Prepared<'a>> {
         vstrides.push(strides[ax]);
         ax += 1;
     }
+    if has_advanced {
+        // The gather turns element strides into byte strides; an axis of
+        // length 1 may carry any stride (`t[::-2**62, idx]`) whose byte
+        // value overflows, yet never moves, so it steps by 0. (A basic
+        // key's view keeps NumPy's strides.)
+        for (s, &n) in vstrides.iter_mut().zip(&vshape) {
+            if n <= 1 {
+                *s = 0;
+            }
+        }
+    }
     let layout = Layout::new(&vshape, &vstrides)?;
     if layout.is_empty() || t.size() == 0 {
         offset = 0;

@@ -8,6 +8,7 @@
 //! returns an error for uninteresting input.
 
 pub mod dlpack_import;
+pub mod index_keys;
 pub mod input;
 pub mod npy_header;
 pub mod npy_roundtrip;
