@@ -763,9 +763,11 @@ impl Tensor {
     /// call, through any handle of the same memory (docs/rules.md §9).
     pub unsafe fn index_put_shared(&self, key: &[Index], value: &Tensor) -> Result<()> {
         self.require_writeable()?;
-        if let Some(done) =
-            dispatch::staged_write(self, value, |host, value| host.index_put(key, value))
-        {
+        // SAFETY (the closure): `host` is this call's private host copy of
+        // the destination's bytes (a view of it, so never "exclusive").
+        if let Some(done) = dispatch::staged_write(self, value, |host, value| unsafe {
+            host.index_put_shared(key, value)
+        }) {
             return done;
         }
         check_scalar_value(value, self.dtype())?;
