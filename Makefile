@@ -221,11 +221,13 @@ VALGRIND       := valgrind --quiet --error-exitcode=1 --leak-check=full --errors
 # Programs run under the sanitizers: the C tests, the examples, the benchmarks
 # (a few iterations: DLVIEW_BENCH_QUICK) and the hardening programs.
 SAN_C          = $(sort $(wildcard tests/c/*.c) $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-SAN_CXX        = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp) $(wildcard tests/cpp/test_*.cpp))
+# (benches/libtorch_roundtrip.cpp needs PyTorch's headers: benches/libtorch_bench.py builds it.)
+LIBTORCH_CXX   = benches/libtorch_roundtrip.cpp
+SAN_CXX        = $(sort $(wildcard examples-c/*.cpp) $(filter-out $(LIBTORCH_CXX),$(wildcard benches/*.cpp)) $(wildcard tests/cpp/test_*.cpp))
 # Under valgrind: the examples, benchmarks and hardening programs (tests/c_api.rs
 # and tests/cpp_api.rs already run the C and C++ tests under valgrind).
 VG_C           = $(sort $(wildcard examples-c/*.c) $(wildcard benches/*.c) $(wildcard tests/hardening/*.c))
-VG_CXX         = $(sort $(wildcard examples-c/*.cpp) $(wildcard benches/*.cpp))
+VG_CXX         = $(sort $(wildcard examples-c/*.cpp) $(filter-out $(LIBTORCH_CXX),$(wildcard benches/*.cpp)))
 LINK_LIB       = -Iinclude -Itests/c -Itests/cpp -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -lm -pthread
 
 .PHONY: fuzz fuzz-build test-hardening test-fuzz-seeds test-asan test-valgrind
