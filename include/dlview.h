@@ -1092,51 +1092,6 @@ enum dlv_status dlv_tensor_to_device(const struct dlv_tensor *t,
                                      dlv_order order,
                                      struct dlv_tensor **out);
 
-// NumPy's `t[key]` for a key of `nkey` items. A key of integers, slices,
-// new axes and ellipses gives a view (sharing memory, writeable if `t`
-// is); any `DLV_INDEX_TENSOR` item gives a new C-contiguous tensor, with
-// NumPy's rules: index tensors (any integer dtype, or bool masks) broadcast
-// together; when the advanced items (integers included) are adjacent their
-// result axes replace them in place, else they go first. `key` may be
-// NULL when `nkey` is 0 (a view of all of `t`). On success `*out` is a new
-// handle owned by the caller; index tensors are only borrowed.
-// Statuses: NULL_ARGUMENT (t, out, key with nkey > 0, a TENSOR item's
-// tensor), INVALID_ARGUMENT (nkey < 0, unknown kind, slice step 0),
-// INDEX (an index out of range: "index 5 is out of bounds for axis 1 with
-// size 3"; too many indices; more than one ellipsis; a mask whose shape
-// does not match; index tensors that do not broadcast; an index tensor
-// that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
-// tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
-// cannot read without a CUDA driver; with one, a CUDA tensor is gathered
-// on the host and the result is on its device; index tensors must be
-// host memory), OUT_OF_MEMORY.
-//
-// # Safety
-// Every pointer argument is NULL or valid as this comment and the
-// header's preamble describe (the C caller's contract).
-enum dlv_status dlv_tensor_index(const struct dlv_tensor *t,
-                                 const struct dlv_index *key,
-                                 int32_t nkey,
-                                 struct dlv_tensor **out);
-
-// NumPy's `t[key] = value`: `value` is broadcast to the shape `t[key]`
-// would have and cast to `t`'s dtype (NumPy's unsafe casting; complex to
-// real refused); repeated indices: the last write wins. `value` may share
-// memory with `t` (it is read before anything is written). `key` may be
-// NULL when `nkey` is 0 (assign to all of `t`). Nothing is written on
-// failure. Statuses: those of `dlv_tensor_index` (NULL_ARGUMENT also for
-// value), READ_ONLY (`t` is not writeable), INVALID_ARGUMENT (value does
-// not broadcast; a NaN or infinite float scalar into an integer tensor:
-// "cannot convert float NaN to integer").
-//
-// # Safety
-// Every pointer argument is NULL or valid as this comment and the
-// header's preamble describe (the C caller's contract).
-enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
-                                     const struct dlv_index *key,
-                                     int32_t nkey,
-                                     const struct dlv_tensor *value);
-
 // The number of CUDA devices in `*out` (0 when the driver loaded but
 // found none). The driver (`libcuda.so.1`, or the library named by the
 // environment variable `DLVIEW_CUDA_DRIVER`, a testing hook) is loaded
@@ -1184,6 +1139,51 @@ enum dlv_status dlv_cuda_synchronize(int32_t device_id);
 enum dlv_status dlv_cuda_mem_get_info(int32_t device_id,
                                       uint64_t *free_bytes,
                                       uint64_t *total_bytes);
+
+// NumPy's `t[key]` for a key of `nkey` items. A key of integers, slices,
+// new axes and ellipses gives a view (sharing memory, writeable if `t`
+// is); any `DLV_INDEX_TENSOR` item gives a new C-contiguous tensor, with
+// NumPy's rules: index tensors (any integer dtype, or bool masks) broadcast
+// together; when the advanced items (integers included) are adjacent their
+// result axes replace them in place, else they go first. `key` may be
+// NULL when `nkey` is 0 (a view of all of `t`). On success `*out` is a new
+// handle owned by the caller; index tensors are only borrowed.
+// Statuses: NULL_ARGUMENT (t, out, key with nkey > 0, a TENSOR item's
+// tensor), INVALID_ARGUMENT (nkey < 0, unknown kind, slice step 0),
+// INDEX (an index out of range: "index 5 is out of bounds for axis 1 with
+// size 3"; too many indices; more than one ellipsis; a mask whose shape
+// does not match; index tensors that do not broadcast; an index tensor
+// that is neither integer nor bool), UNSUPPORTED_DTYPE (packed sub-byte
+// tensors), UNSUPPORTED_DEVICE (advanced indexing of memory the host
+// cannot read without a CUDA driver; with one, a CUDA tensor is gathered
+// on the host and the result is on its device; index tensors must be
+// host memory), OUT_OF_MEMORY.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
+enum dlv_status dlv_tensor_index(const struct dlv_tensor *t,
+                                 const struct dlv_index *key,
+                                 int32_t nkey,
+                                 struct dlv_tensor **out);
+
+// NumPy's `t[key] = value`: `value` is broadcast to the shape `t[key]`
+// would have and cast to `t`'s dtype (NumPy's unsafe casting; complex to
+// real refused); repeated indices: the last write wins. `value` may share
+// memory with `t` (it is read before anything is written). `key` may be
+// NULL when `nkey` is 0 (assign to all of `t`). Nothing is written on
+// failure. Statuses: those of `dlv_tensor_index` (NULL_ARGUMENT also for
+// value), READ_ONLY (`t` is not writeable), INVALID_ARGUMENT (value does
+// not broadcast; a NaN or infinite float scalar into an integer tensor:
+// "cannot convert float NaN to integer").
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
+enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
+                                     const struct dlv_index *key,
+                                     int32_t nkey,
+                                     const struct dlv_tensor *value);
 
 // Sets how many threads large copies and casts use from now on (copies
 // smaller than about 1 MiB of traffic always run on the calling thread):

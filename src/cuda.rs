@@ -4,9 +4,9 @@
 
 use crate::boundary::*;
 use crate::types::*;
+use dlpark::ffi::DLDevice;
 use dlview_core::cuda;
 use dlview_core::device::Device;
-use dlpark::ffi::DLDevice;
 
 /// The number of CUDA devices in `*out` (0 when the driver loaded but
 /// found none). The driver (`libcuda.so.1`, or the library named by the

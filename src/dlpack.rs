@@ -2,10 +2,10 @@
 
 use crate::boundary::*;
 use crate::types::*;
+use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 use dlview_core::dlpack::import::Owned;
 use dlview_core::dlpack::{self, ExportOptions, ImportOptions};
 use dlview_core::error::Result;
-use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 
 /// Options for importing a DLPack tensor. NULL means all fields zero.
 #[repr(C)]

@@ -20,8 +20,8 @@ pub mod tensor;
 // After `tensor`: cbindgen emits functions in module order, and the header
 // reads best with copies after creation, inspection and views.
 pub mod copy;
-pub mod index;
 pub mod cuda;
+pub mod index;
 pub mod threads;
 pub mod types;
 

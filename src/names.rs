@@ -5,10 +5,10 @@
 
 use crate::boundary::*;
 use crate::types::*;
+use dlpark::ffi::{DLDataType, DLDevice};
 use dlview_core::device::Device;
 use dlview_core::dtype::DType;
 use dlview_core::error::Error;
-use dlpark::ffi::{DLDataType, DLDevice};
 use std::ffi::{CStr, CString, c_char};
 use std::sync::Mutex;
 

@@ -20,11 +20,11 @@
 
 use crate::boundary::*;
 use crate::types::*;
+use dlpark::ffi::DLDataType;
 use dlview_core::dtype::DType;
 use dlview_core::error::{Error, Result};
 use dlview_core::mmap::{self, MapMode};
 use dlview_core::npy;
-use dlpark::ffi::DLDataType;
 use std::ffi::{CStr, OsStr, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;

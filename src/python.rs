@@ -16,9 +16,9 @@
 use crate::boundary::*;
 use crate::dlpack::{dlv_export_options, dlv_import_options, export_options, import_options};
 use crate::types::*;
+use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 use dlview_core::dlpack::{export, import};
 use dlview_core::error::{Error, Result};
-use dlpark::ffi::{DLManagedTensor, DLManagedTensorVersioned};
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::sync::OnceLock;
 

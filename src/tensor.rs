@@ -5,13 +5,13 @@
 
 use crate::boundary::*;
 use crate::types::*;
+use dlpark::ffi::{DLDataType, DLDevice};
 use dlview_core::device::Device;
 use dlview_core::dtype::DType;
 use dlview_core::error::{Error, Result};
 use dlview_core::layout::{Layout, Order};
 use dlview_core::storage::{Owner, Storage};
 use dlview_core::tensor::Tensor;
-use dlpark::ffi::{DLDataType, DLDevice};
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 

@@ -897,18 +897,29 @@ fn main() -> std::process::ExitCode {
     args.test_threads = Some(1);
     let cases = catalogue();
     let mut names = std::collections::HashSet::new();
-    let duplicates: Vec<&str> = cases.iter().map(|c| c.name).filter(|n| !names.insert(*n)).collect();
+    let duplicates: Vec<&str> = cases
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| !names.insert(*n))
+        .collect();
     let count = cases.len();
-    let mut trials = vec![Trial::test("catalogue: at least 60 uniquely named rows", move || {
-        if count < 60 {
-            return Err(format!("the catalogue has {count} cases").into());
-        }
-        if !duplicates.is_empty() {
-            return Err(format!("duplicate case names {duplicates:?}").into());
-        }
-        Ok(())
-    })];
-    trials.extend(cases.into_iter().map(|c| Trial::test(c.name, move || check(&c))));
+    let mut trials = vec![Trial::test(
+        "catalogue: at least 60 uniquely named rows",
+        move || {
+            if count < 60 {
+                return Err(format!("the catalogue has {count} cases").into());
+            }
+            if !duplicates.is_empty() {
+                return Err(format!("duplicate case names {duplicates:?}").into());
+            }
+            Ok(())
+        },
+    )];
+    trials.extend(
+        cases
+            .into_iter()
+            .map(|c| Trial::test(c.name, move || check(&c))),
+    );
     let conclusion = libtest_mimic::run(&args, trials);
     let _ = std::fs::remove_dir_all(scratch_dir());
     conclusion.exit_code()

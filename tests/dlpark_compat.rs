@@ -8,8 +8,8 @@ use dlpark::ffi::{
 };
 use dlpark::metadata::Dynamic;
 use dlpark::{DlpackFlags, Managed};
-use dlview_core::dlpack::{ExportOptions, ImportOptions, export, import};
 use dlview::{dlv_status, dlv_tensor};
+use dlview_core::dlpack::{ExportOptions, ImportOptions, export, import};
 use dlview_core::{CopyMode, DType, Error, Order, Tensor};
 use std::mem::{offset_of, size_of};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -529,9 +529,8 @@ fn dlpark_tensors_through_the_c_abi() {
     let data = unsafe { managed.tensor() }.data;
     let mut out: *mut dlv_tensor = std::ptr::null_mut();
     // SAFETY: ownership of the managed tensor passes to the call.
-    let status = unsafe {
-        dlview::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out)
-    };
+    let status =
+        unsafe { dlview::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), &mut out) };
     assert_eq!(status, dlv_status::DLV_OK);
     // SAFETY: `out` is a live handle.
     unsafe {
@@ -585,11 +584,7 @@ fn dlpark_tensors_through_the_c_abi() {
     );
     // SAFETY: ownership passes to the call.
     let status = unsafe {
-        dlview::dlv_tensor_from_dlpack(
-            managed.into_raw(),
-            std::ptr::null(),
-            std::ptr::null_mut(),
-        )
+        dlview::dlv_tensor_from_dlpack(managed.into_raw(), std::ptr::null(), std::ptr::null_mut())
     };
     assert_eq!(status, dlv_status::DLV_ERR_NULL_ARGUMENT);
     assert_eq!(drops.load(Ordering::SeqCst), 3);

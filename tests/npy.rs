@@ -15,11 +15,11 @@
 //! released every storage it made.
 
 use dlpark::ffi::DLManagedTensorVersioned;
-use dlview_core::dlpack::{ExportOptions, export};
 use dlview::*;
+use dlview_core::__private::live_count;
+use dlview_core::dlpack::{ExportOptions, export};
 use dlview_core::mmap::{self, MapMode};
 use dlview_core::npy;
-use dlview_core::__private::live_count;
 use dlview_core::tensor::flags::{ALIGNED, C_CONTIGUOUS, F_CONTIGUOUS, OWNDATA, WRITEABLE};
 use dlview_core::{DType, Error, Order, Tensor};
 use std::ffi::{CStr, CString};

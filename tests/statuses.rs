@@ -49,7 +49,10 @@ fn status_names_come_from_the_header_enum() {
         .iter()
         .map(|&s| (s.name().to_str().unwrap().to_string(), s as u32))
         .collect();
-    assert_eq!(all, statuses, "dlv_status::ALL lists the header's enum in order");
+    assert_eq!(
+        all, statuses,
+        "dlv_status::ALL lists the header's enum in order"
+    );
     for value in 0..=300u32 {
         if !statuses.iter().any(|s| s.1 == value) {
             assert_eq!(name_of(value), "DLV_UNKNOWN_STATUS", "{value}");
@@ -63,7 +66,10 @@ fn every_error_maps_to_a_header_status() {
     let statuses = header_statuses();
     let cases = [
         (Error::NullArgument("t"), "DLV_ERR_NULL_ARGUMENT"),
-        (Error::InvalidArgument("x".into()), "DLV_ERR_INVALID_ARGUMENT"),
+        (
+            Error::InvalidArgument("x".into()),
+            "DLV_ERR_INVALID_ARGUMENT",
+        ),
         (
             Error::Index {
                 index: 5,
@@ -75,19 +81,32 @@ fn every_error_maps_to_a_header_status() {
         (Error::InvalidIndex("x".into()), "DLV_ERR_INDEX"),
         (Error::ReadOnly("x".into()), "DLV_ERR_READ_ONLY"),
         (Error::CopyRequired("x".into()), "DLV_ERR_COPY_REQUIRED"),
-        (Error::UnsupportedDtype("x".into()), "DLV_ERR_UNSUPPORTED_DTYPE"),
-        (Error::UnsupportedDevice("x".into()), "DLV_ERR_UNSUPPORTED_DEVICE"),
+        (
+            Error::UnsupportedDtype("x".into()),
+            "DLV_ERR_UNSUPPORTED_DTYPE",
+        ),
+        (
+            Error::UnsupportedDevice("x".into()),
+            "DLV_ERR_UNSUPPORTED_DEVICE",
+        ),
         (Error::Version("x".into()), "DLV_ERR_VERSION"),
         (Error::OutOfMemory("x".into()), "DLV_ERR_OUT_OF_MEMORY"),
         (Error::Io("x".into()), "DLV_ERR_IO"),
         (Error::Format("x".into()), "DLV_ERR_FORMAT"),
-        (Error::DeviceUnavailable("x".into()), "DLV_ERR_DEVICE_UNAVAILABLE"),
+        (
+            Error::DeviceUnavailable("x".into()),
+            "DLV_ERR_DEVICE_UNAVAILABLE",
+        ),
         (Error::Panic("x".into()), "DLV_ERR_PANIC"),
     ];
     for (error, want) in &cases {
         let status = dlv_status::from(error);
         assert_eq!(status.name().to_str().unwrap(), *want, "{error:?}");
-        assert!(statuses.iter().any(|s| s.0 == *want && s.1 == status as u32));
+        assert!(
+            statuses
+                .iter()
+                .any(|s| s.0 == *want && s.1 == status as u32)
+        );
     }
     // Every failure status is reached by some error.
     for (name, _) in statuses.iter().skip(1) {
@@ -111,8 +130,14 @@ fn dtype_names_and_formats_come_from_the_core_table() {
             "{dt}"
         );
     }
-    assert_eq!(text(dlv_dtype_format(DType::F32.to_dl())).as_deref(), Some("f"));
-    assert_eq!(text(dlv_dtype_format(DType::C128.to_dl())).as_deref(), Some("Zd"));
+    assert_eq!(
+        text(dlv_dtype_format(DType::F32.to_dl())).as_deref(),
+        Some("f")
+    );
+    assert_eq!(
+        text(dlv_dtype_format(DType::C128.to_dl())).as_deref(),
+        Some("Zd")
+    );
     assert_eq!(text(dlv_dtype_format(DType::BF16.to_dl())), None);
     let mut unknown = DType::F32.to_dl();
     unknown.bits = 24;

@@ -434,7 +434,11 @@ fn source_of(v: &Verdict, r: &[i64]) -> Vec<i64> {
             }
             Walk::Mask(coords) => {
                 // One true entry broadcasts along `B`'s last axis.
-                let k = if coords.len() == 1 { 0 } else { bi[bi.len() - 1] };
+                let k = if coords.len() == 1 {
+                    0
+                } else {
+                    bi[bi.len() - 1]
+                };
                 src.extend(&coords[k as usize]);
             }
             Walk::Flag => {}

@@ -13,9 +13,9 @@
 //!    exactly the file's bytes after the header (byteswapped where the file
 //!    is big-endian). Nothing leaks.
 
-use dlview_core::dtype::Kind;
 use dlview::dlv_status::*;
 use dlview::*;
+use dlview_core::dtype::Kind;
 use dlview_core::{Error, npy};
 use std::ffi::{CStr, CString};
 use std::io::Cursor;
