@@ -66,6 +66,7 @@ test: lib
 ## The Rust hygiene gate: clippy on every crate and target (warnings are
 ## errors), and the Rust API's docs with zero rustdoc warnings.
 lint:
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p dlview --no-deps
 
