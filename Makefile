@@ -13,14 +13,16 @@ LIBDIR    := target/release
 BUILD     := build
 CSTRICT   := -std=c11 -Wall -Wextra -Werror
 CXXSTRICT := -std=c++17 -Wall -Wextra -Werror
-# The Python package finds the library through this (see python/dlview/_lib.py).
+# The C library the C/C++ tests of the Python suite (test_cpp_libtorch.py,
+# the docs' C extension recipes) link; the Python package itself does not
+# use it (it is one PyO3 module over the Rust core).
 export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 # The fake CUDA driver of the GPU-less CUDA tests (tests/fakecuda/); the
 # Python tests use this build of it (tests/cuda_fake.rs builds its own).
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-ext venv bench clean fakecuda test-nocuda lint docs docs-venv
+.PHONY: all lib header demo test test-rust test-python python-module venv bench clean fakecuda test-nocuda lint docs docs-venv
 
 all: lib
 
@@ -45,9 +47,9 @@ demo: lib
 	  $(CXX) $(CXXSTRICT) -Iinclude $$src -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $$exe; \
 	  echo "== $$exe"; $$exe; \
 	done
-	@if [ -x $(VPY) ]; then \
+	@if [ -x $(VPY) ] && ls python/dlview/_native*.so >/dev/null 2>&1; then \
 	  echo "== python/examples/roundtrip.py"; PYTHONPATH=python $(VPY) python/examples/roundtrip.py; \
-	 else echo "(no .venv: skipping python/examples/roundtrip.py; \`make venv\` creates it)"; fi
+	 else echo "(no .venv or Python module: skipping python/examples/roundtrip.py; \`make python-module\` builds it)"; fi
 
 ## Everything: the lint gate (clippy, rustdoc), Rust unit/integration tests (they also build and run the C
 ## tests under tests/c/ and replay the fuzz seeds), the hardening runs
@@ -95,22 +97,15 @@ $(VENV)/.installed: requirements-test.txt
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-## The Python suite, once with the compiled extension (the default backend)
-## and the protocol/lifetime tests again over pure ctypes (its fallback).
-test-python: lib venv python-ext fakecuda
+## The Python suite, against the PyO3 module built into python/dlview/.
+test-python: lib venv python-module fakecuda
 	PYTHONPATH=python $(VPY) -m pytest -q tests/python
-	DLVIEW_PURE_PYTHON=1 PYTHONPATH=python $(VPY) -m pytest -q tests/python/test_protocol.py tests/python/test_lifetime.py
 
-## The optional C extension of the Python package (DLPack hot path), built
-## against the venv's Python headers; without it the package uses ctypes.
-## It does not link libdlview: it dlopens the library the package loaded.
-python-ext: lib venv
-	@inc=$$($(VPY) -c "import sysconfig; print(sysconfig.get_paths()['include'])"); \
-	 out=python/dlview/_ext$$($(VPY) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"); \
-	 if [ ! -f "$$out" ] || [ python/dlview/_ext.c -nt "$$out" ] || [ include/dlview.h -nt "$$out" ]; then \
-	   echo "$(CC) ... -o $$out"; \
-	   $(CC) $(CSTRICT) -O2 -fPIC -shared -I"$$inc" -Iinclude python/dlview/_ext.c -o "$$out" -ldl; \
-	 fi
+## The Python package's one compiled module, dlview._native (python/, PyO3
+## over the Rust core), built by maturin into python/dlview/ and installed
+## into .venv as an editable package. Cargo rebuilds only what changed.
+python-module: venv
+	cd python && VIRTUAL_ENV=$(abspath $(VENV)) $(abspath $(VPY)) -m maturin develop --release --quiet
 
 ## Benchmarks: ratios against NumPy/PyTorch (and, for the C++ View, a raw
 ## pointer) measured in the same run. Each
@@ -118,7 +113,7 @@ python-ext: lib venv
 ## into docs/bench.png (commit it with the README's numbers). cuda_bench.py
 ## prints "skipped: no GPU" where there is none.
 BENCH_OUT := target/bench
-bench: lib venv python-ext
+bench: lib venv python-module
 	@mkdir -p $(BUILD) $(BENCH_OUT)
 	rm -f $(BENCH_OUT)/*.json
 	$(CC) -O2 $(CSTRICT) -Iinclude benches/roundtrip.c -L$(LIBDIR) -Wl,-rpath,$(abspath $(LIBDIR)) -ldlview -o $(BUILD)/roundtrip

@@ -1,10 +1,10 @@
 """dlview: zero-copy strided tensors exchanged with NumPy, PyTorch and JAX
 through DLPack.
 
-A thin typed layer over the ``libdlview`` C library (``ctypes``, plus an
-optional compiled ``_ext`` module for the DLPack hot path). The flag and
-stride rules, the errors and their messages are the library's; strides are
-in **bytes** here, as in NumPy.
+One compiled module (``dlview._native``, PyO3 over the Rust core) does all
+the work; this file only re-exports it. The flag and stride rules, the
+errors and their messages are the core's; strides are in **bytes** here,
+as in NumPy.
 
 >>> import dlview as dv
 >>> t = dv.arange(6).reshape(2, 3)
@@ -14,38 +14,43 @@ in **bytes** here, as in NumPy.
 
 from __future__ import annotations
 
-from ._creation import arange, asarray, empty, zeros
-from ._cuda import cuda_device_count, cuda_is_available, cuda_mem_get_info, cuda_synchronize
-from ._dlpack import EXTENSION as _EXTENSION
-from ._dlpack import from_dlpack
-from ._files import load, memmap, save
-from ._functions import (
+from ._native import (
+    Flags,
+    Tensor,
+    __version__,
+    arange,
     as_strided,
+    asarray,
     ascontiguousarray,
     asfortranarray,
     broadcast_to,
+    cuda_device_count,
+    cuda_is_available,
+    cuda_mem_get_info,
+    cuda_synchronize,
+    empty,
     expand_dims,
-    live_storage_count,
-    may_share_memory,
+    from_dlpack,
+    frombuffer,
     get_num_threads,
+    live_storage_count,
+    load,
+    may_share_memory,
+    memmap,
+    save,
     set_num_threads,
     shares_memory,
     sliding_window_view,
     take,
+    zeros,
 )
-from ._lib import library_path, pydll as _pydll
-from ._tensor import Flags, Tensor
-
-__version__: str = _pydll.dlv_version().decode()
-
-#: "ext" when the compiled extension serves the DLPack protocol, else "ctypes".
-BACKEND: str = "ext" if _EXTENSION is not None else "ctypes"
 
 __all__ = [
     "Tensor",
     "Flags",
     "from_dlpack",
     "asarray",
+    "frombuffer",
     "empty",
     "zeros",
     "arange",
@@ -68,6 +73,5 @@ __all__ = [
     "cuda_device_count",
     "cuda_synchronize",
     "cuda_mem_get_info",
-    "library_path",
-    "BACKEND",
+    "__version__",
 ]

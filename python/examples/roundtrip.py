@@ -27,4 +27,4 @@ back[2, 3] = -1.0
 print("after back[2, 3] = -1:", t[2, 3].item(), x[2, 3].item(), a[2, 3])
 assert t.data_ptr == x.data_ptr() == a.ctypes.data == back.data_ptr
 assert t[2, 3].item() == x[2, 3].item() == a[2, 3] == -1.0
-print(f"one data pointer for all four (backend: {dv.BACKEND})")
+print(f"one data pointer for all four (dlview {dv.__version__})")

@@ -3,8 +3,7 @@
 Not collected on its own (the name does not start with ``test_``):
 ``test_cuda_fake.py`` runs it with pytest in a subprocess whose
 ``DLVIEW_CUDA_DRIVER`` names ``tests/fakecuda/fakecuda.c`` built as a shared
-library (a process loads its driver once), with the compiled extension and
-over pure ctypes. ``FAKECUDA_EXPECT=unavailable`` (with a fake whose
+library (a process loads its driver once). ``FAKECUDA_EXPECT=unavailable`` (with a fake whose
 ``cuInit`` fails) selects the checks of a driver that cannot be used.
 """
 
@@ -18,8 +17,7 @@ import numpy as np
 import pytest
 
 import dlview as dv
-from dlview import _lib
-from dlview._tensor import wrap
+from fakedevice import device_tensor
 
 EXPECT = os.environ.get("FAKECUDA_EXPECT", "ok")
 fake = ctypes.CDLL(os.environ["DLVIEW_CUDA_DRIVER"])  # the very library dlview loaded
@@ -214,14 +212,7 @@ def test_many_exchanges_leave_nothing_behind():
 
 def fake_cuda_tensor():
     """A float32 (4, 6) tensor "on cuda:0" at an address nobody may read."""
-    out = ctypes.c_void_p()
-    shape = (ctypes.c_int64 * 2)(4, 6)
-    _lib.check(
-        _lib.pydll.dlv_tensor_from_buffer(
-            0x1000, _lib.DLDataType(2, 32, 1), _lib.DLDevice(2, 0), 2, shape, None, True, None, None, ctypes.byref(out)
-        )
-    )
-    return wrap(out.value)
+    return device_tensor(0x1000, (4, 6))
 
 
 @unavailable_only

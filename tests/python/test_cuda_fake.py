@@ -2,8 +2,8 @@
 
 Runs ``fakecuda_checks.py`` in subprocesses whose ``DLVIEW_CUDA_DRIVER``
 names the fake driver of ``tests/fakecuda/`` (``$DLVIEW_FAKECUDA`` when the
-Makefile built it, else compiled here with ``cc``): a working fake (with the
-compiled extension, and over pure ctypes) and one whose ``cuInit`` fails.
+Makefile built it, else compiled here with ``cc``): a working fake and one
+whose ``cuInit`` fails.
 This process itself has no override: on a machine without ``libcuda.so.1``
 every CUDA operation must report the driver missing, and tensors "on a GPU"
 made elsewhere must still pass through untouched.
@@ -11,7 +11,6 @@ made elsewhere must still pass through untouched.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import subprocess
@@ -21,8 +20,7 @@ from pathlib import Path
 import pytest
 
 import dlview as dv
-from dlview import _lib
-from dlview._tensor import wrap
+from fakedevice import device_tensor
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -59,12 +57,8 @@ def run_checks(driver: str, **env: str) -> None:
     assert " passed" in r.stdout and " failed" not in r.stdout, r.stdout
 
 
-def test_fake_driver_with_the_extension(fake_driver):
-    run_checks(fake_driver, DLVIEW_PURE_PYTHON="0", FAKECUDA_EXPECT="ok")
-
-
-def test_fake_driver_over_ctypes(fake_driver):
-    run_checks(fake_driver, DLVIEW_PURE_PYTHON="1", FAKECUDA_EXPECT="ok")
+def test_fake_driver(fake_driver):
+    run_checks(fake_driver, FAKECUDA_EXPECT="ok")
 
 
 def test_fake_driver_whose_cuinit_fails(fake_driver):
@@ -93,14 +87,7 @@ def test_without_a_driver_every_cuda_operation_is_unavailable():
 
 @needs_no_driver
 def test_without_a_driver_device_tensors_pass_through():
-    out = ctypes.c_void_p()
-    shape = (ctypes.c_int64 * 1)(8)
-    _lib.check(
-        _lib.pydll.dlv_tensor_from_buffer(
-            0x2000, _lib.DLDataType(2, 32, 1), _lib.DLDevice(2, 0), 1, shape, None, True, None, None, ctypes.byref(out)
-        )
-    )
-    t = wrap(out.value)
+    t = device_tensor(0x2000, (8,))
     for stream in (None, 1, 2, 99):
         back = dv.from_dlpack(t[2:].__dlpack__(stream=stream, max_version=(1, 3)))
         assert back.device == "cuda:0" and back.data_ptr == 0x2000 + 8

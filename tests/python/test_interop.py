@@ -27,7 +27,7 @@ import pytest
 import torch
 
 import dlview as dv
-from dlview._dlpack import export_capsule
+from dlview._native import _NegativeStridesExport as RawExport
 
 jax.config.update("jax_enable_x64", True)
 
@@ -233,18 +233,8 @@ def test_own_export_comes_back_as_the_same_memory():
 # ---- the framework table (RULES.md §6), measured ----------------------------------------
 
 
-class RawExport:
-    """A producer that hands out dlview's capsule with negative strides kept,
-    to measure what each consumer does with them."""
-
-    def __init__(self, t: dv.Tensor):
-        self.t = t
-
-    def __dlpack_device__(self):
-        return self.t.__dlpack_device__()
-
-    def __dlpack__(self, **kwargs):
-        return export_capsule(self.t, allow_negative_strides=True, **kwargs)
+# RawExport(t): a producer that hands out dlview's capsule with negative
+# strides kept, to measure what each consumer does with them.
 
 
 def read_only_tensor() -> dv.Tensor:
