@@ -589,6 +589,59 @@ enum dlv_status dlv_py_tensor_from_capsule(void *capsule,
                                            const struct dlv_import_options *opts,
                                            struct dlv_tensor **out);
 
+// A new handle to the tensor of any Python object with `__dlpack__` (or a
+// DLPack capsule): through `type(obj).__dlpack_c_exchange_api__` when the
+// type publishes one (PyTorch does; one C call, no capsule; no stream
+// synchronisation: see `dlv_py_current_work_stream`), else
+// `obj.__dlpack__(max_version=(1, 3))` (retried without arguments on
+// `TypeError`). `opts` (NULL: all zero) as for `dlv_tensor_from_dlpack`;
+// the results are the same either way. GIL required (`obj` is a
+// `PyObject*`).
+// On failure the Python error is set too (a producer's own exception is
+// kept), so a C function may return NULL to Python at once.
+// Statuses: NULL_ARGUMENT (obj, out), INVALID_ARGUMENT (no DLPack support,
+// the producer raised, outside Python), and those of
+// `dlv_tensor_from_dlpack`.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
+enum dlv_status dlv_py_tensor_from_object(void *obj,
+                                          const struct dlv_import_options *opts,
+                                          struct dlv_tensor **out);
+
+// A new Python object of the framework `like` belongs to (an instance, or
+// the type itself, e.g. `torch.Tensor`), sharing `t`'s memory, made
+// through that type's DLPack C exchange API (no capsule, no Python call).
+// `opts` (NULL: all zero) as for `dlv_tensor_to_dlpack` (negative strides
+// and, for frameworks that ignore the flag, read-only views are the
+// caller's to avoid). On success `*out` is a new reference (`PyObject*`).
+// GIL required. On failure the Python error is set too.
+// Statuses: NULL_ARGUMENT (t, like, out), INVALID_ARGUMENT (no exchange
+// API, the framework raised, outside Python), and those of
+// `dlv_tensor_to_dlpack`.
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
+enum dlv_status dlv_py_tensor_to_object(const struct dlv_tensor *t,
+                                        void *like,
+                                        const struct dlv_export_options *opts,
+                                        void **out);
+
+// The current work stream of `like`'s framework on `device` (e.g.
+// `torch.cuda.current_stream()` as a `cudaStream_t`), through its DLPack
+// C exchange API: tensors taken with `dlv_py_tensor_from_object` are ready
+// for work queued on it. NULL on the CPU, and for frameworks without a
+// table on the CPU. GIL required. On failure the Python error is set too.
+// Statuses: NULL_ARGUMENT (like, stream), INVALID_ARGUMENT (no exchange
+// API for a device, the framework raised, outside Python).
+//
+// # Safety
+// Every pointer argument is NULL or valid as this comment and the
+// header's preamble describe (the C caller's contract).
+enum dlv_status dlv_py_current_work_stream(void *like, DLDevice device, void **stream);
+
 // The library version as "MAJOR.MINOR.PATCH" (static storage; never NULL).
 const char *dlv_version(void);
 

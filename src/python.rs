@@ -409,46 +409,489 @@ pub unsafe extern "C-unwind" fn dlv_py_tensor_from_capsule(
         let api = require_py_api()?;
         let opts = import_options(opts)?;
         // SAFETY: the GIL is held and `capsule` is a live object (contract).
-        // IsValid checks the type and the name without setting an error;
-        // the rename happens before the import, so even a failing import
-        // (which still releases the tensor) leaves a consumed capsule.
-        unsafe {
-            for (name, used) in [(VERSIONED, USED_VERSIONED), (LEGACY, USED_LEGACY)] {
-                if (api.capsule_is_valid)(capsule, name.as_ptr()) == 0 {
-                    continue;
-                }
-                let managed = (api.capsule_get_pointer)(capsule, name.as_ptr());
-                if (api.capsule_set_name)(capsule, used.as_ptr()) != 0 {
-                    (api.err_clear)();
-                    return Err(Error::InvalidArgument(
-                        "could not mark the DLPack capsule as used".into(),
-                    ));
-                }
-                let tensor = if name == VERSIONED {
-                    import::from_versioned(managed.cast(), &opts)?
-                } else {
-                    import::from_legacy(managed.cast(), &opts)?
-                };
-                out.give(tensor);
-                return Ok(());
+        out.give(unsafe { import_capsule(api, capsule, &opts) }?);
+        Ok(())
+    })
+}
+
+/// The body of `dlv_py_tensor_from_capsule`: checks the name, renames the
+/// capsule to "used_...", imports (taking ownership).
+///
+/// # Safety
+/// GIL held; `capsule` is a live object.
+unsafe fn import_capsule(
+    api: &PyApi,
+    capsule: *mut PyObject,
+    opts: &dlview_core::dlpack::ImportOptions,
+) -> Result<dlview_core::Tensor> {
+    // SAFETY: the GIL is held and `capsule` is a live object (contract).
+    // IsValid checks the type and the name without setting an error;
+    // the rename happens before the import, so even a failing import
+    // (which still releases the tensor) leaves a consumed capsule.
+    unsafe {
+        for (name, used) in [(VERSIONED, USED_VERSIONED), (LEGACY, USED_LEGACY)] {
+            if (api.capsule_is_valid)(capsule, name.as_ptr()) == 0 {
+                continue;
             }
-            let name = (api.capsule_get_name)(capsule);
-            if name.is_null() {
+            let managed = (api.capsule_get_pointer)(capsule, name.as_ptr());
+            if (api.capsule_set_name)(capsule, used.as_ptr()) != 0 {
                 (api.err_clear)();
                 return Err(Error::InvalidArgument(
-                    "expected a DLPack capsule (\"dltensor_versioned\" or \"dltensor\"), got another object".into(),
+                    "could not mark the DLPack capsule as used".into(),
                 ));
             }
-            let name = CStr::from_ptr(name).to_string_lossy();
-            if name == USED_VERSIONED.to_string_lossy() || name == USED_LEGACY.to_string_lossy() {
-                Err(Error::InvalidArgument(format!(
-                    "this DLPack capsule was already consumed (it is named {name:?}); a capsule can be used only once"
-                )))
+            let tensor = if name == VERSIONED {
+                import::from_versioned(managed.cast(), opts)?
             } else {
-                Err(Error::InvalidArgument(format!(
-                    "expected a DLPack capsule named \"dltensor_versioned\" or \"dltensor\", got one named {name:?}"
-                )))
+                import::from_legacy(managed.cast(), opts)?
+            };
+            return Ok(tensor);
+        }
+        let name = (api.capsule_get_name)(capsule);
+        if name.is_null() {
+            (api.err_clear)();
+            return Err(Error::InvalidArgument(
+                "expected a DLPack capsule (\"dltensor_versioned\" or \"dltensor\"), got another object".into(),
+            ));
+        }
+        let name = CStr::from_ptr(name).to_string_lossy();
+        if name == USED_VERSIONED.to_string_lossy() || name == USED_LEGACY.to_string_lossy() {
+            Err(Error::InvalidArgument(format!(
+                "this DLPack capsule was already consumed (it is named {name:?}); a capsule can be used only once"
+            )))
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "expected a DLPack capsule named \"dltensor_versioned\" or \"dltensor\", got one named {name:?}"
+            )))
+        }
+    }
+}
+
+// ---- Python objects, for C extensions (API.md "C: Python objects") ------------
+//
+// The three calls below take and make framework tensors (torch.Tensor,
+// dlview.Tensor, ...) through the producer type's DLPack C exchange API
+// (`__dlpack_c_exchange_api__`, DLPack 1.3) when it publishes one, so a C
+// extension exchanges a tensor in a few C calls. On failure they set the
+// Python error indicator as well as `dlv_last_error` (keeping an exception
+// the producer raised), so a C function that returns NULL to Python raises.
+
+use dlpark::ffi::{DLDevice, DLDeviceType, DLPackExchangeAPI, DLPackExchangeAPIHeader};
+use std::cell::Cell;
+use std::ffi::c_long;
+
+/// The CPython calls the object-level helpers need beyond `PyApi`.
+struct ObjectApi {
+    get_attr_string: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char) -> *mut PyObject,
+    object_type: unsafe extern "C-unwind" fn(*mut PyObject) -> *mut PyObject,
+    type_get_flags: unsafe extern "C-unwind" fn(*mut PyObject) -> std::ffi::c_ulong,
+    call: unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject,
+    tuple_new: unsafe extern "C-unwind" fn(isize) -> *mut PyObject,
+    tuple_set_item: unsafe extern "C-unwind" fn(*mut PyObject, isize, *mut PyObject) -> c_int,
+    long_from_long: unsafe extern "C-unwind" fn(c_long) -> *mut PyObject,
+    dict_new: unsafe extern "C-unwind" fn() -> *mut PyObject,
+    dict_set_item_string:
+        unsafe extern "C-unwind" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int,
+    exception_matches: unsafe extern "C-unwind" fn(*mut PyObject) -> c_int,
+    set_string: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char),
+    inc_ref: unsafe extern "C-unwind" fn(*mut PyObject),
+    is_true: unsafe extern "C-unwind" fn(*mut PyObject) -> c_int,
+}
+
+impl ObjectApi {
+    fn resolve() -> Option<ObjectApi> {
+        // SAFETY: each type is the C signature of the named CPython function
+        // (Include/abstract.h, object.h, tupleobject.h, longobject.h,
+        // dictobject.h, pyerrors.h).
+        unsafe {
+            Some(ObjectApi {
+                get_attr_string: function(c"PyObject_GetAttrString")?,
+                object_type: function(c"PyObject_Type")?,
+                type_get_flags: function(c"PyType_GetFlags")?,
+                call: function(c"PyObject_Call")?,
+                tuple_new: function(c"PyTuple_New")?,
+                tuple_set_item: function(c"PyTuple_SetItem")?,
+                long_from_long: function(c"PyLong_FromLong")?,
+                dict_new: function(c"PyDict_New")?,
+                dict_set_item_string: function(c"PyDict_SetItemString")?,
+                exception_matches: function(c"PyErr_ExceptionMatches")?,
+                set_string: function(c"PyErr_SetString")?,
+                inc_ref: function(c"Py_IncRef")?,
+                is_true: function(c"PyObject_IsTrue")?,
+            })
+        }
+    }
+}
+
+fn object_api() -> Result<(&'static PyApi, &'static ObjectApi)> {
+    static API: OnceLock<Option<ObjectApi>> = OnceLock::new();
+    let py = require_py_api()?;
+    let objects = API
+        .get_or_init(ObjectApi::resolve)
+        .as_ref()
+        .ok_or_else(|| {
+            Error::InvalidArgument("the CPython C API of this process lacks a needed call".into())
+        })?;
+    Ok((py, objects))
+}
+
+/// An exception class by name (`PyExc_<name>`, a data symbol), borrowed.
+fn exception_class(name: &CStr) -> *mut PyObject {
+    // SAFETY: `PyExc_*` are `PyObject *` variables; dlsym gives their address.
+    symbol(name).map_or(std::ptr::null_mut(), |p| unsafe {
+        *p.cast::<*mut PyObject>()
+    })
+}
+
+/// A new reference, released when dropped (GIL held for the whole scope).
+struct Owned(*mut PyObject, &'static PyApi);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: a reference this guard owns; the GIL is held.
+            unsafe { (self.1.dec_ref)(self.0) }
+        }
+    }
+}
+
+/// Why a call failed when the producer raised: its exception stays set.
+const PRODUCER_RAISED: &str = "the producer raised a Python exception (it is the Python error set)";
+
+thread_local! {
+    /// The last type looked up and its table (types are long-lived; the
+    /// cached type is kept alive by a reference this cache never drops).
+    static LAST_TABLE: Cell<(*mut PyObject, *const DLPackExchangeAPI)> =
+        const { Cell::new((std::ptr::null_mut(), std::ptr::null())) };
+}
+
+/// The first major-1 table of `ty`'s `__dlpack_c_exchange_api__`, if any.
+/// GIL held; `ty` is a live type object.
+fn exchange_table(
+    api: &'static PyApi,
+    objects: &ObjectApi,
+    ty: *mut PyObject,
+) -> Option<&'static DLPackExchangeAPI> {
+    let (cached_type, cached_table) = LAST_TABLE.get();
+    if cached_type == ty {
+        // SAFETY: a table found before, alive for the process.
+        return unsafe { cached_table.as_ref() };
+    }
+    // SAFETY: GIL held; a failed lookup sets an error, cleared here.
+    let table = unsafe {
+        let capsule = Owned(
+            (objects.get_attr_string)(ty, c"__dlpack_c_exchange_api__".as_ptr()),
+            api,
+        );
+        if capsule.0.is_null() {
+            (api.err_clear)();
+            std::ptr::null()
+        } else {
+            let p = (api.capsule_get_pointer)(capsule.0, c"dlpack_exchange_api".as_ptr());
+            if p.is_null() {
+                (api.err_clear)();
+            }
+            let mut header = p.cast::<DLPackExchangeAPIHeader>().cast_const();
+            while let Some(h) = header.as_ref() {
+                if h.version.major == 1 {
+                    break;
+                }
+                header = h.prev_api;
+            }
+            header.cast::<DLPackExchangeAPI>()
+        }
+    };
+    // The cache keeps the type alive with a reference it never gives back
+    // (one type per thread), so its address cannot be reused meanwhile.
+    // SAFETY: GIL held; `ty` is live.
+    unsafe { (objects.inc_ref)(ty) };
+    LAST_TABLE.set((ty, table));
+    // SAFETY: NULL or a producer's table, alive for the process.
+    unsafe { table.as_ref() }
+}
+
+/// Runs a helper's body; on failure also sets the Python error (unless the
+/// producer's own exception is already set) from the status and message.
+fn with_python_error(body: impl FnOnce() -> Result<()>) -> dlv_status {
+    let status = ffi_call_releasing(body);
+    if status != dlv_status::DLV_OK
+        && let Some(api) = py_api()
+    {
+        // SAFETY: these helpers are called with the GIL held (contract).
+        unsafe {
+            if (api.err_occurred)().is_null()
+                && let Ok((_, objects)) = object_api()
+            {
+                let class = exception_class(python_exception(status));
+                if !class.is_null() {
+                    (objects.set_string)(class, last_error_ptr());
+                }
             }
         }
+    }
+    status
+}
+
+/// The Python exception of a status (docs/rules.md §8; the Python
+/// package raises the same for the same core error).
+fn python_exception(status: dlv_status) -> &'static CStr {
+    use dlv_status::*;
+    match status {
+        DLV_ERR_INDEX => c"PyExc_IndexError",
+        DLV_ERR_COPY_REQUIRED
+        | DLV_ERR_UNSUPPORTED_DTYPE
+        | DLV_ERR_UNSUPPORTED_DEVICE
+        | DLV_ERR_VERSION => c"PyExc_BufferError",
+        DLV_ERR_OUT_OF_MEMORY => c"PyExc_MemoryError",
+        DLV_ERR_IO => c"PyExc_OSError",
+        DLV_ERR_DEVICE_UNAVAILABLE | DLV_ERR_PANIC => c"PyExc_RuntimeError",
+        _ => c"PyExc_ValueError",
+    }
+}
+
+/// `obj.__dlpack__(max_version=(1, 3))`, retried without arguments on
+/// `TypeError`: a new reference to the capsule. GIL held.
+fn call_dlpack(api: &'static PyApi, objects: &ObjectApi, obj: *mut PyObject) -> Result<Owned> {
+    let raised = || Error::InvalidArgument(PRODUCER_RAISED.into());
+    // SAFETY: GIL held; every new reference is owned by a guard; SetItem
+    // steals the references it is given.
+    unsafe {
+        let method = Owned((objects.get_attr_string)(obj, c"__dlpack__".as_ptr()), api);
+        if method.0.is_null() {
+            let attribute_error = exception_class(c"PyExc_AttributeError");
+            if (objects.exception_matches)(attribute_error) != 0 {
+                (api.err_clear)();
+                return Err(Error::InvalidArgument(
+                    "the object does not support the DLPack protocol (no __dlpack__ method)".into(),
+                ));
+            }
+            return Err(raised());
+        }
+        let args = Owned((objects.tuple_new)(0), api);
+        let kwargs = Owned((objects.dict_new)(), api);
+        let version = Owned((objects.tuple_new)(2), api);
+        if args.0.is_null() || kwargs.0.is_null() || version.0.is_null() {
+            return Err(raised());
+        }
+        let (major, minor) = dlview_core::dlpack::PRODUCED_VERSION;
+        for (i, v) in [major, minor].into_iter().enumerate() {
+            let item = (objects.long_from_long)(c_long::from(v as i32));
+            if item.is_null() || (objects.tuple_set_item)(version.0, i as isize, item) != 0 {
+                return Err(raised());
+            }
+        }
+        if (objects.dict_set_item_string)(kwargs.0, c"max_version".as_ptr(), version.0) != 0 {
+            return Err(raised());
+        }
+        let capsule = Owned((objects.call)(method.0, args.0, kwargs.0), api);
+        if !capsule.0.is_null() {
+            return Ok(capsule);
+        }
+        if (objects.exception_matches)(exception_class(c"PyExc_TypeError")) == 0 {
+            return Err(raised());
+        }
+        (api.err_clear)();
+        let capsule = Owned((objects.call)(method.0, args.0, std::ptr::null_mut()), api);
+        if capsule.0.is_null() {
+            return Err(raised());
+        }
+        Ok(capsule)
+    }
+}
+
+/// A new handle to the tensor of any Python object with `__dlpack__` (or a
+/// DLPack capsule): through `type(obj).__dlpack_c_exchange_api__` when the
+/// type publishes one (PyTorch does; one C call, no capsule; no stream
+/// synchronisation: see `dlv_py_current_work_stream`), else
+/// `obj.__dlpack__(max_version=(1, 3))` (retried without arguments on
+/// `TypeError`). `opts` (NULL: all zero) as for `dlv_tensor_from_dlpack`;
+/// the results are the same either way. GIL required (`obj` is a
+/// `PyObject*`).
+/// On failure the Python error is set too (a producer's own exception is
+/// kept), so a C function may return NULL to Python at once.
+/// Statuses: NULL_ARGUMENT (obj, out), INVALID_ARGUMENT (no DLPack support,
+/// the producer raised, outside Python), and those of
+/// `dlv_tensor_from_dlpack`.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn dlv_py_tensor_from_object(
+    obj: *mut c_void,
+    opts: *const dlv_import_options,
+    out: *mut *mut dlv_tensor,
+) -> dlv_status {
+    with_python_error(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        if obj.is_null() {
+            return Err(Error::NullArgument("obj"));
+        }
+        let (api, objects) = object_api()?;
+        let opts = import_options(opts)?;
+        // SAFETY: GIL held, `obj` live (contract); new references are
+        // owned by guards.
+        unsafe {
+            if (api.capsule_is_valid)(obj, VERSIONED.as_ptr()) != 0
+                || (api.capsule_is_valid)(obj, LEGACY.as_ptr()) != 0
+            {
+                out.give(import_capsule(api, obj, &opts)?);
+                return Ok(());
+            }
+            let ty = Owned((objects.object_type)(obj), api);
+            let from_object = exchange_table(api, objects, ty.0)
+                .and_then(|t| t.managed_tensor_from_py_object_no_sync)
+                .filter(|_| !requires_grad(api, objects, obj));
+            if let Some(from_object) = from_object {
+                let mut managed = std::ptr::null_mut();
+                if from_object(obj, &mut managed) != 0 || managed.is_null() {
+                    return Err(Error::InvalidArgument(PRODUCER_RAISED.into()));
+                }
+                out.give(import::from_versioned(managed, &opts)?);
+                return Ok(());
+            }
+            let capsule = call_dlpack(api, objects, obj)?;
+            out.give(import_capsule(api, capsule.0, &opts)?);
+            Ok(())
+        }
+    })
+}
+
+/// A tensor autograd tracks (PyTorch's `requires_grad`): the exchange
+/// table lends it, `__dlpack__` refuses it; the `__dlpack__` path keeps the
+/// framework's own error. GIL held.
+fn requires_grad(api: &'static PyApi, objects: &ObjectApi, obj: *mut PyObject) -> bool {
+    // SAFETY: GIL held; `obj` live; a failed lookup's error is cleared.
+    unsafe {
+        let flag = Owned(
+            (objects.get_attr_string)(obj, c"requires_grad".as_ptr()),
+            api,
+        );
+        if flag.0.is_null() {
+            (api.err_clear)();
+            return false;
+        }
+        let truth = (objects.is_true)(flag.0);
+        if truth < 0 {
+            (api.err_clear)();
+        }
+        truth > 0
+    }
+}
+
+/// The exchange table of `like`'s framework: `like` is an instance (its
+/// type's table) or a type. GIL held.
+fn table_of_like(
+    api: &'static PyApi,
+    objects: &ObjectApi,
+    like: *mut PyObject,
+) -> Result<&'static DLPackExchangeAPI> {
+    const TYPE_SUBCLASS: std::ffi::c_ulong = 1 << 31; // Py_TPFLAGS_TYPE_SUBCLASS
+    // SAFETY: GIL held; `like` live (contract).
+    unsafe {
+        let ty = Owned((objects.object_type)(like), api);
+        let is_type = (objects.type_get_flags)(ty.0) & TYPE_SUBCLASS != 0;
+        let owner = if is_type { like } else { ty.0 };
+        exchange_table(api, objects, owner).ok_or_else(|| {
+            Error::InvalidArgument(
+                "`like`'s type publishes no DLPack C exchange API (__dlpack_c_exchange_api__)"
+                    .into(),
+            )
+        })
+    }
+}
+
+/// A new Python object of the framework `like` belongs to (an instance, or
+/// the type itself, e.g. `torch.Tensor`), sharing `t`'s memory, made
+/// through that type's DLPack C exchange API (no capsule, no Python call).
+/// `opts` (NULL: all zero) as for `dlv_tensor_to_dlpack` (negative strides
+/// and, for frameworks that ignore the flag, read-only views are the
+/// caller's to avoid). On success `*out` is a new reference (`PyObject*`).
+/// GIL required. On failure the Python error is set too.
+/// Statuses: NULL_ARGUMENT (t, like, out), INVALID_ARGUMENT (no exchange
+/// API, the framework raised, outside Python), and those of
+/// `dlv_tensor_to_dlpack`.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn dlv_py_tensor_to_object(
+    t: *const dlv_tensor,
+    like: *mut c_void,
+    opts: *const dlv_export_options,
+    out: *mut *mut c_void,
+) -> dlv_status {
+    with_python_error(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(out, "out") }?;
+        // SAFETY: the C caller passes a live handle or NULL.
+        let t = unsafe { tensor_ref(t, "t") }?;
+        if like.is_null() {
+            return Err(Error::NullArgument("like"));
+        }
+        let (api, objects) = object_api()?;
+        let opts = export_options(opts)?;
+        let table = table_of_like(api, objects, like)?;
+        let to_object = table.managed_tensor_to_py_object_no_sync.ok_or_else(|| {
+            Error::InvalidArgument(
+                "the exchange API has no managed_tensor_to_py_object_no_sync".into(),
+            )
+        })?;
+        let managed = export::to_versioned(t, &opts)?;
+        let mut obj = std::ptr::null_mut();
+        // SAFETY: GIL held; the framework takes ownership of `managed`
+        // whether or not it succeeds (the exchange API's contract).
+        if unsafe { to_object(managed.as_ptr(), &mut obj) } != 0 || obj.is_null() {
+            return Err(Error::InvalidArgument(PRODUCER_RAISED.into()));
+        }
+        out.put(obj);
+        Ok(())
+    })
+}
+
+/// The current work stream of `like`'s framework on `device` (e.g.
+/// `torch.cuda.current_stream()` as a `cudaStream_t`), through its DLPack
+/// C exchange API: tensors taken with `dlv_py_tensor_from_object` are ready
+/// for work queued on it. NULL on the CPU, and for frameworks without a
+/// table on the CPU. GIL required. On failure the Python error is set too.
+/// Statuses: NULL_ARGUMENT (like, stream), INVALID_ARGUMENT (no exchange
+/// API for a device, the framework raised, outside Python).
+///
+/// # Safety
+/// Every pointer argument is NULL or valid as this comment and the
+/// header's preamble describe (the C caller's contract).
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn dlv_py_current_work_stream(
+    like: *mut c_void,
+    device: DLDevice,
+    stream: *mut *mut c_void,
+) -> dlv_status {
+    with_python_error(|| {
+        // SAFETY: the C caller passes a writable out-pointer or NULL.
+        let out = unsafe { out_param(stream, "stream") }?;
+        if like.is_null() {
+            return Err(Error::NullArgument("like"));
+        }
+        let (api, objects) = object_api()?;
+        let table = match table_of_like(api, objects, like) {
+            Ok(table) => table,
+            Err(_) if device.device_type == DLDeviceType::CPU => {
+                out.put(std::ptr::null_mut());
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let current = table.current_work_stream.ok_or_else(|| {
+            Error::InvalidArgument("the exchange API has no current_work_stream".into())
+        })?;
+        let mut s = std::ptr::null_mut();
+        // SAFETY: GIL held; a writable out-pointer.
+        if unsafe { current(device.device_type, device.device_id, &mut s) } != 0 {
+            return Err(Error::InvalidArgument(PRODUCER_RAISED.into()));
+        }
+        out.put(s);
+        Ok(())
     })
 }

@@ -616,6 +616,14 @@ impl PyTensor {
         let d = self.get().device();
         (d.device_type, d.device_id)
     }
+
+    /// dlview's DLPack C exchange API table (a `"dlpack_exchange_api"`
+    /// capsule): C code takes and makes dlview tensors through it without
+    /// Python calls.
+    #[classattr]
+    fn __dlpack_c_exchange_api__(py: Python<'_>) -> PyResult<Py<PyAny>> {
+        crate::exchange::api_capsule(py)
+    }
 }
 
 /// Copies below this many elements keep the GIL (releasing it costs more).

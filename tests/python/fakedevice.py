@@ -56,17 +56,20 @@ _capsule_new.argtypes = [c_void_p, c_char_p, c_void_p]
 _KEEP: list[object] = []
 
 
-def device_tensor(address: int, shape: tuple[int, ...], device: tuple[int, int] = (2, 0)) -> dv.Tensor:
-    """A C-contiguous float32 tensor of ``shape`` at ``address`` on ``device``."""
+def device_tensor(
+    address: int, shape: tuple[int, ...], device: tuple[int, int] = (2, 0), dtype: tuple[int, int, int] = (2, 32, 1)
+) -> dv.Tensor:
+    """A C-contiguous tensor of ``shape`` and DLPack ``dtype`` (float32 by
+    default) at ``address`` on ``device``."""
     n = len(shape)
     dims = (c_int64 * n)(*shape)
-    strides = (c_int64 * n)(*[int(ctypes.c_int64(1).value) for _ in shape])
+    strides = (c_int64 * n)()
     step = 1
     for axis in reversed(range(n)):
         strides[axis] = step
         step *= shape[axis]
     mt = DLManagedTensorVersioned(
-        DLPackVersion(1, 3), None, None, 0, DLTensor(address, DLDevice(*device), n, DLDataType(2, 32, 1), dims, strides, 0)
+        DLPackVersion(1, 3), None, None, 0, DLTensor(address, DLDevice(*device), n, DLDataType(*dtype), dims, strides, 0)
     )
     _KEEP.append((mt, dims, strides))
     return dv.from_dlpack(_capsule_new(ctypes.addressof(mt), ctypes.cast(_NAME, c_char_p), None))

@@ -48,9 +48,12 @@ def test_each_status_raises_its_exception(status, exception, make):
 
 def test_dtype_names_come_from_the_core():
     for name in NAMES:
+        if name.startswith(("float4_", "float6_")):
+            with pytest.raises(BufferError, match=f"packed sub-byte dtype {name}"):
+                dv.zeros(2, name)  # exchange only: known by name, never created
+            continue
         t = dv.zeros(2, name)
-        assert t.dtype == name
-        assert t.itemsize == (0 if name.startswith(("float4_", "float6_")) else t.nbytes // 2)
+        assert t.dtype == name and t.itemsize == t.nbytes // 2
     with pytest.raises(BufferError, match="unknown dtype name"):
         dv.zeros(2, "float128")
 
