@@ -22,7 +22,7 @@ export DLVIEW_LIBRARY ?= $(abspath $(LIBDIR))/libdlview.so
 FAKECUDA  := $(BUILD)/libfakecuda.so
 export DLVIEW_FAKECUDA ?= $(abspath $(FAKECUDA))
 
-.PHONY: all lib header demo test test-rust test-python python-module venv bench clean fakecuda test-nocuda lint docs docs-venv
+.PHONY: all lib header demo test test-rust test-python python-module typecheck venv bench clean fakecuda test-nocuda lint docs docs-venv
 
 all: lib
 
@@ -97,9 +97,22 @@ $(VENV)/.installed: requirements-test.txt
 	$(VPY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-## The Python suite, against the PyO3 module built into python/dlview/.
+## The Python suite, against the PyO3 module built into python/dlview/;
+## its exchange and indexing tests again with every test run by 8 threads at
+## once (pytest-run-parallel); then the typing checks.
+PARALLEL_TESTS := test_exchange_api.py test_native_protocols.py test_index_prop.py test_interop.py
 test-python: lib venv python-module fakecuda
 	PYTHONPATH=python $(VPY) -m pytest -q tests/python
+	PYTHONPATH=python $(VPY) -m pytest -q -p no:cacheprovider --parallel-threads=8 $(addprefix tests/python/,$(PARALLEL_TESTS))
+	$(MAKE) typecheck
+
+## The stubs (python/dlview/_native.pyi) against the compiled module
+## (mypy's stubtest), and what a user's type checker sees of the package
+## (tests/typing/usage.py) under mypy --strict and pyright.
+typecheck: python-module
+	MYPYPATH=python $(VPY) -m mypy.stubtest dlview._native --allowlist tests/typing/stubtest-allowlist.txt
+	cd tests/typing && MYPYPATH=../../python $(abspath $(VPY)) -m mypy --strict usage.py
+	$(VENV)/bin/pyright --pythonpath $(VPY) tests/typing/usage.py
 
 ## The Python package's one compiled module, dlview._native (python/, PyO3
 ## over the Rust core), built by maturin into python/dlview/ and installed
@@ -172,7 +185,27 @@ INSTALLED = lib/libdlview.so.$(VERSION) lib/$(SONAME) lib/libdlview.so lib/libdl
             include/dlview.h include/dlview.hpp lib/pkgconfig/dlview.pc \
             lib/cmake/dlview/dlviewConfig.cmake lib/cmake/dlview/dlviewConfigVersion.cmake
 
-.PHONY: install uninstall test-install
+.PHONY: install uninstall test-install stage-c-files wheel
+
+## The C files the Python wheel carries for extension authors (dv.get_include(),
+## get_library_dir(), get_cmake_dir(), `python -m dlview --cflags --libs`),
+## staged into python/dlview/ (ignored by git): the headers, libdlview.so
+## under its soname, and relocatable pkg-config and CMake files.
+PYSTAGE := python/dlview
+stage-c-files: lib
+	rm -rf $(PYSTAGE)/include $(PYSTAGE)/lib
+	install -d $(PYSTAGE)/include $(PYSTAGE)/lib/pkgconfig $(PYSTAGE)/lib/cmake/dlview
+	install -m 644 include/dlview.h include/dlview.hpp $(PYSTAGE)/include/
+	install -m 755 $(LIBDIR)/libdlview.so $(PYSTAGE)/lib/$(SONAME)
+	sed -e 's|^prefix=@PREFIX@|prefix=$${pcfiledir}/../..|' -e 's|-ldlview|-l:@SONAME@ -Wl,-rpath,$${libdir}|' \
+	    packaging/dlview.pc.in | $(SUBST) > $(PYSTAGE)/lib/pkgconfig/dlview.pc
+	sed -e 's|lib/libdlview.so.@VERSION@|lib/@SONAME@|' packaging/dlviewConfig.cmake.in | $(SUBST) \
+	    > $(PYSTAGE)/lib/cmake/dlview/dlviewConfig.cmake
+	$(SUBST) packaging/dlviewConfigVersion.cmake.in > $(PYSTAGE)/lib/cmake/dlview/dlviewConfigVersion.cmake
+
+## The abi3 wheel (cp311-abi3, manylinux) with the C files, into target/wheels/.
+wheel: stage-c-files venv
+	cd python && $(abspath $(VPY)) -m maturin build --release --out ../target/wheels
 
 ## Install the library (versioned soname), headers, pkg-config and CMake files under PREFIX.
 install: lib

@@ -464,6 +464,12 @@ class Tensor {
   static Tensor from_capsule(void *capsule, const dlv_import_options *opts = nullptr) {
     return make([&](dlv_tensor **out) { return dlv_py_tensor_from_capsule(capsule, opts, out); });
   }
+  /// The tensor of any Python object with __dlpack__ (a borrowed PyObject*,
+  /// GIL held), through its type's DLPack C exchange API when it has one;
+  /// see dlv_py_tensor_from_object (the Python error is set on failure too).
+  static Tensor from_object(void *obj, const dlv_import_options *opts = nullptr) {
+    return make([&](dlv_tensor **out) { return dlv_py_tensor_from_object(obj, opts, out); });
+  }
 
   // ---- files ----
   /// Loads a .npy file (read into memory, or memory-mapped); see dlv_npy_load.
@@ -683,6 +689,14 @@ class Tensor {
     check(dlv_py_tensor_to_capsule(handle_, opts, versioned, &capsule));
     return capsule;
   }
+  /// This view as a new object of `like`'s framework (an instance or a
+  /// type, e.g. torch.Tensor; a new PyObject* reference; GIL held); see
+  /// dlv_py_tensor_to_object.
+  void *to_object(void *like, const dlv_export_options *opts = nullptr) const {
+    void *obj = nullptr;
+    check(dlv_py_tensor_to_object(handle_, like, opts, &obj));
+    return obj;
+  }
 
  private:
   template <typename F>
@@ -811,6 +825,13 @@ namespace py {
 inline void release_object(void *ctx) noexcept { dlv_py_release_object(ctx); }
 /// Runs an unconsumed DLPack capsule's deleter; see dlv_py_capsule_destructor.
 inline void capsule_destructor(void *capsule) noexcept { dlv_py_capsule_destructor(capsule); }
+/// The current work stream of `like`'s framework on `device` (NULL on the
+/// CPU; GIL held); see dlv_py_current_work_stream.
+inline void *current_work_stream(void *like, DLDevice device) {
+  void *stream = nullptr;
+  check(dlv_py_current_work_stream(like, device, &stream));
+  return stream;
+}
 }  // namespace py
 
 // ---- threads ----

@@ -32,6 +32,9 @@ from ._native import (
     expand_dims,
     from_dlpack,
     frombuffer,
+    get_cmake_dir,
+    get_include,
+    get_library_dir,
     get_num_threads,
     live_storage_count,
     load,
@@ -73,5 +76,8 @@ __all__ = [
     "cuda_device_count",
     "cuda_synchronize",
     "cuda_mem_get_info",
+    "get_include",
+    "get_library_dir",
+    "get_cmake_dir",
     "__version__",
 ]

@@ -11,12 +11,12 @@ __version__: str
 
 #: What functions taking a ``dtype`` accept: a name (``"float32"``), a
 #: Python type, or a NumPy/PyTorch/JAX dtype object.
-DTypeLike = Any
+_DTypeLike = Any
 #: A device name (``"cpu"``, ``"cuda:0"``), a DLPack ``(type, id)`` pair, a
 #: ``torch.device`` or a JAX device.
-DeviceLike = str | tuple[int, int] | Any
-ShapeLike = SupportsIndex | Sequence[SupportsIndex]
-PathLike = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+_DeviceLike = str | tuple[int, int] | Any
+_ShapeLike = SupportsIndex | Sequence[SupportsIndex]
+_PathLike = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 @final
 class Flags:
@@ -34,8 +34,8 @@ class Flags:
     def owndata(self) -> bool: ...
     @property
     def aligned(self) -> bool: ...
-    def __getitem__(self, key: str) -> bool: ...
-    def __setitem__(self, key: str, value: bool) -> None: ...
+    def __getitem__(self, key: str, /) -> bool: ...
+    def __setitem__(self, key: str, value: bool, /) -> None: ...
 
 @final
 class Tensor:
@@ -110,13 +110,13 @@ class Tensor:
     def copy(self, order: str = "C") -> Tensor:
         """A new writeable tensor with the same elements, in ``order``
         (``"C"``, ``"F"`` or ``"K"`` to keep the axis order)."""
-    def to(self, device: DeviceLike, *, copy: bool = False, order: str = "K") -> Tensor:
+    def to(self, device: _DeviceLike, *, copy: bool = False, order: str = "K") -> Tensor:
         """This tensor on ``device``: itself when it is there already
         (unless ``copy=True``), else a new compact tensor copied through the
         CUDA driver (``RuntimeError`` without one)."""
     def cpu(self) -> Tensor:
         """``self.to("cpu")``."""
-    def astype(self, dtype: DTypeLike, copy: bool = True, order: str = "K") -> Tensor:
+    def astype(self, dtype: _DTypeLike, copy: bool = True, order: str = "K") -> Tensor:
         """The elements cast to ``dtype`` (NumPy's unsafe casting) in a new
         tensor; with ``copy=False`` the tensor itself when nothing changes."""
     def tolist(self) -> Any:
@@ -134,7 +134,9 @@ class Tensor:
     def __copy__(self) -> Tensor: ...
     def __deepcopy__(self, memo: Any) -> Tensor: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
-    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __buffer__(self, flags: int, /) -> memoryview:
+        """The buffer protocol (``memoryview(t)``): read-only views give
+        read-only buffers, strided views strided ones."""
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         """NumPy conversion (``numpy.asarray(t)``): shares memory when it
         can, negative strides included."""
@@ -142,10 +144,10 @@ class Tensor:
     def __array_interface__(self) -> dict[str, Any]:
         """NumPy's array interface (version 3), for host memory of a type
         NumPy knows."""
-    def __getitem__(self, key: Any) -> Tensor:
+    def __getitem__(self, key: Any, /) -> Tensor:
         """NumPy indexing: a view for integers, slices, ``None`` and ``...``;
         a copy for integer or boolean index arrays, lists and scalars."""
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: Any, value: Any, /) -> None:
         """``t[key] = value``: ``value`` is broadcast and cast; the last of
         repeated indices wins."""
     def __dlpack__(
@@ -161,8 +163,11 @@ class Tensor:
         ``BufferError`` where a copy is needed."""
     def __dlpack_device__(self) -> tuple[int, int]:
         """The DLPack ``(device_type, device_id)`` of the memory."""
+    #: dlview's DLPack C exchange API table (a ``"dlpack_exchange_api"``
+    #: capsule) for C code.
+    __dlpack_c_exchange_api__: Any
 
-def from_dlpack(x: Any, *, copy: bool | None = None, device: DeviceLike | None = None) -> Tensor:
+def from_dlpack(x: Any, *, copy: bool | None = None, device: _DeviceLike | None = None) -> Tensor:
     """A tensor sharing the memory of any DLPack producer (an object with
     ``__dlpack__``, or a raw ``"dltensor[_versioned]"`` capsule).
 
@@ -175,7 +180,7 @@ def from_dlpack(x: Any, *, copy: bool | None = None, device: DeviceLike | None =
     imported read-only. A capsule can be consumed once.
     """
 
-def asarray(obj: Any, dtype: DTypeLike | None = None, copy: bool | None = None) -> Tensor:
+def asarray(obj: Any, dtype: _DTypeLike | None = None, copy: bool | None = None) -> Tensor:
     """A tensor from ``obj``: a ``Tensor`` (itself), any DLPack producer, a
     DLPack capsule, a buffer-protocol object (shared zero-copy), an
     ``__array_interface__``/``__array__`` object (pandas), a NumPy scalar,
@@ -183,26 +188,27 @@ def asarray(obj: Any, dtype: DTypeLike | None = None, copy: bool | None = None) 
     ``copy=True`` always copies, ``copy=False`` raises ``BufferError``
     instead of copying, a dtype change included."""
 
-def frombuffer(buffer: Any, dtype: DTypeLike | None = None, count: int = -1, offset: int = 0) -> Tensor:
+def frombuffer(buffer: Any, dtype: _DTypeLike | None = None, count: int = -1, offset: int = 0) -> Tensor:
     """The bytes of a buffer as a 1-D tensor of ``dtype`` (float64 by
     default), zero-copy, as ``numpy.frombuffer``."""
 
-def empty(shape: ShapeLike, dtype: DTypeLike = "float32", order: str = "C", *, device: DeviceLike | None = None) -> Tensor:
-    """A new writeable tensor of ``shape``; contents unspecified."""
+def empty(shape: _ShapeLike, dtype: _DTypeLike | None = None, order: str = "C", *, device: _DeviceLike | None = None) -> Tensor:
+    """A new writeable tensor of ``shape`` (float32 unless ``dtype``);
+    contents unspecified."""
 
-def zeros(shape: ShapeLike, dtype: DTypeLike = "float32", order: str = "C", *, device: DeviceLike | None = None) -> Tensor:
+def zeros(shape: _ShapeLike, dtype: _DTypeLike | None = None, order: str = "C", *, device: _DeviceLike | None = None) -> Tensor:
     """A new writeable tensor of ``shape`` filled with zeros."""
 
-def arange(start: float, stop: float | None = None, step: float | None = None, dtype: DTypeLike | None = None) -> Tensor:
+def arange(start: float, stop: float | None = None, step: float | None = None, dtype: _DTypeLike | None = None) -> Tensor:
     """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``."""
 
 def expand_dims(t: Any, axis: SupportsIndex | Sequence[SupportsIndex]) -> Tensor:
     """A view with new size-1 axes at the positions ``axis`` (of the result)."""
 
-def broadcast_to(t: Any, shape: ShapeLike) -> Tensor:
+def broadcast_to(t: Any, shape: _ShapeLike) -> Tensor:
     """A read-only view of ``t`` broadcast to ``shape`` (zero strides)."""
 
-def as_strided(t: Any, shape: ShapeLike | None = None, strides: Sequence[SupportsIndex] | None = None) -> Tensor:
+def as_strided(t: Any, shape: _ShapeLike | None = None, strides: Sequence[SupportsIndex] | None = None) -> Tensor:
     """A view with explicit ``shape`` and ``strides`` (in bytes) starting at
     ``t``'s first element, checked to stay inside its storage."""
 
@@ -212,10 +218,10 @@ def sliding_window_view(
     """A read-only view of every window of ``window_shape`` (NumPy's
     ``sliding_window_view``)."""
 
-def ascontiguousarray(t: Any, dtype: DTypeLike | None = None) -> Tensor:
+def ascontiguousarray(t: Any, dtype: _DTypeLike | None = None) -> Tensor:
     """``t`` itself when it is C-contiguous (and of ``dtype``), else a C-order copy."""
 
-def asfortranarray(t: Any, dtype: DTypeLike | None = None) -> Tensor:
+def asfortranarray(t: Any, dtype: _DTypeLike | None = None) -> Tensor:
     """``t`` itself when it is F-contiguous (and of ``dtype``), else an F-order copy."""
 
 def shares_memory(a: Any, b: Any) -> bool:
@@ -236,21 +242,22 @@ def set_num_threads(n: SupportsIndex) -> None:
 def get_num_threads() -> int:
     """The number of threads large copies use."""
 
-def load(path: PathLike, mmap_mode: str | None = None) -> Tensor:
+def load(path: _PathLike, mmap_mode: str | None = None) -> Tensor:
     """Reads a ``.npy`` file; ``mmap_mode`` ``None``, ``"r"``, ``"r+"`` or ``"c"`` as in NumPy."""
 
-def save(path: PathLike, t: Any) -> None:
+def save(path: _PathLike, t: Any) -> None:
     """Writes ``t`` to ``path`` as a ``.npy`` file (atomically)."""
 
 def memmap(
-    path: PathLike,
-    dtype: DTypeLike = "uint8",
-    mode: str = "r+",
-    offset: int = 0,
-    shape: ShapeLike | None = None,
+    path: _PathLike,
+    dtype: _DTypeLike | None = None,
+    mode: str | None = None,
+    offset: int | None = None,
+    shape: _ShapeLike | None = None,
     order: str = "C",
 ) -> Tensor:
-    """Maps a raw file (no header) as a tensor, like ``numpy.memmap``."""
+    """Maps a raw file (no header) as a tensor, like ``numpy.memmap``
+    (``dtype`` uint8 and ``mode`` ``"r+"`` unless given)."""
 
 def cuda_is_available() -> bool:
     """True when a CUDA driver with at least one device is loaded."""
@@ -264,9 +271,28 @@ def cuda_synchronize(device: int = 0) -> None:
 def cuda_mem_get_info(device: int = 0) -> tuple[int, int]:
     """``(free, total)`` bytes of CUDA device ``device``."""
 
+def get_include() -> str:
+    """The directory of ``dlview.h`` and ``dlview.hpp`` (``-I`` for C/C++ extensions)."""
+
+def get_library_dir() -> str:
+    """The directory of ``libdlview.so`` (under its soname) and ``pkgconfig/``."""
+
+def get_cmake_dir() -> str:
+    """The directory of the CMake package (``find_package(dlview)``)."""
+
+def _cli(args: list[str]) -> str: ...
+
+@final
 class _NegativeStridesExport:
-    def __init__(self, t: Tensor) -> None: ...
-    def __dlpack__(self, **kwargs: Any) -> Any: ...
+    def __new__(cls, t: Tensor) -> _NegativeStridesExport: ...
+    def __dlpack__(
+        self,
+        *,
+        stream: int | None = None,
+        max_version: tuple[int, int] | None = None,
+        dl_device: tuple[int, int] | None = None,
+        copy: bool | None = None,
+    ) -> Any: ...
     def __dlpack_device__(self) -> tuple[int, int]: ...
 
 def _from_bytes(data: bytes, dtype: str, shape: Sequence[int]) -> Tensor: ...

@@ -367,6 +367,7 @@ pub fn asarray<'py>(
 /// Read-only when the buffer is (`bytes`), writeable otherwise.
 #[pyfunction]
 #[pyo3(signature = (buffer, dtype=None, count=-1, offset=0))]
+#[pyo3(text_signature = "(buffer, dtype=None, count=-1, offset=0)")]
 pub fn frombuffer<'py>(
     buffer: &Bound<'py, PyAny>,
     dtype: Option<&Bound<'py, PyAny>>,

@@ -9,6 +9,7 @@ mod errors;
 mod exchange;
 mod functions;
 mod index;
+mod libinfo;
 mod tensor;
 mod values;
 
@@ -71,6 +72,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(functions::cuda_device_count, m)?,
         wrap_pyfunction!(functions::cuda_synchronize, m)?,
         wrap_pyfunction!(functions::cuda_mem_get_info, m)?,
+        wrap_pyfunction!(libinfo::get_include, m)?,
+        wrap_pyfunction!(libinfo::get_library_dir, m)?,
+        wrap_pyfunction!(libinfo::get_cmake_dir, m)?,
+        wrap_pyfunction!(libinfo::_cli, m)?,
     ] {
         m.add_function(f)?;
     }

@@ -94,6 +94,7 @@ def test_table_errors_match_the_dlpack_path(monkeypatch):
         dv.from_dlpack(x)
 
 
+@pytest.mark.thread_unsafe(reason="counts the process's live storages")
 def test_table_import_keeps_torch_memory_alive(no_torch_dlpack):
     before = dv.live_storage_count()
     x = torch.arange(1000.0)
@@ -175,6 +176,7 @@ PyMODINIT_FUNC PyInit_dlv_table_ext(void) { return PyModule_Create(&module); }
 """
 
 
+@pytest.mark.thread_unsafe(reason="builds and imports one extension module")
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
 def test_a_c_extension_through_dlviews_table(tmp_path, monkeypatch):
     src = tmp_path / "dlv_table_ext.c"

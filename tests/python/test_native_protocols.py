@@ -386,6 +386,7 @@ def test_repr_of_every_dtype():
         assert repr(sub_byte(dtype)) == f"Tensor(shape=(4,), dtype={dtype})"
 
 
+@pytest.mark.thread_unsafe(reason="runs its own threads")
 def test_setflags_is_serialised_with_concurrent_use():
     t = dv.zeros(1000)
     errors = []
