@@ -197,6 +197,7 @@ stage-c-files: lib
 	install -d $(PYSTAGE)/include $(PYSTAGE)/lib/pkgconfig $(PYSTAGE)/lib/cmake/dlview
 	install -m 644 include/dlview.h include/dlview.hpp $(PYSTAGE)/include/
 	install -m 755 $(LIBDIR)/libdlview.so $(PYSTAGE)/lib/$(SONAME)
+	strip --strip-debug $(PYSTAGE)/lib/$(SONAME)
 	sed -e 's|^prefix=@PREFIX@|prefix=$${pcfiledir}/../..|' -e 's|-ldlview|-l:@SONAME@ -Wl,-rpath,$${libdir}|' \
 	    packaging/dlview.pc.in | $(SUBST) > $(PYSTAGE)/lib/pkgconfig/dlview.pc
 	sed -e 's|lib/libdlview.so.@VERSION@|lib/@SONAME@|' packaging/dlviewConfig.cmake.in | $(SUBST) \

@@ -38,7 +38,8 @@ pub enum Kind {
     Bool,
     /// One of the 8-bit float formats (the code tells which).
     Float8,
-    /// A packed sub-byte float (float6/float4): exchange only, no element access.
+    /// A packed sub-byte float (float6/float4, and float4_e2m1fn_x2's byte
+    /// of two): exchange only, no element access.
     SubByte,
 }
 
@@ -56,7 +57,12 @@ pub struct DType {
 /// `.npy` descrs, the Python package's names — is derived from it).
 struct Info {
     code: u8,
+    /// Bits of one element (all its lanes).
     bits: u8,
+    /// DLPack lanes: 1, except PyTorch's `float4_e2m1fn_x2` (two packed
+    /// float4 values per byte, exchanged as bits 4, lanes 2: one element is
+    /// one byte, opaque to dlview, re-exported exactly as it came).
+    lanes: u8,
     /// The canonical name, as NumPy/ml_dtypes spell it.
     name: &'static str,
     /// Bytes an element's address must be a multiple of (complex numbers
@@ -82,6 +88,7 @@ const fn info(
     Info {
         code,
         bits,
+        lanes: 1,
         name,
         align,
         format,
@@ -117,18 +124,29 @@ const TABLE: &[Info] = &[
     info(code::FLOAT6_E2M3FN, 6, "float6_e2m3fn", 1, "", ""),
     info(code::FLOAT6_E3M2FN, 6, "float6_e3m2fn", 1, "", ""),
     info(code::FLOAT4_E2M1FN, 4, "float4_e2m1fn", 1, "", ""),
+    Info {
+        lanes: 2,
+        ..info(code::FLOAT4_E2M1FN, 8, "float4_e2m1fn_x2", 1, "", "")
+    },
 ];
 
-/// The table index of `(code, bits)`, if the table has it.
-const fn find(code: u8, bits: u8) -> Option<u8> {
+/// The table index of the DLPack `(code, bits, lanes)`, if the table has it
+/// (`bits` per lane, as DLPack counts them).
+const fn find_lanes(code: u8, bits: u8, lanes: u16) -> Option<u8> {
     let mut i = 0;
     while i < TABLE.len() {
-        if TABLE[i].code == code && TABLE[i].bits == bits {
+        let e = &TABLE[i];
+        if e.code == code && e.lanes as u16 == lanes && e.bits as u16 == bits as u16 * lanes {
             return Some(i as u8);
         }
         i += 1;
     }
     None
+}
+
+/// The table index of the one-lane `(code, bits)`, if the table has it.
+const fn find(code: u8, bits: u8) -> Option<u8> {
+    find_lanes(code, bits, 1)
 }
 
 /// A constant of the table (a compile error if it is not there).
@@ -169,18 +187,18 @@ impl DType {
 
     /// Validates a DLPack `(code, bits, lanes)` triple.
     pub fn new(code: u8, bits: u8, lanes: u16) -> Result<DType> {
-        if lanes != 1 {
+        // One multi-lane type is known: PyTorch's float4_e2m1fn_x2.
+        let found = find_lanes(code, bits, lanes);
+        if found.is_none() && lanes != 1 {
             return Err(Error::UnsupportedDtype(format!(
                 "unsupported dtype (code {code}, bits {bits}, lanes {lanes}): only lanes == 1 is supported"
             )));
         }
-        find(code, bits)
-            .map(|index| DType { index })
-            .ok_or_else(|| {
-                Error::UnsupportedDtype(format!(
-                    "unsupported dtype (code {code}, bits {bits}, lanes {lanes})"
-                ))
-            })
+        found.map(|index| DType { index }).ok_or_else(|| {
+            Error::UnsupportedDtype(format!(
+                "unsupported dtype (code {code}, bits {bits}, lanes {lanes})"
+            ))
+        })
     }
 
     /// Converts from the DLPack struct, validating it.
@@ -188,12 +206,13 @@ impl DType {
         DType::new(dt.code.0, dt.bits, dt.lanes)
     }
 
-    /// The DLPack struct for this type (always one lane).
+    /// The DLPack struct for this type (one lane, except `float4_e2m1fn_x2`).
     pub fn to_dl(self) -> DLDataType {
+        let lanes = self.info().lanes;
         DLDataType {
             code: DLDataTypeCode(self.code()),
-            bits: self.bits(),
-            lanes: 1,
+            bits: self.bits() / lanes,
+            lanes: u16::from(lanes),
         }
     }
 
@@ -262,6 +281,7 @@ impl DType {
             code::BFLOAT => Kind::BFloat,
             code::COMPLEX => Kind::Complex,
             code::BOOL => Kind::Bool,
+            _ if self.info().lanes != 1 => Kind::SubByte,
             _ if self.bits() == 8 => Kind::Float8,
             _ => Kind::SubByte,
         }
@@ -337,7 +357,8 @@ mod tests {
     fn table_round_trips_names_and_codes() {
         assert_eq!(DType::all().count(), TABLE.len());
         for e in TABLE {
-            let dt = DType::new(e.code, e.bits, 1).unwrap();
+            let lanes = u16::from(e.lanes);
+            let dt = DType::new(e.code, e.bits / e.lanes, lanes).unwrap();
             assert_eq!((dt.code(), dt.bits()), (e.code, e.bits));
             let name = e.name;
             assert_eq!(dt.name(), name);
@@ -352,6 +373,8 @@ mod tests {
             (2, 32, 4),
             (2, 8, 1),
             (17, 8, 1),
+            (17, 4, 4),
+            (17, 8, 2),
             (3, 64, 1),
             (18, 8, 1),
             (6, 1, 1),
@@ -397,6 +420,15 @@ mod tests {
         let f4 = DType::new(code::FLOAT4_E2M1FN, 4, 1).unwrap();
         assert!(f4.is_sub_byte());
         assert_eq!(f4.kind(), Kind::SubByte);
+        // PyTorch's float4_e2m1fn_x2: one opaque byte per element, exchanged
+        // as bits 4, lanes 2.
+        let x2 = DType::new(code::FLOAT4_E2M1FN, 4, 2).unwrap();
+        assert_eq!(
+            (x2.name(), x2.itemsize(), x2.kind()),
+            ("float4_e2m1fn_x2", 1, Kind::SubByte)
+        );
+        assert_eq!((x2.to_dl().bits, x2.to_dl().lanes), (4, 2));
+        assert!(!x2.is_sub_byte() && x2.compact_nbytes(3).unwrap() == 3);
         assert_eq!(DType::F8_E5M2.kind(), Kind::Float8);
         // The table's alignments: an element's size, a complex part's size.
         for dt in DType::all() {

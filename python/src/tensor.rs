@@ -482,7 +482,7 @@ impl PyTensor {
                 t.device()
             ));
         }
-        if t.size() > 1000 || t.dtype().is_sub_byte() {
+        if t.size() > 1000 || t.dtype().kind() == dlview::dtype::Kind::SubByte {
             return Ok(format!("Tensor(shape={shape}, dtype={dtype})"));
         }
         Ok(format!(

@@ -103,6 +103,11 @@ fn readable(t: &Tensor) -> PyResult<Tensor> {
         .require_addressable("reading elements")
         .or_raise()?;
     match t.dtype().kind() {
+        // float4_e2m1fn_x2: a byte of two packed values, exchange only.
+        Kind::SubByte => Err(pyo3::exceptions::PyBufferError::new_err(format!(
+            "reading elements is not supported for the packed dtype {}",
+            t.dtype().name()
+        ))),
         Kind::BFloat | Kind::Float8 => t.astype(DType::F32, Order::C).or_raise(),
         Kind::Float if t.dtype() == DType::F16 => t.astype(DType::F32, Order::C).or_raise(),
         _ => Ok(t.clone()),

@@ -409,3 +409,21 @@ def test_setflags_is_serialised_with_concurrent_use():
     for th in threads:
         th.join()
     assert not errors
+
+
+def test_float4_e2m1fn_x2_round_trips_through_torch_on_the_same_pointer():
+    x = torch.zeros(4, 3, dtype=torch.uint8).view(torch.float4_e2m1fn_x2)
+    t = dv.from_dlpack(x)
+    assert t.dtype == "float4_e2m1fn_x2" and t.shape == (4, 3) and t.itemsize == 1
+    assert t.data_ptr == x.data_ptr()
+    back = torch.from_dlpack(t)
+    assert back.dtype == torch.float4_e2m1fn_x2 and back.data_ptr() == x.data_ptr() and back.shape == x.shape
+    view = torch.from_dlpack(t[1:, ::2])  # views keep the element: one byte
+    assert view.data_ptr() == x.data_ptr() + 3 and view.stride() == (3, 2)
+    assert repr(t) == "Tensor(shape=(4, 3), dtype=float4_e2m1fn_x2)"
+    with pytest.raises(BufferError, match="float4_e2m1fn_x2"):
+        t.tolist()
+    with pytest.raises(BufferError):
+        t.astype("float32")
+    c = t.copy()  # bytes copied as they are
+    assert torch.equal(torch.from_dlpack(c).view(torch.uint8), x.view(torch.uint8))

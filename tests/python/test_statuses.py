@@ -18,6 +18,7 @@ NAMES = [
     "float16", "float32", "float64", "bfloat16", "complex64", "complex128",
     "float8_e3m4", "float8_e4m3", "float8_e4m3b11fnuz", "float8_e4m3fn", "float8_e4m3fnuz",
     "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn",
+    "float4_e2m1fn_x2",
 ]
 
 
@@ -48,7 +49,7 @@ def test_each_status_raises_its_exception(status, exception, make):
 
 def test_dtype_names_come_from_the_core():
     for name in NAMES:
-        if name.startswith(("float4_", "float6_")):
+        if name in ("float4_e2m1fn", "float6_e2m3fn", "float6_e3m2fn"):
             with pytest.raises(BufferError, match=f"packed sub-byte dtype {name}"):
                 dv.zeros(2, name)  # exchange only: known by name, never created
             continue
