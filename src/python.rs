@@ -496,6 +496,9 @@ struct ObjectApi {
     set_string: unsafe extern "C-unwind" fn(*mut PyObject, *const c_char),
     inc_ref: unsafe extern "C-unwind" fn(*mut PyObject),
     is_true: unsafe extern "C-unwind" fn(*mut PyObject) -> c_int,
+    get_attr: unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject) -> *mut PyObject,
+    /// `"requires_grad"`, interned once (a reference kept for the process).
+    requires_grad: usize,
 }
 
 impl ObjectApi {
@@ -518,6 +521,16 @@ impl ObjectApi {
                 set_string: function(c"PyErr_SetString")?,
                 inc_ref: function(c"Py_IncRef")?,
                 is_true: function(c"PyObject_IsTrue")?,
+                get_attr: function(c"PyObject_GetAttr")?,
+                requires_grad: {
+                    let intern: unsafe extern "C-unwind" fn(*const c_char) -> *mut PyObject =
+                        function(c"PyUnicode_InternFromString")?;
+                    let name = intern(c"requires_grad".as_ptr());
+                    if name.is_null() {
+                        return None;
+                    }
+                    name as usize
+                },
             })
         }
     }
@@ -764,10 +777,8 @@ pub unsafe extern "C-unwind" fn dlv_py_tensor_from_object(
 fn requires_grad(api: &'static PyApi, objects: &ObjectApi, obj: *mut PyObject) -> bool {
     // SAFETY: GIL held; `obj` live; a failed lookup's error is cleared.
     unsafe {
-        let flag = Owned(
-            (objects.get_attr_string)(obj, c"requires_grad".as_ptr()),
-            api,
-        );
+        let name = objects.requires_grad as *mut PyObject;
+        let flag = Owned((objects.get_attr)(obj, name), api);
         if flag.0.is_null() {
             (api.err_clear)();
             return false;

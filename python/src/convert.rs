@@ -6,7 +6,7 @@ use crate::errors::OrRaise;
 use dlview::{CopyMode, DType, Device, Order};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyInt, PyList, PyString, PyTuple, PyType};
 
 /// A dtype from a name (`"float32"`), a Python type (`bool`, `int`,
 /// `float`, `complex`), or any object that names one: NumPy dtypes and
@@ -87,16 +87,32 @@ fn device_name(name: &str) -> PyResult<Device> {
 
 /// One Python integer as `i64`: `OverflowError` beyond int64, never a wrap.
 pub fn int64(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
-    let index = obj
-        .call_method0(pyo3::intern!(obj.py(), "__index__"))
-        .map_err(|_| {
-            PyTypeError::new_err(format!("{what} must be an integer, not {}", type_name(obj)))
-        })?;
-    index.extract::<i64>().map_err(|_| {
+    let overflow = |i: &Bound<'_, PyAny>| {
         PyOverflowError::new_err(format!(
-            "{what} {index} does not fit in a 64-bit signed integer"
+            "{what} {i} does not fit in a 64-bit signed integer"
         ))
-    })
+    };
+    // The common case, a plain int, without the `__index__` protocol.
+    if let Ok(i) = obj.cast_exact::<PyInt>() {
+        return i.extract::<i64>().map_err(|_| overflow(obj));
+    }
+    let index = index_of(obj).map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be an integer, not {}", type_name(obj)))
+    })?;
+    index.extract::<i64>().map_err(|_| overflow(&index))
+}
+
+/// `operator.index(obj)` (the C-level `PyNumber_Index`).
+pub fn index_of<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: GIL held, a live object; a NULL result has the error set.
+    unsafe {
+        let r = pyo3::ffi::PyNumber_Index(obj.as_ptr());
+        if r.is_null() {
+            Err(PyErr::fetch(obj.py()))
+        } else {
+            Ok(Bound::from_owned_ptr(obj.py(), r))
+        }
+    }
 }
 
 /// A shape: an int, or a sequence (tuple, list) of ints.

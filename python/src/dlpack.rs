@@ -85,6 +85,22 @@ impl ExportRequest {
 }
 
 fn major_version(v: &Bound<'_, PyAny>) -> PyResult<i64> {
+    // The common spelling, a tuple of two ints, without the sequence protocol.
+    if let Ok(t) = v.cast_exact::<pyo3::types::PyTuple>()
+        && t.len() == 2
+        && let (Ok(major), Ok(minor)) = (t.get_item(0), t.get_item(1))
+        && let (Ok(major), Ok(_)) = (
+            major
+                .cast_exact::<pyo3::types::PyInt>()
+                .map(|i| i.extract::<i64>()),
+            minor
+                .cast_exact::<pyo3::types::PyInt>()
+                .map(|i| i.extract::<i64>()),
+        )
+        && let Ok(major) = major
+    {
+        return Ok(major);
+    }
     let bad = || {
         PyTypeError::new_err(format!(
             "max_version must be a (major, minor) sequence of two ints, got {}",

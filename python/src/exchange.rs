@@ -49,21 +49,43 @@ unsafe fn compatible(api: *const DLPackExchangeAPI) -> Option<&'static DLPackExc
 
 /// The exchange table `type(x)` publishes, if any.
 pub fn table_of(x: &Bound<'_, PyAny>) -> PyResult<Option<&'static DLPackExchangeAPI>> {
-    let Ok(capsule) = x
-        .get_type()
-        .getattr(pyo3::intern!(x.py(), "__dlpack_c_exchange_api__"))
-    else {
-        return Ok(None);
-    };
+    let ty = x.get_type();
+    let key = ty.as_ptr() as usize;
+    if let Some((cached, table)) = LAST_TABLE.get()
+        && cached == key
+    {
+        // SAFETY: a table found before, alive for the process.
+        return Ok(unsafe { (table as *const DLPackExchangeAPI).as_ref() });
+    }
+    let table = lookup_table(x.py(), &ty);
+    // The cache keeps its type alive (one reference per thread, never
+    // given back), so the address cannot be reused by another type.
+    std::mem::forget(ty.clone());
+    LAST_TABLE.set(Some((key, table.map_or(0, |t| t as *const _ as usize))));
+    Ok(table)
+}
+
+thread_local! {
+    /// The last type `from_dlpack` looked at and its table (0: none).
+    static LAST_TABLE: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+fn lookup_table(
+    py: Python<'_>,
+    ty: &Bound<'_, pyo3::types::PyType>,
+) -> Option<&'static DLPackExchangeAPI> {
+    let capsule = ty
+        .getattr(pyo3::intern!(py, "__dlpack_c_exchange_api__"))
+        .ok()?;
     // SAFETY: GIL held; GetPointer checks the type and name (setting an
     // error, cleared below, when either is wrong).
     let api = unsafe { ffi::PyCapsule_GetPointer(capsule.as_ptr(), CAPSULE_NAME.as_ptr()) };
     if api.is_null() {
-        let _ = PyErr::take(x.py());
-        return Ok(None);
+        let _ = PyErr::take(py);
+        return None;
     }
     // SAFETY: a producer's table, alive for the process.
-    Ok(unsafe { compatible(api.cast()) })
+    unsafe { compatible(api.cast()) }
 }
 
 /// A tensor imported through `type(x).__dlpack_c_exchange_api__`, or `None`

@@ -37,7 +37,8 @@ fn item(it: &Bound<'_, PyAny>) -> PyResult<Index> {
         return Ok(Index::Ellipsis);
     }
     if let Ok(s) = it.cast_exact::<PySlice>() {
-        let bound = |name: &str| -> PyResult<Option<i64>> {
+        let py = s.py();
+        let bound = |name: &Bound<'_, PyString>| -> PyResult<Option<i64>> {
             let b = s.getattr(name)?;
             if b.is_none() {
                 Ok(None)
@@ -46,9 +47,9 @@ fn item(it: &Bound<'_, PyAny>) -> PyResult<Index> {
             }
         };
         return Ok(Index::slice(
-            bound("start")?,
-            bound("stop")?,
-            bound("step")?,
+            bound(pyo3::intern!(py, "start"))?,
+            bound(pyo3::intern!(py, "stop"))?,
+            bound(pyo3::intern!(py, "step"))?,
         ));
     }
     if let Ok(t) = it.cast::<PyTensor>() {
@@ -74,7 +75,7 @@ fn item(it: &Bound<'_, PyAny>) -> PyResult<Index> {
     {
         return index_tensor(it).map(Index::Tensor);
     }
-    match it.call_method0(pyo3::intern!(it.py(), "__index__")) {
+    match crate::convert::index_of(it) {
         Ok(i) => int(&i),
         Err(e) if e.is_instance_of::<PyTypeError>(it.py()) => Err(PyIndexError::new_err(BAD_INDEX)),
         Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(it.py()) => {
@@ -99,13 +100,12 @@ fn int(i: &Bound<'_, PyAny>) -> PyResult<Index> {
 /// so clamping to the int64 range (leaving `i64::MIN` to mean "none")
 /// changes nothing.
 fn slice_bound(b: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let i = b
-        .call_method0(pyo3::intern!(b.py(), "__index__"))
-        .map_err(|_| {
-            PyTypeError::new_err(
-                "slice indices must be integers or None or have an __index__ method",
-            )
-        })?;
+    if let Ok(Ok(v)) = b.cast_exact::<PyInt>().map(|i| i.extract::<i64>()) {
+        return Ok(v);
+    }
+    let i = crate::convert::index_of(b).map_err(|_| {
+        PyTypeError::new_err("slice indices must be integers or None or have an __index__ method")
+    })?;
     match i.extract::<i64>() {
         Ok(v) => Ok(v.max(i64::MIN + 1)),
         Err(_) if i.lt(0)? => Ok(i64::MIN + 1),

@@ -561,11 +561,11 @@ impl PyTensor {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyTensor>> {
         let key = index::key(key)?;
-        let t = slf.get().tensor();
         let out = if index::has_tensor(&key) {
+            let t = slf.get().tensor();
             slf.py().detach(|| t.index(&key))
         } else {
-            t.index(&key)
+            slf.get().get().index(&key)
         };
         derived(slf, out)
     }
