@@ -321,7 +321,8 @@ proptest! {
         let a = axis % view.ndim();
         let n = view.shape()[a];
         // Repeats are likely (picks modulo a small size); odd picks count
-        // from the end.
+        // from the end. (A slice may have left the axis empty: no picks.)
+        let picks = if n == 0 { &[][..] } else { &picks[..] };
         let idx: Vec<i64> = picks.iter().map(|&p| {
             let i = i64::from(p / 2) % n;
             if p % 2 == 1 { i - n } else { i }
