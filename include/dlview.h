@@ -1238,8 +1238,10 @@ enum dlv_status dlv_tensor_index_put(struct dlv_tensor *t,
                                      int32_t nkey,
                                      const struct dlv_tensor *value);
 
-// Sets how many threads large copies and casts use from now on (copies
-// smaller than about 1 MiB of traffic always run on the calling thread):
+// Sets how many threads large copies, casts, gathers and scatters
+// (`dlv_tensor_index`, `dlv_tensor_index_put`, `dlv_tensor_take`) use from
+// now on (jobs smaller than about 1 MiB of traffic always run on the
+// calling thread):
 // `n` threads, or every core this process may run on for 0. A large copy
 // runs on the calling thread plus up to `n - 1` threads of dlview's own
 // pool (never another library's), so several callers copying at once add

@@ -11,7 +11,7 @@
 
 use dlview_core::copy::{CastOptions, parallel};
 use dlview_core::dtype::code;
-use dlview_core::{__private, DType, Error, Order, Tensor};
+use dlview_core::{__private, DType, Error, Index, Order, Tensor};
 use proptest::prelude::*;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::sync::mpsc;
@@ -266,6 +266,203 @@ proptest! {
             prop_assert!(__private::parallel_job_count() > jobs, "no job ran on the pool");
         }
     }
+}
+
+/// A 1-D int64 tensor of `values`.
+fn int_tensor(values: &[i64]) -> Tensor {
+    let mut t = Tensor::empty(DType::I64, &[values.len() as i64], Order::C).unwrap();
+    let p = t.data_ptr_mut().unwrap().cast::<i64>();
+    for (k, &v) in values.iter().enumerate() {
+        // SAFETY: element k of the tensor's own compact buffer.
+        unsafe { p.add(k).write_unaligned(v) };
+    }
+    t
+}
+
+/// A bool tensor of `shape` whose element `k` is `mask[k]`.
+fn bool_tensor(mask: &[bool], shape: &[i64]) -> Tensor {
+    let mut t = Tensor::empty(DType::BOOL, shape, Order::C).unwrap();
+    let p = t.data_ptr_mut().unwrap();
+    for (k, &b) in mask.iter().enumerate() {
+        // SAFETY: byte k of the tensor's own compact buffer.
+        unsafe { p.add(k).write(u8::from(b)) };
+    }
+    t
+}
+
+/// `t[:, ..., :, idx]` with `idx` at `axis`.
+fn key_at(axis: usize, idx: Tensor) -> Vec<Index> {
+    let mut key = vec![Index::full(); axis];
+    key.push(Index::Tensor(idx));
+    key
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    /// Advanced indexing over random views and dtypes at 1, 2 and MANY
+    /// threads: the gather of an index tensor at any axis, `take`, a full
+    /// boolean mask's selection and fill, and a scatter whose indices
+    /// repeat (last write wins). Bit-identical at every count, and equal to
+    /// an element-by-element oracle.
+    #[test]
+    fn indexing_bit_identical_at_any_thread_count(
+        shape in prop::collection::vec(1..10i64, 1..4),
+        ops in prop::collection::vec(op(), 0..4),
+        dt in 0..17usize,
+        axis in 0..4usize,
+        picks in prop::collection::vec(any::<u16>(), 0..40),
+        seed in any::<u64>(),
+    ) {
+        let _s = settings();
+        __private::set_parallel_min_bytes(16);
+        let dtype = dtypes()[dt];
+        let view = ops.iter().fold(random(dtype, &shape, seed), |t, op| apply(&t, op));
+        let a = axis % view.ndim();
+        let n = view.shape()[a];
+        // Repeats are likely (picks modulo a small size); odd picks count
+        // from the end. (A slice may have left the axis empty: no picks.)
+        let picks = if n == 0 { &[][..] } else { &picks[..] };
+        let idx: Vec<i64> = picks.iter().map(|&p| {
+            let i = i64::from(p / 2) % n;
+            if p % 2 == 1 { i - n } else { i }
+        }).collect();
+        let resolved: Vec<i64> = idx.iter().map(|&i| if i < 0 { i + n } else { i }).collect();
+
+        // Gather: position k along `a` is the view's entry resolved[k].
+        let results = at_each_count(|| {
+            let out = view.index(&key_at(a, int_tensor(&idx))).unwrap();
+            (out.shape().to_vec(), buffer(&out))
+        });
+        assert_all_equal(&results, &format!("gather at axis {a} of {dtype}"));
+        let out = view.index(&key_at(a, int_tensor(&idx))).unwrap();
+        for (k, &i) in resolved.iter().enumerate() {
+            prop_assert_eq!(
+                elements(&out.select(a as i64, k as i64).unwrap()),
+                elements(&view.select(a as i64, i).unwrap())
+            );
+        }
+        let results = at_each_count(|| buffer(&view.take(a as i64, &idx).unwrap()));
+        assert_all_equal(&results, "take");
+        prop_assert_eq!(&results[0].1, &buffer(&out));
+
+        // A mask over every axis: selection, then a fill of a C-order copy.
+        let mut rng = Rng(seed ^ 0x3a5c | 1);
+        let mask: Vec<bool> = (0..view.size()).map(|_| rng.next().is_multiple_of(3)).collect();
+        let m = bool_tensor(&mask, view.shape());
+        let results = at_each_count(|| buffer(&view.index(&[Index::Tensor(m.clone())]).unwrap()));
+        assert_all_equal(&results, &format!("mask select of {dtype}"));
+        let item = dtype.itemsize();
+        let all = elements(&view);
+        let selected: Vec<u8> = all.chunks(item).zip(&mask).filter(|(_, b)| **b)
+            .flat_map(|(e, _)| e.to_vec()).collect();
+        prop_assert_eq!(&results[0].1, &selected);
+        let value = random(dtype, &[], seed ^ 0xf111);
+        let results = at_each_count(|| {
+            let mut dst = view.copy(Order::C).unwrap();
+            dst.index_put(&[Index::Tensor(m.clone())], &value).unwrap();
+            buffer(&dst)
+        });
+        assert_all_equal(&results, &format!("mask fill of {dtype}"));
+        let v = buffer(&value);
+        let filled: Vec<u8> = all.chunks(item).zip(&mask)
+            .flat_map(|(e, &b)| if b { v.clone() } else { e.to_vec() }).collect();
+        prop_assert_eq!(&results[0].1, &filled);
+
+        // Scatter with repeated indices: the oracle writes row k's value
+        // into entry resolved[k] in order, one row at a time.
+        let values = random(dtype, out.shape(), seed ^ 0x5ca7);
+        let results = at_each_count(|| {
+            let mut dst = view.copy(Order::C).unwrap();
+            dst.index_put(&key_at(a, int_tensor(&idx)), &values).unwrap();
+            buffer(&dst)
+        });
+        assert_all_equal(&results, &format!("scatter at axis {a} of {dtype}"));
+        let expected = view.copy(Order::C).unwrap();
+        for (k, &i) in resolved.iter().enumerate() {
+            let row = values.select(a as i64, k as i64).unwrap();
+            // SAFETY: `expected` is this test's own; nothing else uses it.
+            unsafe { row.copy_into_shared_with(&expected.select(a as i64, i).unwrap(), CastOptions::default()) }.unwrap();
+        }
+        prop_assert_eq!(&results[0].1, &buffer(&expected));
+    }
+}
+
+/// A selection larger than the offset chunk (2048 positions), so that the
+/// offsets themselves are computed by several threads: gathers and
+/// scatters are bit-identical at every count, and a bad index is reported
+/// as NumPy reports it (the first bad value of the first index tensor that
+/// has one, whichever thread found which error first).
+#[test]
+fn large_gathers_and_scatters_and_their_errors() {
+    let _s = settings();
+    __private::set_parallel_min_bytes(16);
+    let src = random(DType::F32, &[64, 128], 7);
+    let b = 3 * 2048 + 5;
+    let mut rng = Rng(11);
+    let rows: Vec<i64> = (0..b).map(|_| (rng.next() % 64) as i64).collect();
+    let cols: Vec<i64> = (0..b).map(|_| (rng.next() % 128) as i64 - 64).collect();
+    let key = || {
+        [
+            Index::Tensor(int_tensor(&rows)),
+            Index::Tensor(int_tensor(&cols)),
+        ]
+    };
+    let jobs = __private::parallel_job_count();
+    let results = at_each_count(|| buffer(&src.index(&key()).unwrap()));
+    assert_all_equal(&results, "t[rows, cols]");
+    assert!(
+        __private::parallel_job_count() > jobs,
+        "no job ran on the pool"
+    );
+    let got = src.index(&key()).unwrap();
+    for k in [0, 2047, 2048, b - 1] {
+        let c = if cols[k] < 0 { cols[k] + 128 } else { cols[k] };
+        assert_eq!(
+            elements(&got.select(0, k as i64).unwrap()),
+            elements(&src.select(0, rows[k]).unwrap().select(0, c).unwrap())
+        );
+    }
+    let values = random(DType::F32, &[b as i64], 9);
+    let results = at_each_count(|| {
+        let mut dst = src.copy(Order::C).unwrap();
+        dst.index_put(&key(), &values).unwrap();
+        buffer(&dst)
+    });
+    assert_all_equal(&results, "t[rows, cols] = values (repeats: last wins)");
+
+    // The second index tensor goes bad first (position 10), the first one
+    // later (position 5000): NumPy names the first tensor's value.
+    let (mut bad_rows, mut bad_cols) = (rows.clone(), cols.clone());
+    bad_cols[10] = 500;
+    bad_rows[5000] = -65;
+    let bad = || {
+        [
+            Index::Tensor(int_tensor(&bad_rows)),
+            Index::Tensor(int_tensor(&bad_cols)),
+        ]
+    };
+    for n in COUNTS {
+        parallel::set_num_threads(n).unwrap();
+        let read = src.index(&bad()).unwrap_err().to_string();
+        assert_eq!(
+            read, "index -65 is out of bounds for axis 0 with size 64",
+            "{n} threads"
+        );
+        let mut dst = src.copy(Order::C).unwrap();
+        let write = dst.index_put(&bad(), &values).unwrap_err().to_string();
+        assert_eq!(write, read, "{n} threads");
+    }
+    // A broadcast (smaller) index tensor is checked before the others are
+    // read, yet the error still names the first tensor's bad value.
+    let one_bad_col = [
+        Index::Tensor(int_tensor(&bad_rows)),
+        Index::Tensor(int_tensor(&[500])),
+    ];
+    assert_eq!(
+        src.index(&one_bad_col).unwrap_err().to_string(),
+        "index -65 is out of bounds for axis 0 with size 64"
+    );
 }
 
 /// Overlapping `copy_into` (NumPy's `a[1:] = a[:-1]` and friends): every

@@ -27,6 +27,7 @@
 //! This module is safe code: it computes shapes, placements and offsets,
 //! and leaves every memory access to `copy`.
 
+use crate::copy::parallel::{self, Disjoint};
 use crate::copy::plan::{Axis, walk_offsets};
 use crate::copy::{self, dispatch, gather};
 use crate::dtype::{DType, Kind};
@@ -361,15 +362,13 @@ impl Values<'_> {
             } => {
                 let src = &ints[start..start + out.len()];
                 for (o, &i) in out.iter_mut().zip(src) {
-                    let r = if i < 0 { i.wrapping_add(*size) } else { i };
-                    // One unsigned comparison rejects both ends.
-                    if r as u64 >= *size as u64 {
+                    let Some(r) = in_range(i, *size) else {
                         return Err(Error::Index {
                             index: i,
                             axis: *axis,
                             size: *size,
                         });
-                    }
+                    };
                     let x = r as isize * stride;
                     *o = if first { x } else { *o + x };
                 }
@@ -384,6 +383,32 @@ impl Values<'_> {
         self.fill(0, &mut out, true)?;
         Ok(out)
     }
+
+    /// The first value out of range, in order (offsets were checked when
+    /// they were made).
+    fn first_error(&self) -> Option<Error> {
+        let Values::Raw {
+            ints, size, axis, ..
+        } = self
+        else {
+            return None;
+        };
+        let i = *ints.iter().find(|&&i| in_range(i, *size).is_none())?;
+        Some(Error::Index {
+            index: i,
+            axis: *axis,
+            size: *size,
+        })
+    }
+}
+
+/// Index `i` of an axis of `size` (negative counts from the end), or `None`
+/// out of range.
+#[inline(always)]
+fn in_range(i: i64, size: i64) -> Option<i64> {
+    let r = if i < 0 { i.wrapping_add(size) } else { i };
+    // One unsigned comparison rejects both ends.
+    ((r as u64) < size as u64).then_some(r)
 }
 
 /// The byte offsets (from element 0) of a mask's true positions, in C
@@ -600,10 +625,18 @@ fn plan<'a>(p: &Prepared<'a>) -> Result<Plan<'a>> {
     let b_size = crate::layout::shape_size(&b_shape)?;
     // A component smaller than `B` is checked once, up front, and read
     // through broadcast strides (see `add_broadcast`).
-    for c in &mut components {
+    for k in 0..components.len() {
+        let c = &components[k];
         let size: i64 = c.shape.iter().product();
         if size != b_size {
-            c.values = Values::Offsets(c.values.to_offsets(size as usize)?);
+            // NumPy names the first bad value in key order, which may be
+            // in an earlier, full-size component.
+            let offsets = c.values.to_offsets(size as usize).map_err(|e| {
+                let earlier = components[..k].iter().find_map(|c| c.values.first_error());
+                earlier.unwrap_or(e)
+            })?;
+            let c = &mut components[k];
+            c.values = Values::Offsets(offsets);
             c.broadcast = Some(broadcast_strides(&c.shape, &b_shape));
         }
     }
@@ -649,10 +682,28 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// Every offset of `B`, computed across threads chunk by chunk.
     fn offsets(&self) -> Result<Vec<isize>> {
         let mut out = zeroed_offsets(self.b_size)?;
-        self.fill(0, &mut out)?;
+        let base = Disjoint::new(out.as_mut_ptr());
+        let found = parallel::try_parallel_for(self.b_size, 16 * self.b_size, CHUNK, |r| {
+            // SAFETY: `r` is this piece's own part of `out`.
+            let part = unsafe { std::slice::from_raw_parts_mut(base.get().add(r.start), r.len()) };
+            for (k, chunk) in part.chunks_mut(CHUNK).enumerate() {
+                self.fill(r.start + k * CHUNK, chunk)?;
+            }
+            Ok(())
+        });
+        found.map_err(|e| self.first_error().unwrap_or(e))?;
         Ok(out)
+    }
+
+    /// The error NumPy reports for this key's index values: the first value
+    /// out of range of the first component that has one (components in
+    /// key order). Chunked and threaded fills find *an* error; this one
+    /// names the same error however the work was cut.
+    fn first_error(&self) -> Option<Error> {
+        self.components.iter().find_map(|c| c.values.first_error())
     }
 }
 
@@ -711,30 +762,28 @@ impl Tensor {
         let v = &p.view;
         v.device().require_host("advanced indexing")?;
         if let Some(m) = lone_full_mask(&p) {
-            let bytes = mask_bytes(m)?;
-            let n = gather::count_true(&bytes) as i64;
-            let out = copy::new_output(v.dtype(), Layout::compact(&[n], Order::C)?)?;
-            gather::mask_select(v, &bytes, &out)?;
-            return Ok(out);
+            return gather::mask_select(v, &mask_bytes(m)?);
         }
         let plan = plan(&p)?;
         let out = copy::new_output(v.dtype(), Layout::compact(&plan.shape, Order::C)?)?;
         let around = plan.around();
-        if plan.outer.0.is_empty() {
-            // Offsets chunk by chunk: they stay in cache between being
-            // computed and used.
-            let mut buf = vec![0isize; CHUNK.min(plan.b_size)];
-            let mut start = 0;
-            while start < plan.b_size {
-                let n = CHUNK.min(plan.b_size - start);
+        if !plan.outer.0.is_empty() {
+            let offsets = plan.offsets()?;
+            gather::gather_all(v, &around, &offsets, &out)?;
+            return Ok(out);
+        }
+        // Nothing before `B`: each piece computes its offsets chunk by
+        // chunk, where they stay in cache between being computed and used.
+        let found = parallel::try_parallel_for(plan.b_size, 2 * out.nbytes(), CHUNK, |r| {
+            let mut buf = vec![0isize; CHUNK.min(r.len())];
+            for start in r.clone().step_by(CHUNK) {
+                let n = CHUNK.min(r.end - start);
                 plan.fill(start, &mut buf[..n])?;
                 gather::gather(v, &around, &buf[..n], start, plan.b_size, &out)?;
-                start += n;
             }
-        } else {
-            let offsets = plan.offsets()?;
-            gather::gather(v, &around, &offsets, 0, plan.b_size, &out)?;
-        }
+            Ok(())
+        });
+        found.map_err(|e| plan.first_error().unwrap_or(e))?;
         Ok(out)
     }
 

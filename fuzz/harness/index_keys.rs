@@ -169,8 +169,9 @@ enum K {
     Slice(i64, i64, i64),
     NewAxis,
     Ellipsis,
-    /// An integer index tensor: dtype, shape, values (as the tensor holds them).
-    Ints(Dt, Vec<i64>, Vec<i64>),
+    /// An integer index tensor: dtype, shape, values (as the tensor holds
+    /// them). The dtype is only read by `Debug`, in a failing case's report.
+    Ints(#[allow(dead_code)] Dt, Vec<i64>, Vec<i64>),
     /// A bool tensor of >= 1 dims.
     Mask(Vec<i64>, Vec<bool>),
     Flag(bool),

@@ -9,18 +9,28 @@
 //! `b`) pair is one *slab* of the `inner` axes, copied with the ordinary
 //! copy kernels (a single element when `inner` is empty: then a typed
 //! gather/scatter loop). Every kernel is generic over the item size (one
-//! dispatch, never one call per element) and works on a range of output
-//! positions, so a caller may later split the work across threads.
+//! dispatch, never one call per element).
+//!
+//! Large selections are cut across threads (`parallel`), each piece
+//! writing memory no other piece writes, so results never depend on the
+//! thread count: a gather cuts its output positions; a mask selection
+//! counts each block of the mask first, so that every block knows where its
+//! elements go; a scatter cuts the *destination* (by ranges of offset
+//! values) and each piece walks every position in order, keeping the last
+//! write of repeated indices as one thread does.
 //!
 //! Callers (`index.rs`) check every index and the writeability of the
 //! destination before calling; these functions trust the offsets.
 
 use super::kernels::{self, Ctx, Kernel};
+use super::parallel::{self, Disjoint};
 use super::plan::{Axis, Plan};
 use crate::dtype::DType;
 use crate::error::{Error, Result, invalid};
+use crate::layout::{Layout, Order};
 use crate::tensor::Tensor;
 use std::mem::{align_of, size_of};
+use std::ops::Range;
 
 /// The elements of a host tensor as a slice of `T`, when its layout allows
 /// it (C-contiguous, aligned, one `T` per element); `None` otherwise.
@@ -144,10 +154,34 @@ pub(crate) fn gather(
     Ok(())
 }
 
+/// [`gather`] of the whole selection (`offsets` is all of `B`), its
+/// positions cut across threads: each piece writes its own positions of
+/// every outer row.
+pub(crate) fn gather_all(
+    v: &Tensor,
+    around: &Around<'_>,
+    offsets: &[isize],
+    out: &Tensor,
+) -> Result<()> {
+    let slab_bytes = (around.inner_size() * v.dtype().itemsize()).max(1);
+    // A piece's first position starts a page of output when `outer` is
+    // empty (no two threads fault or write one page).
+    let align = (4096 / slab_bytes).max(1);
+    parallel::try_parallel_for(offsets.len(), 2 * out.nbytes(), align, |r| {
+        gather(v, around, &offsets[r.clone()], r.start, offsets.len(), out)
+    })
+}
+
 /// `v[o + offsets[k] + i] = value[o, k, i]`, positions in order (so the
 /// last of repeated offsets wins, as in NumPy). `value` has `v`'s dtype and
 /// is either C-contiguous of shape `[outer, B, inner]` or a single element
 /// (broadcast to every position); it must not share memory with `v`.
+///
+/// Threads: equal offsets address the same slab and distinct offsets
+/// disjoint slabs (a writeable view's elements never overlap), so each
+/// piece takes a range of offset *values* and walks every position in
+/// order, writing only those in its range: every slab is written by one
+/// thread, in the one-thread order.
 pub(crate) fn scatter(
     v: &mut Tensor,
     around: &Around<'_>,
@@ -189,14 +223,35 @@ pub(crate) fn scatter(
     for a in &mut outer {
         std::mem::swap(&mut a.dst, &mut a.src);
     }
-    let dst0 = v.data_ptr_mut()?;
-    kernels::walk(&outer, dst0, value.raw_data(), |d, s| {
-        if slab.axes.is_empty() {
-            // SAFETY: `v` is writeable (its elements do not overlap) and
-            // disjoint from `value`; every offset was checked by the caller.
-            unsafe { scatter_elements(item, d, offsets, s, slab_bytes) };
-        } else {
+    let outer_size: usize = around.outer_shape.iter().map(|&n| n as usize).product();
+    let written = outer_size * offsets.len() * inner * item;
+    let (lo, hi) = offsets
+        .iter()
+        .fold((isize::MAX, isize::MIN), |(lo, hi), &o| {
+            (lo.min(o), hi.max(o))
+        });
+    // Offsets come from a validated layout: their span fits isize.
+    let span = (hi - lo) as usize + 1;
+    let threads = parallel::num_threads();
+    let dst0 = Disjoint::new(v.data_ptr_mut()?);
+    parallel::parallel_for(threads, 2 * written, 1, |r| {
+        // This piece's offset values; `None` when it has them all.
+        let values = (r.len() < threads).then(|| {
+            let bound = |k: usize| lo + (span as u128 * k as u128 / threads as u128) as isize;
+            bound(r.start)..bound(r.end)
+        });
+        kernels::walk(&outer, dst0.get(), value.raw_data(), |d, s| {
+            if slab.axes.is_empty() {
+                // SAFETY: `v` is writeable (its elements do not overlap) and
+                // disjoint from `value`; every offset was checked by the
+                // caller; other pieces write other offset values.
+                unsafe { scatter_elements(item, d, offsets, s, slab_bytes, values.clone()) };
+                return;
+            }
             for (k, &o) in offsets.iter().enumerate() {
+                if values.as_ref().is_some_and(|vals| !vals.contains(&o)) {
+                    continue;
+                }
                 // SAFETY: as above, one slab at a time.
                 unsafe {
                     kernel.execute(
@@ -206,12 +261,13 @@ pub(crate) fn scatter(
                     )
                 };
             }
-        }
+        });
     });
     Ok(())
 }
 
-/// `dst[offsets[k]] = src[k * src_step]` for every `k`, in order.
+/// `dst[offsets[k]] = src[k * src_step]` for every `k`, in order, or only
+/// for the `k` whose offset lies in `values` when given.
 ///
 /// # Safety
 /// Every addressed element must be valid, the destination ones writable and
@@ -222,36 +278,50 @@ unsafe fn scatter_elements(
     offsets: &[isize],
     src: *const u8,
     src_step: isize,
+    values: Option<Range<isize>>,
 ) {
-    unsafe fn typed<T: Copy>(dst: *mut u8, offsets: &[isize], src: *const u8, src_step: isize) {
-        if src_step == 0 {
-            // SAFETY: one readable element (contract).
-            let x = unsafe { src.cast::<T>().read_unaligned() };
+    unsafe fn typed<T: Copy>(
+        dst: *mut u8,
+        offsets: &[isize],
+        src: *const u8,
+        src_step: isize,
+        values: Option<Range<isize>>,
+    ) {
+        let mut s = src;
+        let Some(r) = values else {
             for &o in offsets {
                 // SAFETY: per the contract.
-                unsafe { dst.wrapping_offset(o).cast::<T>().write_unaligned(x) };
+                unsafe {
+                    dst.wrapping_offset(o)
+                        .cast::<T>()
+                        .write_unaligned(s.cast::<T>().read_unaligned())
+                };
+                s = s.wrapping_offset(src_step);
             }
             return;
-        }
-        let mut s = src;
+        };
+        // One unsigned comparison per position tests the range.
+        let width = r.end.wrapping_sub(r.start) as usize;
         for &o in offsets {
-            // SAFETY: per the contract.
-            unsafe {
-                dst.wrapping_offset(o)
-                    .cast::<T>()
-                    .write_unaligned(s.cast::<T>().read_unaligned())
-            };
+            if (o.wrapping_sub(r.start) as usize) < width {
+                // SAFETY: per the contract.
+                unsafe {
+                    dst.wrapping_offset(o)
+                        .cast::<T>()
+                        .write_unaligned(s.cast::<T>().read_unaligned())
+                };
+            }
             s = s.wrapping_offset(src_step);
         }
     }
     // SAFETY (all arms): forwarded contract.
     unsafe {
         match item {
-            1 => typed::<u8>(dst, offsets, src, src_step),
-            2 => typed::<u16>(dst, offsets, src, src_step),
-            4 => typed::<u32>(dst, offsets, src, src_step),
-            8 => typed::<u64>(dst, offsets, src, src_step),
-            _ => typed::<[u64; 2]>(dst, offsets, src, src_step),
+            1 => typed::<u8>(dst, offsets, src, src_step, values),
+            2 => typed::<u16>(dst, offsets, src, src_step, values),
+            4 => typed::<u32>(dst, offsets, src, src_step, values),
+            8 => typed::<u64>(dst, offsets, src, src_step, values),
+            _ => typed::<[u64; 2]>(dst, offsets, src, src_step, values),
         }
     }
 }
@@ -268,38 +338,68 @@ fn word(mask: &[u8], i: usize) -> u64 {
     u64::from_ne_bytes(mask[i..i + 8].try_into().expect("eight bytes"))
 }
 
+/// Mask bytes counted (then selected) as one unit: a block's elements go
+/// to the output from the sum of the earlier blocks' counts.
+const MASK_BLOCK: usize = 64 << 10;
+
 /// The fast path of `t[mask]` when `mask` covers every axis of a
-/// C-contiguous `src`: `out[j]` is the `j`-th element of `src` whose mask
-/// byte is non-zero. `out` is fresh, C-contiguous, with `count_true(mask)`
-/// elements of `src`'s dtype; the mask has `src.size()` bytes.
-pub(crate) fn mask_select(src: &Tensor, mask: &[u8], out: &Tensor) -> Result<()> {
+/// C-contiguous `src` (`src.size()` mask bytes): a new 1-D C-contiguous
+/// tensor of `src`'s elements whose mask byte is non-zero, in order.
+pub(crate) fn mask_select(src: &Tensor, mask: &[u8]) -> Result<Tensor> {
     mover(src.dtype())?;
     src.device().require_host("indexing")?;
-    let ok = src.layout().is_c_contiguous()
-        && out.layout().is_c_contiguous()
-        && mask.len() == src.size() as usize
-        && out.dtype() == src.dtype()
-        && out.size() as usize == count_true(mask);
-    if !ok {
+    if !src.layout().is_c_contiguous() || mask.len() != src.size() as usize {
         return Err(invalid!("mask_select: operands do not match"));
     }
-    if out.size() == 0 {
-        return Ok(());
+    let item = src.dtype().itemsize();
+    let blocks = mask.len().div_ceil(MASK_BLOCK);
+    let block = |b: usize| b * MASK_BLOCK..((b + 1) * MASK_BLOCK).min(mask.len());
+    // Pass 1: each block's count, then where each block's elements start.
+    let mut starts = vec![0usize; blocks + 1];
+    let counts = Disjoint::new(starts[1..].as_mut_ptr());
+    parallel::parallel_for(blocks, mask.len(), 1, |r| {
+        for b in r {
+            // SAFETY: slot `b` of `starts[1..]`, written by this piece only.
+            unsafe { *counts.get().add(b) = count_true(&mask[block(b)]) };
+        }
+    });
+    for b in 0..blocks {
+        starts[b + 1] += starts[b];
     }
-    // SAFETY: `src` has `mask.len()` packed elements, `out` (fresh, so
-    // disjoint) exactly as many as the mask has true bytes.
-    unsafe { dispatch_select(src.dtype().itemsize(), src.raw_data(), mask, out.raw_data()) };
-    Ok(())
+    let total = starts[blocks];
+    let out = super::new_output(src.dtype(), Layout::compact(&[total as i64], Order::C)?)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    // Pass 2: every block selects into its own part of the output.
+    let dst = Disjoint::new(out.raw_data());
+    parallel::parallel_for(blocks, mask.len() + 2 * total * item, 1, |r| {
+        for b in r {
+            let m = block(b);
+            // SAFETY: `src` has `mask.len()` packed elements; block `b`'s
+            // `starts[b + 1] - starts[b]` true ones go to that part of the
+            // fresh (so disjoint) output, which no other block writes.
+            unsafe {
+                dispatch_select(
+                    item,
+                    src.raw_data().add(m.start * item),
+                    &mask[m],
+                    dst.get().add(starts[b] * item),
+                    starts[b + 1] - starts[b],
+                )
+            };
+        }
+    });
+    Ok(out)
 }
 
 /// # Safety
 /// `src` holds `mask.len()` packed elements of `item` bytes, `dst` room for
-/// `count_true(mask)` of them, disjoint from `src`.
-unsafe fn dispatch_select(item: usize, src: *const u8, mask: &[u8], dst: *mut u8) {
-    unsafe fn typed<T: Copy>(src: *const u8, mask: &[u8], dst: *mut u8) {
+/// `total` of them, disjoint from `src`; `total` is `count_true(mask)`.
+unsafe fn dispatch_select(item: usize, src: *const u8, mask: &[u8], dst: *mut u8, total: usize) {
+    unsafe fn typed<T: Copy>(src: *const u8, mask: &[u8], dst: *mut u8, total: usize) {
         let (s, d) = (src.cast::<T>(), dst.cast::<T>());
         let n = mask.len();
-        let total = count_true(mask);
         let (mut i, mut j) = (0usize, 0usize);
         // Branch-free inside each 8-byte group: every element is written
         // at `j` and `j` advances only for true ones. The group's last
@@ -331,11 +431,11 @@ unsafe fn dispatch_select(item: usize, src: *const u8, mask: &[u8], dst: *mut u8
     // SAFETY (all arms): forwarded contract.
     unsafe {
         match item {
-            1 => typed::<u8>(src, mask, dst),
-            2 => typed::<u16>(src, mask, dst),
-            4 => typed::<u32>(src, mask, dst),
-            8 => typed::<u64>(src, mask, dst),
-            _ => typed::<[u64; 2]>(src, mask, dst),
+            1 => typed::<u8>(src, mask, dst, total),
+            2 => typed::<u16>(src, mask, dst, total),
+            4 => typed::<u32>(src, mask, dst, total),
+            8 => typed::<u64>(src, mask, dst, total),
+            _ => typed::<[u64; 2]>(src, mask, dst, total),
         }
     }
 }
@@ -358,10 +458,26 @@ pub(crate) fn mask_fill(dst: &mut Tensor, mask: &[u8], value: &Tensor) -> Result
     if mask.is_empty() {
         return Ok(());
     }
-    let d = dst.data_ptr_mut()?;
-    // SAFETY: `dst` is writeable with `mask.len()` packed elements; the
-    // value is read once before any write, so sharing memory is harmless.
-    unsafe { dispatch_fill(dst.dtype().itemsize(), d, mask, value.raw_data()) };
+    let item = dst.dtype().itemsize();
+    // The value is read once, before any piece writes: it may be one of
+    // the destination's own elements.
+    let mut x = [0u8; 16];
+    if item > x.len() {
+        return Err(Error::UnsupportedDtype(format!(
+            "indexing {} elements",
+            dst.dtype()
+        )));
+    }
+    // SAFETY: `value` is one readable element of `item <= 16` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(value.raw_data(), x.as_mut_ptr(), item) };
+    let d = Disjoint::new(dst.data_ptr_mut()?);
+    // Pieces start on a page of the destination (4096 elements: also a
+    // multiple of the eight-byte groups).
+    parallel::parallel_for(mask.len(), mask.len() * (2 * item + 1), 4096, |r| {
+        // SAFETY: `dst` is writeable with `mask.len()` packed elements; this
+        // piece writes only those of `r`.
+        unsafe { dispatch_fill(item, d.get().add(r.start * item), &mask[r], x.as_ptr()) };
+    });
     Ok(())
 }
 

@@ -35,7 +35,7 @@ use crate::error::{Error, Result, invalid};
 use crate::layout::{Layout, Order, fmt_dims, normalize_axis, resolve_index};
 use crate::storage::Storage;
 use crate::tensor::Tensor;
-use kernels::{Ctx, Kernel};
+use kernels::Kernel;
 use plan::Plan;
 use std::sync::Arc;
 
@@ -253,48 +253,15 @@ pub fn take(src: &Tensor, axis: i64, indices: &[i64]) -> Result<Tensor> {
     let mut shape = src.shape().to_vec();
     shape[axis] = i64::try_from(indices.len()).map_err(|_| invalid!("too many indices"))?;
     let out = new_output(src.dtype(), Layout::compact(&shape, Order::C)?)?;
-    if out.size() == 0 {
-        return Ok(out);
-    }
-    let kernel = kernels::move_kernel(
-        item,
-        Ctx {
-            src: src.dtype(),
-            dst: src.dtype(),
-        },
-    )
-    .ok_or_else(|| Error::UnsupportedDtype(format!("take of {} elements", src.dtype())))?;
-    let (ds, ss) = (out.strides(), src.strides());
-    let outer = Plan::new(&shape[..axis], &ds[..axis], item, &ss[..axis], item);
-    let slab = Plan::new(
-        &shape[axis + 1..],
-        &ds[axis + 1..],
-        item,
-        &ss[axis + 1..],
-        item,
-    );
-    let step = ds[axis] as isize * item as isize;
-    let (dp, sp) = (
-        out.raw_data().wrapping_offset(outer.dst_start),
-        src.raw_data().wrapping_offset(outer.src_start),
-    );
-    kernels::walk(&outer.axes, dp, sp, |d, s| {
-        if slab.axes.is_empty() {
-            // SAFETY: `out` is fresh, so disjoint from `src`; every offset was
-            // bounds-checked and `d + k * step` is row `k` of `out`.
-            unsafe { kernels::gather(item, d, step, s, &offsets) };
-        } else {
-            for (k, &o) in offsets.iter().enumerate() {
-                // SAFETY: as above, one slab at a time.
-                unsafe {
-                    kernel.execute(
-                        &slab,
-                        d.wrapping_offset(k as isize * step),
-                        s.wrapping_offset(o),
-                    )
-                };
-            }
-        }
-    });
+    // `out` is `[before, indices, after]`: a gather with nothing advanced
+    // but the one axis (cut across threads like any other).
+    let ss = src.strides();
+    let around = gather::Around {
+        outer_shape: &shape[..axis],
+        outer_strides: &ss[..axis],
+        inner_shape: &shape[axis + 1..],
+        inner_strides: &ss[axis + 1..],
+    };
+    gather::gather_all(src, &around, &offsets, &out)?;
     Ok(out)
 }

@@ -294,6 +294,39 @@ pub fn parallel_for(len: usize, bytes: usize, align: usize, body: impl Fn(Range<
     }
 }
 
+/// [`parallel_for`] for a `body` that can fail, walking its range in order
+/// and stopping at its first error. The error returned is the one found at
+/// the lowest position: that of the piece with the lowest start that
+/// failed. When `body` reports an error at the same position however its
+/// range was cut (e.g. it checks in blocks aligned to `align`), the result
+/// is the error one thread would have met first.
+pub fn try_parallel_for<E: Send>(
+    len: usize,
+    bytes: usize,
+    align: usize,
+    body: impl Fn(Range<usize>) -> std::result::Result<(), E> + Sync,
+) -> std::result::Result<(), E> {
+    let first: Mutex<Option<(usize, E)>> = Mutex::new(None);
+    parallel_for(len, bytes, align, |r| {
+        let start = r.start;
+        // A piece after one that already failed has nothing to report.
+        let failed_before = |m: &Option<(usize, E)>| m.as_ref().is_some_and(|(s, _)| *s < start);
+        if failed_before(&first.lock().unwrap_or_else(|p| p.into_inner())) {
+            return;
+        }
+        if let Err(e) = body(r) {
+            let mut m = first.lock().unwrap_or_else(|p| p.into_inner());
+            if !failed_before(&m) {
+                *m = Some((start, e));
+            }
+        }
+    });
+    match first.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// One `parallel_for` in progress, shared by its caller and its helpers.
 struct Job {
     /// Runs piece `k`. Valid while `closed` is false or `active` is non-zero
@@ -364,6 +397,29 @@ impl Operands {
     /// (which are not), as a field access would.
     fn get(self) -> (*mut u8, *const u8) {
         (self.dst, self.src)
+    }
+}
+
+/// A raw pointer that the pieces of one [`parallel_for`] share, each
+/// writing its own disjoint part of the memory behind it.
+#[derive(Clone, Copy)]
+pub(crate) struct Disjoint<T>(*mut T);
+
+// SAFETY: a `Disjoint` is only made by a function that waits for every
+// piece (see `parallel_for`) and whose pieces touch disjoint elements.
+unsafe impl<T> Send for Disjoint<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Disjoint<T> {}
+
+impl<T> Disjoint<T> {
+    pub(crate) fn new(p: *mut T) -> Self {
+        Disjoint(p)
+    }
+
+    /// The pointer. (A closure calling this captures the `Sync` wrapper,
+    /// not the raw pointer a field access would capture.)
+    pub(crate) fn get(self) -> *mut T {
+        self.0
     }
 }
 
