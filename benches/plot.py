@@ -22,11 +22,14 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = ["exchange", "copy", "index", "npy", "roundtrip", "view_sum"]
-COLORS = {"numpy": "#4c72b0", "torch": "#c44e52", "torch, 1 thread": "#dd8452", "readinto": "#8c8c8c", "raw pointer": "#937860"}
+COLORS = {"numpy": "#4c72b0", "torch": "#c44e52", "torch, 1 thread": "#dd8452", "tvm_ffi": "#8172b3",
+          "__dlpack__ path": "#64b5cd", "readinto": "#8c8c8c", "raw pointer": "#937860"}
 LABELS = {
     "numpy": "vs NumPy",
     "torch": "vs PyTorch (its default threads)",
     "torch, 1 thread": "vs PyTorch (1 thread)",
+    "tvm_ffi": "vs tvm-ffi",
+    "__dlpack__ path": "vs the __dlpack__ path",
     "readinto": "vs plain readinto()",
     "raw pointer": "vs the same loop on a raw pointer",
 }
